@@ -1,0 +1,90 @@
+//! The command line and environment: every setting the binary reads, in one place.
+
+use std::net::SocketAddr;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Soovita: a self-hosted Net Promoter Score widget and its ingestion server.
+#[derive(Parser, Debug)]
+#[command(name = "soovita", version)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Serves the widget, the ingest endpoints and the admin API.
+    Serve(ServeArgs),
+    /// Manages sites.
+    #[command(subcommand)]
+    Site(SiteCommand),
+    /// Serves the API and a demo shop page on a second origin, with a ready demo site.
+    Demo(DemoArgs),
+}
+
+/// Where the data lives.
+#[derive(Args, Debug, Clone)]
+pub struct DatabaseArgs {
+    /// The database: sqlite://PATH (created if missing).
+    #[arg(
+        long = "database",
+        env = "SOOVITA_DATABASE",
+        default_value = "sqlite://data/soovita.db"
+    )]
+    pub url: String,
+}
+
+/// Settings of `soovita serve`.
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// The address to listen on; port 0 picks a free port and prints it.
+    #[arg(long, env = "SOOVITA_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Where the data lives.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+/// `soovita site …`.
+#[derive(Subcommand, Debug)]
+pub enum SiteCommand {
+    /// Registers a site and prints its id and one-time admin token as JSON.
+    Add(SiteAddArgs),
+}
+
+/// Settings of `soovita site add`.
+#[derive(Args, Debug)]
+pub struct SiteAddArgs {
+    /// The name visitors see in the question.
+    #[arg(long)]
+    pub name: String,
+    /// An origin whose pages may show the survey, e.g. https://shop.example (repeatable).
+    #[arg(long = "origin", required = true)]
+    pub origins: Vec<String>,
+    /// The share of visitors, 0–100, who are offered the survey.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub sample_percent: u8,
+    /// Days a visitor is left alone after seeing the survey.
+    #[arg(long, default_value_t = 90)]
+    pub cooldown_days: u16,
+    /// Where the data lives.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+/// Settings of `soovita demo`.
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// The address of the API and widget.
+    #[arg(long, env = "SOOVITA_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// The address of the demo shop page: another port, so another origin.
+    #[arg(long, default_value = "127.0.0.1:8081")]
+    pub demo_listen: SocketAddr,
+    /// Where the data lives.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}

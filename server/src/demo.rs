@@ -1,0 +1,69 @@
+//! `soovita demo`: the API plus a shop page on a second origin that embeds the widget.
+
+use std::sync::Arc;
+
+use axum::response::Html;
+use axum::routing::get;
+use axum::Router;
+use tokio::net::TcpListener;
+
+use crate::config::DemoArgs;
+use crate::sites::{register_or_refresh, SiteSettings};
+use crate::store;
+
+#[derive(rust_embed::Embed)]
+#[folder = "../www/demo/"]
+struct DemoPages;
+
+/// The name the demo site is found by on the next run.
+const DEMO_SITE_NAME: &str = "Kohvik Soovita";
+
+/// Runs the demo until Ctrl-C.
+pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
+    let store = store::open(&args.database.url).await?;
+    let api = TcpListener::bind(args.listen).await?;
+    let page = TcpListener::bind(args.demo_listen).await?;
+    let api_url = format!("http://{}", api.local_addr()?);
+    let page_port = page.local_addr()?.port();
+    // Browsers treat these as two origins; the demo page may be opened under either.
+    let origins = [
+        format!("http://127.0.0.1:{page_port}"),
+        format!("http://localhost:{page_port}"),
+    ];
+    let site = register_or_refresh(
+        store.as_ref(),
+        SiteSettings {
+            name: DEMO_SITE_NAME,
+            origins: &origins,
+            sample_percent: 100,
+            cooldown_days: 0,
+        },
+    )
+    .await?;
+
+    let template = DemoPages::get("index.html").expect("www/demo/index.html is embedded");
+    let snippet = format!(
+        r#"<script src="{api_url}/widget.js" data-site="{}" async></script>"#,
+        site.site_id
+    );
+    let html = String::from_utf8_lossy(&template.data).replace("<!-- soovita -->", &snippet);
+    let html = Arc::new(html);
+    let pages = Router::new().route(
+        "/",
+        get(move || async move { Html(html.as_str().to_owned()) }),
+    );
+    tokio::spawn(async move { axum::serve(page, pages).await });
+
+    println!("Soovita demo is running.");
+    println!("  Demo shop page (embeds the widget): http://127.0.0.1:{page_port}/");
+    println!("  API and widget:                     {api_url}/widget.js");
+    println!("  Demo site id:                       {}", site.site_id);
+    println!("  Read the answers:");
+    println!(
+        "    curl -H 'Authorization: Bearer {}' '{api_url}/v1/sites/{}/responses?format=csv'",
+        site.admin_token, site.site_id
+    );
+    println!("Press Ctrl-C to stop.");
+    crate::serve(api, store, crate::shutdown_signal()).await?;
+    Ok(())
+}

@@ -1,0 +1,129 @@
+//! Every way a request can fail, and the one place that turns a failure into HTTP.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use soovita_wire::{ErrorBody, ErrorDetail, MAX_BODY_BYTES};
+use thiserror::Error;
+
+use crate::domain::InvalidInput;
+use crate::store::StoreError;
+
+/// A failed request. The `Display` text is the message the client reads.
+#[derive(Debug, Error)]
+pub enum ApiError {
+    /// The path names a site that does not exist.
+    #[error("no site with id {0:?}: check the data-site attribute of the script tag")]
+    UnknownSite(String),
+    /// A browser request came without an `Origin` header.
+    #[error(
+        "the Origin header is missing: answers are accepted only from browsers on the site's pages"
+    )]
+    MissingOrigin,
+    /// The page's origin is not on the site's allow-list.
+    #[error("origin {0} is not allowed for this site: add it with `soovita site add --origin`")]
+    OriginNotAllowed(String),
+    /// A field failed validation.
+    #[error("{0}")]
+    InvalidField(#[from] InvalidInput),
+    /// The body is not JSON of the expected shape.
+    #[error("the body is not valid JSON for this endpoint: {0}")]
+    MalformedJson(String),
+    /// The body could not be read.
+    #[error("the request body could not be read: {0}")]
+    UnreadableBody(String),
+    /// The body is over the size cap.
+    #[error("the request body is larger than {MAX_BODY_BYTES} bytes")]
+    PayloadTooLarge,
+    /// The response id is taken by another site's response.
+    #[error("response_id {0} is already used by another site: generate a new UUID")]
+    ResponseIdTaken(String),
+    /// The admin API was called without a bearer token.
+    #[error("this endpoint needs `Authorization: Bearer <admin_token>`")]
+    MissingToken,
+    /// The bearer token is not this site's.
+    #[error("the admin token is not valid for this site")]
+    WrongToken,
+    /// A query parameter has a value the endpoint does not know.
+    #[error("{0}")]
+    BadQuery(String),
+    /// No widget file has this name (hashed names change with every build).
+    #[error("no asset named {0:?}: reload the page to get the current loader")]
+    UnknownAsset(String),
+    /// The widget assets were not built into this binary.
+    #[error(
+        "the widget assets are missing from this build: run `scripts/build-widget` and rebuild"
+    )]
+    AssetsMissing,
+    /// Storage failed; nothing was stored and the client should retry.
+    #[error("storage is unavailable, nothing was stored: retry later")]
+    StorageUnavailable(#[source] StoreError),
+}
+
+impl ApiError {
+    fn status(&self) -> StatusCode {
+        match self {
+            Self::UnknownSite(_) | Self::UnknownAsset(_) => StatusCode::NOT_FOUND,
+            Self::MissingOrigin | Self::OriginNotAllowed(_) | Self::WrongToken => {
+                StatusCode::FORBIDDEN
+            }
+            Self::InvalidField(_)
+            | Self::MalformedJson(_)
+            | Self::UnreadableBody(_)
+            | Self::BadQuery(_) => StatusCode::BAD_REQUEST,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::ResponseIdTaken(_) => StatusCode::CONFLICT,
+            Self::MissingToken => StatusCode::UNAUTHORIZED,
+            Self::AssetsMissing | Self::StorageUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            Self::UnknownSite(_) => "unknown_site",
+            Self::MissingOrigin => "missing_origin",
+            Self::OriginNotAllowed(_) => "origin_not_allowed",
+            Self::InvalidField(InvalidInput::Score(_)) => "invalid_score",
+            Self::InvalidField(InvalidInput::ResponseId(_)) => "invalid_response_id",
+            Self::InvalidField(InvalidInput::CommentTooLong(_)) => "comment_too_long",
+            Self::InvalidField(InvalidInput::Origin(_)) => "invalid_origin",
+            Self::InvalidField(InvalidInput::SiteId(_)) => "invalid_site_id",
+            Self::MalformedJson(_) => "malformed_json",
+            Self::UnreadableBody(_) => "unreadable_body",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::ResponseIdTaken(_) => "response_id_taken",
+            Self::MissingToken => "missing_token",
+            Self::WrongToken => "wrong_token",
+            Self::BadQuery(_) => "bad_query",
+            Self::UnknownAsset(_) => "unknown_asset",
+            Self::AssetsMissing => "assets_missing",
+            Self::StorageUnavailable(_) => "storage_unavailable",
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::ResponseOfAnotherSite(id) => Self::ResponseIdTaken(id.to_string()),
+            StoreError::UnknownSite(id) => Self::UnknownSite(id.to_string()),
+            other => Self::StorageUnavailable(other),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if status.is_server_error() {
+            tracing::error!(error = ?self, "request failed");
+        }
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code().to_owned(),
+                message: self.to_string(),
+            },
+        };
+        (status, Json(body)).into_response()
+    }
+}

@@ -1,0 +1,40 @@
+//! The `soovita` command line.
+
+use clap::Parser;
+use soovita_server::config::{Cli, Command, SiteCommand};
+use soovita_server::sites::{register, SiteSettings};
+use soovita_server::{demo, serve, shutdown_signal, store};
+use tokio::net::TcpListener;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_env("SOOVITA_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Serve(args) => {
+            let store = store::open(&args.database.url).await?;
+            let listener = TcpListener::bind(args.listen).await?;
+            // Tests and scripts read this line to learn the port when --listen ends in :0.
+            println!("soovita listening on http://{}", listener.local_addr()?);
+            serve(listener, store, shutdown_signal()).await?;
+        }
+        Command::Site(SiteCommand::Add(args)) => {
+            let store = store::open(&args.database.url).await?;
+            let settings = SiteSettings {
+                name: &args.name,
+                origins: &args.origins,
+                sample_percent: args.sample_percent,
+                cooldown_days: args.cooldown_days,
+            };
+            let registered = register(store.as_ref(), settings).await?;
+            println!("{}", serde_json::to_string_pretty(&registered)?);
+        }
+        Command::Demo(args) => demo::run(args).await?,
+    }
+    Ok(())
+}

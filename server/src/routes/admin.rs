@@ -1,0 +1,86 @@
+//! The site owner's API, authenticated by the site's admin token.
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::header::{ACCEPT, CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+
+use super::AppState;
+use crate::error::ApiError;
+use crate::export::{exported, to_csv};
+use crate::extract::BearerToken;
+
+/// The query of the export endpoint.
+#[derive(Deserialize)]
+pub struct ExportQuery {
+    format: Option<String>,
+}
+
+enum ExportFormat {
+    Json,
+    Csv,
+}
+
+impl ExportFormat {
+    fn choose(query: Option<&str>, headers: &HeaderMap) -> Result<Self, ApiError> {
+        match query {
+            Some("json") => Ok(Self::Json),
+            Some("csv") => Ok(Self::Csv),
+            Some(other) => Err(ApiError::BadQuery(format!(
+                "format must be json or csv, got {other:?}"
+            ))),
+            None => {
+                let accept = headers
+                    .get(ACCEPT)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
+                Ok(if accept.contains("text/csv") {
+                    Self::Csv
+                } else {
+                    Self::Json
+                })
+            }
+        }
+    }
+}
+
+/// `GET /v1/sites/{site_id}/responses[?format=json|csv]`: every response of the site.
+pub async fn export_responses(
+    State(state): State<AppState>,
+    Path(site_id): Path<String>,
+    BearerToken(token): BearerToken,
+    query: Result<Query<ExportQuery>, QueryRejection>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let Query(query) = query.map_err(|rejection| ApiError::BadQuery(rejection.body_text()))?;
+    let format = ExportFormat::choose(query.format.as_deref(), &headers)?;
+    let site = state.site(&site_id).await?;
+    if !site.admin_token_hash.matches(&token) {
+        return Err(ApiError::WrongToken);
+    }
+    let responses: Vec<_> = state
+        .store
+        .responses(&site.id)
+        .await?
+        .into_iter()
+        .map(exported)
+        .collect();
+    Ok(match format {
+        ExportFormat::Json => Json(responses).into_response(),
+        ExportFormat::Csv => {
+            // The site id is hex, so the file name needs no further escaping.
+            let disposition = format!("attachment; filename=\"soovita-{}-responses.csv\"", site.id);
+            (
+                [
+                    (CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+                    (CONTENT_DISPOSITION, disposition),
+                ],
+                to_csv(&responses),
+            )
+                .into_response()
+        }
+    })
+}

@@ -1,0 +1,100 @@
+//! The HTTP surface: which path goes to which handler, with which layers.
+
+mod admin;
+mod assets;
+mod public;
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::header::CONTENT_TYPE;
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, Method};
+use axum::routing::{get, post};
+use axum::Router;
+use soovita_wire::MAX_BODY_BYTES;
+use tower_http::compression::CompressionLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::domain::{Origin, SiteId};
+use crate::error::ApiError;
+use crate::store::{Site, Store};
+
+pub use assets::WidgetAssets;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// Sites and responses.
+    pub store: Arc<dyn Store>,
+    /// The loader, glue and wasm, under their content-hashed names.
+    pub assets: Arc<WidgetAssets>,
+}
+
+impl AppState {
+    /// The site a path segment names, or `UnknownSite`.
+    async fn site(&self, raw_id: &str) -> Result<Site, ApiError> {
+        let unknown = || ApiError::UnknownSite(raw_id.chars().take(64).collect());
+        let id = SiteId::parse(raw_id).map_err(|_| unknown())?;
+        self.store.site(&id).await?.ok_or_else(unknown)
+    }
+}
+
+/// The whole application.
+pub fn router(state: AppState) -> Router {
+    let responses = post(public::submit_response)
+        .options(|| async {})
+        .layer::<_, Infallible>(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer::<_, Infallible>(public_cors(state.store.clone()))
+        .get(admin::export_responses);
+    let survey = get(public::survey_config)
+        .options(|| async {})
+        .layer::<_, Infallible>(public_cors(state.store.clone()));
+    // Assets are public and fetched cross-origin by `import()` and `fetch()`, which need CORS.
+    let assets = Router::new()
+        .route("/widget.js", get(assets::loader))
+        .route("/assets/{name}", get(assets::hashed_asset))
+        .layer(
+            CorsLayer::new()
+                .allow_origin(AllowOrigin::any())
+                .allow_methods([Method::GET]),
+        )
+        .layer(CompressionLayer::new());
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/v1/sites/{site_id}/survey", survey)
+        .route("/v1/sites/{site_id}/responses", responses)
+        .merge(assets)
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// CORS for the endpoints a site's pages call: only that site's allowed origins get an
+/// `Access-Control-Allow-Origin`, so a page elsewhere cannot even read the survey.
+fn public_cors(store: Arc<dyn Store>) -> CorsLayer {
+    let predicate = move |origin: HeaderValue, parts: &Parts| {
+        let store = store.clone();
+        let site_id = parts
+            .uri
+            .path()
+            .split('/')
+            .nth(3)
+            .and_then(|raw| SiteId::parse(raw).ok());
+        async move {
+            let (Some(site_id), Ok(origin)) =
+                (site_id, Origin::parse(origin.to_str().unwrap_or_default()))
+            else {
+                return false;
+            };
+            matches!(store.site(&site_id).await, Ok(Some(site)) if site.allows(&origin))
+        }
+    };
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::async_predicate(predicate))
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([CONTENT_TYPE])
+        .max_age(Duration::from_secs(24 * 60 * 60))
+}

@@ -1,0 +1,86 @@
+//! Registering sites, for the command line and the demo.
+
+use serde::Serialize;
+
+use crate::domain::{AdminToken, InvalidInput, Origin, SiteId};
+use crate::store::{Site, Store, StoreError};
+
+/// What `soovita site add` prints: the only time the token is shown.
+#[derive(Serialize, Debug)]
+pub struct RegisteredSite {
+    /// Goes into the script tag's `data-site`.
+    pub site_id: String,
+    /// Goes into `Authorization: Bearer …` of the admin API.
+    pub admin_token: String,
+}
+
+/// Why a site could not be registered.
+#[derive(Debug, thiserror::Error)]
+pub enum RegisterError {
+    /// An origin or setting is invalid.
+    #[error(transparent)]
+    Invalid(#[from] InvalidInput),
+    /// The database refused.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The settings of a site to register.
+pub struct SiteSettings<'a> {
+    /// Shown in the question.
+    pub name: &'a str,
+    /// Origins as typed by the owner.
+    pub origins: &'a [String],
+    /// 0–100.
+    pub sample_percent: u8,
+    /// Days between two displays to one visitor.
+    pub cooldown_days: u16,
+}
+
+impl SiteSettings<'_> {
+    fn into_site(self, id: SiteId, token: &AdminToken) -> Result<Site, InvalidInput> {
+        Ok(Site {
+            id,
+            name: self.name.to_owned(),
+            allowed_origins: self
+                .origins
+                .iter()
+                .map(|o| Origin::parse(o))
+                .collect::<Result<_, _>>()?,
+            sample_percent: self.sample_percent,
+            cooldown_days: self.cooldown_days,
+            admin_token_hash: token.hash(),
+        })
+    }
+}
+
+/// Adds a new site with a fresh admin token.
+pub async fn register(
+    store: &dyn Store,
+    settings: SiteSettings<'_>,
+) -> Result<RegisteredSite, RegisterError> {
+    let token = AdminToken::generate();
+    let site = settings.into_site(SiteId::generate(), &token)?;
+    store.create_site(&site).await?;
+    Ok(RegisteredSite {
+        site_id: site.id.to_string(),
+        admin_token: token.reveal().to_owned(),
+    })
+}
+
+/// Updates the site with this name, or adds it, and gives it a fresh admin token either way.
+pub async fn register_or_refresh(
+    store: &dyn Store,
+    settings: SiteSettings<'_>,
+) -> Result<RegisteredSite, RegisterError> {
+    let Some(existing) = store.site_by_name(settings.name).await? else {
+        return register(store, settings).await;
+    };
+    let token = AdminToken::generate();
+    let site = settings.into_site(existing.id, &token)?;
+    store.update_site(&site).await?;
+    Ok(RegisteredSite {
+        site_id: site.id.to_string(),
+        admin_token: token.reveal().to_owned(),
+    })
+}

@@ -1,0 +1,465 @@
+//! The HTTP contract, against a real server on a random port with a throw-away SQLite file.
+
+use std::sync::Arc;
+
+use reqwest::{Client, StatusCode};
+use serde_json::{json, Value};
+use soovita_server::sites::{register, RegisteredSite, SiteSettings};
+use soovita_server::store::{self, Store};
+use soovita_wire::{ExportedResponse, MAX_BODY_BYTES, MAX_COMMENT_CHARS};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+const SHOP: &str = "https://shop.example";
+const RESPONSE_ID: &str = "3f2b8c1e-7a4d-4e8b-9c0a-1b2c3d4e5f60";
+
+struct TestServer {
+    base: String,
+    site: RegisteredSite,
+    store: Arc<dyn Store>,
+    http: Client,
+    _stop: oneshot::Sender<()>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    async fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store::open(&format!("sqlite://{}/test.db", dir.path().display()))
+            .await
+            .unwrap();
+        let site = register_site(store.as_ref(), "Shop", SHOP).await;
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(soovita_server::serve(listener, store.clone(), async {
+            let _ = stopped.await;
+        }));
+        Self {
+            base,
+            site,
+            store,
+            http: Client::new(),
+            _stop: stop,
+            _dir: dir,
+        }
+    }
+
+    fn url(&self, site_id: &str, rest: &str) -> String {
+        format!("{}/v1/sites/{site_id}/{rest}", self.base)
+    }
+
+    async fn post(
+        &self,
+        origin: Option<&str>,
+        body: impl Into<reqwest::Body>,
+    ) -> (StatusCode, Value) {
+        self.post_to(&self.site.site_id, origin, body).await
+    }
+
+    async fn post_to(
+        &self,
+        site_id: &str,
+        origin: Option<&str>,
+        body: impl Into<reqwest::Body>,
+    ) -> (StatusCode, Value) {
+        let mut request = self
+            .http
+            .post(self.url(site_id, "responses"))
+            .header("content-type", "text/plain;charset=UTF-8")
+            .body(body);
+        if let Some(origin) = origin {
+            request = request.header("origin", origin);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap())
+    }
+
+    async fn export(&self, token: &str) -> Vec<ExportedResponse> {
+        let response = self
+            .http
+            .get(self.url(&self.site.site_id, "responses"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.unwrap()
+    }
+}
+
+async fn register_site(store: &dyn Store, name: &str, origin: &str) -> RegisteredSite {
+    let origins = [origin.to_owned()];
+    let settings = SiteSettings {
+        name,
+        origins: &origins,
+        sample_percent: 100,
+        cooldown_days: 90,
+    };
+    register(store, settings).await.unwrap()
+}
+
+fn answer(score: i64, comment: Option<&str>) -> String {
+    let mut body = json!({"response_id": RESPONSE_ID, "score": score});
+    if let Some(comment) = comment {
+        body["comment"] = json!(comment);
+    }
+    body.to_string()
+}
+
+fn error_code(body: &Value) -> &str {
+    body["error"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error code in {body}"))
+}
+
+#[tokio::test]
+async fn a_score_then_a_comment_make_one_exported_response() {
+    let server = TestServer::start().await;
+    let (status, body) = server.post(Some(SHOP), answer(9, None)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["response_id"], RESPONSE_ID);
+    let (status, _) = server
+        .post(Some(SHOP), answer(9, Some("Friendly staff")))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    let exported = server.export(&server.site.admin_token).await;
+    assert_eq!(exported.len(), 1);
+    let response = &exported[0];
+    assert_eq!(
+        (response.response_id.as_str(), response.score),
+        (RESPONSE_ID, 9)
+    );
+    assert_eq!(response.comment.as_deref(), Some("Friendly staff"));
+    assert_eq!(response.category, soovita_wire::Category::Promoter);
+    assert!(response.updated_at >= response.created_at);
+}
+
+#[tokio::test]
+async fn replays_in_sequence_and_in_parallel_leave_exactly_one_row() {
+    let server = Arc::new(TestServer::start().await);
+    for _ in 0..3 {
+        assert_eq!(
+            server.post(Some(SHOP), answer(4, Some("Slow"))).await.0,
+            StatusCode::OK
+        );
+    }
+    let replays = (0..10).map(|_| {
+        let server = server.clone();
+        tokio::spawn(async move { server.post(Some(SHOP), answer(4, None)).await.0 })
+    });
+    for replay in replays {
+        assert_eq!(replay.await.unwrap(), StatusCode::OK);
+    }
+    let exported = server.export(&server.site.admin_token).await;
+    assert_eq!(exported.len(), 1);
+    assert_eq!(
+        exported[0].comment.as_deref(),
+        Some("Slow"),
+        "a score-only retry must keep the comment"
+    );
+}
+
+#[tokio::test]
+async fn bad_submissions_get_a_named_4xx_and_keep_what_was_stored() {
+    let server = TestServer::start().await;
+    assert_eq!(
+        server.post(Some(SHOP), answer(6, Some("Kept"))).await.0,
+        StatusCode::OK
+    );
+
+    let too_long = "x".repeat(MAX_COMMENT_CHARS + 1);
+    let oversized = format!(
+        r#"{{"response_id":"{RESPONSE_ID}","score":1,"comment":"{}"}}"#,
+        "x".repeat(MAX_BODY_BYTES)
+    );
+    let cases: Vec<(&str, Option<&str>, String, StatusCode, &str)> = vec![
+        (
+            "score above 10",
+            Some(SHOP),
+            answer(11, None),
+            StatusCode::BAD_REQUEST,
+            "invalid_score",
+        ),
+        (
+            "negative score",
+            Some(SHOP),
+            answer(-1, None),
+            StatusCode::BAD_REQUEST,
+            "invalid_score",
+        ),
+        (
+            "malformed JSON",
+            Some(SHOP),
+            "{\"score\":".into(),
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+        ),
+        (
+            "unknown field",
+            Some(SHOP),
+            json!({"response_id": RESPONSE_ID, "score": 1, "extra": 1}).to_string(),
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+        ),
+        (
+            "missing id",
+            Some(SHOP),
+            json!({"score": 1}).to_string(),
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+        ),
+        (
+            "null id",
+            Some(SHOP),
+            json!({"response_id": null, "score": 1}).to_string(),
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+        ),
+        (
+            "id not a UUID",
+            Some(SHOP),
+            json!({"response_id": "1", "score": 1}).to_string(),
+            StatusCode::BAD_REQUEST,
+            "invalid_response_id",
+        ),
+        (
+            "lone surrogate",
+            Some(SHOP),
+            format!(r#"{{"response_id":"{RESPONSE_ID}","score":1,"comment":"\ud800"}}"#),
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+        ),
+        (
+            "comment too long",
+            Some(SHOP),
+            answer(1, Some(&too_long)),
+            StatusCode::BAD_REQUEST,
+            "comment_too_long",
+        ),
+        (
+            "oversized body",
+            Some(SHOP),
+            oversized,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+        ),
+        (
+            "foreign origin",
+            Some("https://evil.example"),
+            answer(0, None),
+            StatusCode::FORBIDDEN,
+            "origin_not_allowed",
+        ),
+        (
+            "null origin",
+            Some("null"),
+            answer(0, None),
+            StatusCode::FORBIDDEN,
+            "origin_not_allowed",
+        ),
+        (
+            "no origin",
+            None,
+            answer(0, None),
+            StatusCode::FORBIDDEN,
+            "missing_origin",
+        ),
+    ];
+    for (name, origin, body, status, code) in cases {
+        let (got_status, got_body) = server.post(origin, body).await;
+        assert_eq!(
+            (got_status, error_code(&got_body)),
+            (status, code),
+            "{name}: {got_body}"
+        );
+        assert!(
+            !got_body["error"]["message"].as_str().unwrap().is_empty(),
+            "{name}"
+        );
+    }
+    let (status, body) = server.post(Some(SHOP), vec![0xff, 0xfe, b'{']).await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (StatusCode::BAD_REQUEST, "malformed_json"),
+        "invalid UTF-8"
+    );
+
+    let exported = server.export(&server.site.admin_token).await;
+    assert_eq!(exported.len(), 1);
+    assert_eq!(
+        (exported[0].score, exported[0].comment.as_deref()),
+        (6, Some("Kept"))
+    );
+}
+
+#[tokio::test]
+async fn unknown_sites_are_named_as_such() {
+    let server = TestServer::start().await;
+    for site_id in ["0123456789abcdef0123456789abcdef", "not-a-site"] {
+        let (status, body) = server.post_to(site_id, Some(SHOP), answer(5, None)).await;
+        assert_eq!(
+            (status, error_code(&body)),
+            (StatusCode::NOT_FOUND, "unknown_site")
+        );
+        let response = server
+            .http
+            .get(server.url(site_id, "survey"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    }
+}
+
+#[tokio::test]
+async fn a_response_id_of_another_site_is_refused_and_left_alone() {
+    let server = TestServer::start().await;
+    let other = register_site(server.store.as_ref(), "Other", "https://other.example").await;
+    let (status, _) = server
+        .post_to(
+            &other.site_id,
+            Some("https://other.example"),
+            answer(2, Some("Theirs")),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = server.post(Some(SHOP), answer(10, Some("Mine"))).await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (StatusCode::CONFLICT, "response_id_taken")
+    );
+    assert!(server.export(&server.site.admin_token).await.is_empty());
+}
+
+#[tokio::test]
+async fn the_survey_configuration_is_served_to_allowed_origins_only() {
+    let server = TestServer::start().await;
+    let survey = server.url(&server.site.site_id, "survey");
+    let response = server
+        .http
+        .get(&survey)
+        .header("origin", SHOP)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["access-control-allow-origin"], SHOP);
+    let config: soovita_wire::SurveyConfig = response.json().await.unwrap();
+    assert_eq!(
+        (
+            config.site_name.as_str(),
+            config.sample_percent,
+            config.cooldown_days
+        ),
+        ("Shop", 100, 90)
+    );
+
+    let response = server
+        .http
+        .get(&survey)
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(response
+        .headers()
+        .get("access-control-allow-origin")
+        .is_none());
+}
+
+#[tokio::test]
+async fn preflight_is_answered_for_allowed_origins_only() {
+    let server = TestServer::start().await;
+    let preflight = |origin: &'static str| {
+        server
+            .http
+            .request(
+                reqwest::Method::OPTIONS,
+                server.url(&server.site.site_id, "responses"),
+            )
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "content-type")
+            .send()
+    };
+    let allowed = preflight(SHOP).await.unwrap();
+    assert_eq!(allowed.headers()["access-control-allow-origin"], SHOP);
+    let refused = preflight("https://evil.example").await.unwrap();
+    assert!(refused
+        .headers()
+        .get("access-control-allow-origin")
+        .is_none());
+}
+
+#[tokio::test]
+async fn export_needs_the_sites_own_token() {
+    let server = TestServer::start().await;
+    let other = register_site(server.store.as_ref(), "Other", "https://other.example").await;
+    let url = server.url(&server.site.site_id, "responses");
+
+    let response = server.http.get(&url).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(error_code(&response.json().await.unwrap()), "missing_token");
+    for token in ["sv_wrong", other.admin_token.as_str()] {
+        let response = server
+            .http
+            .get(&url)
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        assert_eq!(error_code(&response.json().await.unwrap()), "wrong_token");
+    }
+    let response = server
+        .http
+        .get(format!("{url}?format=xml"))
+        .bearer_auth(&server.site.admin_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(error_code(&response.json().await.unwrap()), "bad_query");
+}
+
+#[tokio::test]
+async fn csv_export_is_an_attachment_safe_for_spreadsheets() {
+    let server = TestServer::start().await;
+    server
+        .post(Some(SHOP), answer(3, Some("=HYPERLINK(\"http://evil\")")))
+        .await;
+    let response = server
+        .http
+        .get(server.url(&server.site.site_id, "responses?format=csv"))
+        .bearer_auth(&server.site.admin_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/csv; charset=utf-8"
+    );
+    let disposition = response.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        disposition,
+        format!(
+            "attachment; filename=\"soovita-{}-responses.csv\"",
+            server.site.site_id
+        )
+    );
+    let csv = response.text().await.unwrap();
+    let row = csv.lines().nth(1).unwrap();
+    assert!(
+        row.starts_with(RESPONSE_ID) && row.contains(",3,detractor,"),
+        "{row}"
+    );
+    assert!(row.ends_with(r#""'=HYPERLINK(""http://evil"")""#), "{row}");
+}

@@ -1,0 +1,134 @@
+//! The storage conformance story: what every backend must do, run against each of them.
+
+use soovita_server::domain::{AdminToken, Comment, Origin, ResponseId, Score, SiteId};
+use soovita_server::store::{self, ResponseUpdate, Site, Store, StoreError};
+
+fn site(name: &str) -> Site {
+    Site {
+        id: SiteId::generate(),
+        name: name.to_owned(),
+        allowed_origins: vec![Origin::parse("https://shop.example").unwrap()],
+        sample_percent: 50,
+        cooldown_days: 30,
+        admin_token_hash: AdminToken::generate().hash(),
+    }
+}
+
+fn update(id: &str, score: i32, comment: Option<&str>) -> ResponseUpdate {
+    ResponseUpdate {
+        id: ResponseId::parse(id).unwrap(),
+        score: Score::try_from(score).unwrap(),
+        comment: Comment::parse(comment.map(str::to_owned)).unwrap(),
+    }
+}
+
+const FIRST: &str = "00000000-0000-4000-8000-000000000001";
+const SECOND: &str = "00000000-0000-4000-8000-000000000002";
+
+async fn conformance_story(store: &dyn Store) {
+    let shop = site("Shop");
+    store.create_site(&shop).await.unwrap();
+    let read = store
+        .site(&shop.id)
+        .await
+        .unwrap()
+        .expect("the site was just created");
+    assert_eq!(
+        (read.name.as_str(), read.sample_percent, read.cooldown_days),
+        ("Shop", 50, 30)
+    );
+    assert_eq!(read.allowed_origins, shop.allowed_origins);
+    assert_eq!(read.admin_token_hash, shop.admin_token_hash);
+    assert!(store.site(&SiteId::generate()).await.unwrap().is_none());
+    assert_eq!(
+        store.site_by_name("Shop").await.unwrap().map(|s| s.id),
+        Some(shop.id.clone())
+    );
+
+    let mut renamed = shop.clone();
+    renamed.name = "Shop two".into();
+    renamed
+        .allowed_origins
+        .push(Origin::parse("http://localhost:8081").unwrap());
+    store.update_site(&renamed).await.unwrap();
+    assert_eq!(
+        store
+            .site(&shop.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .allowed_origins
+            .len(),
+        2
+    );
+    assert!(matches!(
+        store.update_site(&site("Ghost")).await,
+        Err(StoreError::UnknownSite(_))
+    ));
+
+    store
+        .upsert_response(&shop.id, &update(FIRST, 9, None), 1_000)
+        .await
+        .unwrap();
+    store
+        .upsert_response(&shop.id, &update(FIRST, 9, Some("Great")), 2_000)
+        .await
+        .unwrap();
+    store
+        .upsert_response(&shop.id, &update(FIRST, 9, None), 3_000)
+        .await
+        .unwrap();
+    store
+        .upsert_response(&shop.id, &update(SECOND, 0, Some("Awful")), 4_000)
+        .await
+        .unwrap();
+    let responses = store.responses(&shop.id).await.unwrap();
+    assert_eq!(responses.len(), 2);
+    assert_eq!(responses[0].id, FIRST);
+    assert_eq!(
+        responses[0].comment.as_deref(),
+        Some("Great"),
+        "a later score-only update keeps the comment"
+    );
+    assert_eq!(
+        (responses[0].created_at_ms, responses[0].updated_at_ms),
+        (1_000, 3_000)
+    );
+    assert_eq!(
+        (responses[1].score, responses[1].comment.as_deref()),
+        (0, Some("Awful"))
+    );
+
+    let other = site("Other");
+    store.create_site(&other).await.unwrap();
+    let taken = store
+        .upsert_response(&other.id, &update(FIRST, 1, None), 5_000)
+        .await;
+    assert!(
+        matches!(taken, Err(StoreError::ResponseOfAnotherSite(_))),
+        "{taken:?}"
+    );
+    assert!(store.responses(&other.id).await.unwrap().is_empty());
+    assert_eq!(store.responses(&shop.id).await.unwrap()[0].score, 9);
+}
+
+#[tokio::test]
+async fn sqlite_passes_the_conformance_story() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store::open(&format!(
+        "sqlite://{}/nested/store.db",
+        dir.path().display()
+    ))
+    .await
+    .unwrap();
+    conformance_story(store.as_ref()).await;
+}
+
+#[tokio::test]
+async fn unsupported_database_urls_are_refused_with_the_accepted_forms() {
+    let error = store::open("mysql://localhost/soovita")
+        .await
+        .err()
+        .expect("mysql is not supported");
+    assert!(error.to_string().contains("sqlite://"), "{error}");
+}

@@ -1,0 +1,104 @@
+// Starts the real pieces for a browser test: the soovita binary on a random port with its own
+// SQLite file, host pages on another origin, and Debian's Chromium driven by playwright-core.
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const root = resolve(import.meta.dirname, '../..');
+export const binary = process.env.SOOVITA_BIN ?? join(root, 'target/debug/soovita');
+
+/** Serves `pages` ({path: html}) on 127.0.0.1 at a random port. */
+export async function startHostPages(pages) {
+  const server = createServer((request, response) => {
+    const page = pages[new URL(request.url, 'http://x').pathname];
+    if (page === undefined) {
+      response.writeHead(404).end('not found');
+      return;
+    }
+    const { html, headers = {} } = typeof page === 'string' ? { html: page } : page;
+    response.writeHead(200, { 'content-type': 'text/html; charset=utf-8', ...headers }).end(html);
+  });
+  await new Promise((done) => server.listen(0, '127.0.0.1', done));
+  const port = server.address().port;
+  return { port, origin: `http://127.0.0.1:${port}`, close: () => server.close() };
+}
+
+/** A fresh database with one site; returns what `soovita site add` printed. */
+export function createDatabase() {
+  const dir = mkdtempSync(join(tmpdir(), 'soovita-e2e-'));
+  const database = `sqlite://${dir}/soovita.db`;
+  return {
+    database,
+    addSite({ name = 'Kohvik', origins, samplePercent = 100, cooldownDays = 90 }) {
+      const args = ['site', 'add', '--name', name, '--database', database,
+        '--sample-percent', String(samplePercent), '--cooldown-days', String(cooldownDays)];
+      for (const origin of origins) args.push('--origin', origin);
+      return JSON.parse(execFileSync(binary, args, { encoding: 'utf8' }));
+    },
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/** Runs `soovita serve` on a random port and waits until it answers /healthz. */
+export async function startServer(database) {
+  const child = spawn(binary, ['serve', '--listen', '127.0.0.1:0', '--database', database], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, SOOVITA_LOG: 'warn' },
+  });
+  const url = await new Promise((found, failed) => {
+    let seen = '';
+    child.stdout.on('data', (chunk) => {
+      seen += chunk;
+      const match = seen.match(/listening on (http:\/\/\S+)/);
+      if (match) found(match[1]);
+    });
+    child.on('exit', (code) => failed(new Error(`soovita exited with ${code} before listening`)));
+  });
+  for (let delay = 10; ; delay = Math.min(delay * 2, 500)) {
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) break;
+    } catch {}
+    await new Promise((wait) => setTimeout(wait, delay));
+  }
+  return { url, stop: () => child.kill('SIGTERM') };
+}
+
+export async function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+export function embed(serverUrl, siteId) {
+  return `<script src="${serverUrl}/widget.js" data-site="${siteId}" async></script>`;
+}
+
+export function hostPage(body, { head = '', snippet = '' } = {}) {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Host</title>${head}</head>`
+    + `<body>${body}${snippet}</body></html>`;
+}
+
+/** Reads a site's answers through the admin API. */
+export async function exportResponses(serverUrl, site) {
+  const response = await fetch(`${serverUrl}/v1/sites/${site.site_id}/responses`, {
+    headers: { authorization: `Bearer ${site.admin_token}` },
+  });
+  if (!response.ok) throw new Error(`export answered ${response.status}`);
+  return response.json();
+}
+
+/** Polls `probe` until it returns something truthy; fails after `timeoutMs`. */
+export async function eventually(probe, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (let delay = 20; ; delay = Math.min(delay * 2, 250)) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((wait) => setTimeout(wait, delay));
+  }
+}
