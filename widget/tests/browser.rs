@@ -1,0 +1,159 @@
+//! The card in a real browser: `cargo test -p soovita-widget --target wasm32-unknown-unknown`
+//! runs these in headless Chromium through ChromeDriver (see `scripts/test`).
+#![cfg(target_arch = "wasm32")]
+
+use soovita_wire::SurveyConfig;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
+use web_sys::{Element, HtmlElement, KeyboardEvent, KeyboardEventInit, ShadowRoot};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn config() -> wasm_bindgen::JsValue {
+    let config = SurveyConfig {
+        site_id: "0123456789abcdef0123456789abcdef".into(),
+        site_name: "Kohvik".into(),
+        sample_percent: 100,
+        cooldown_days: 0,
+    };
+    serde_wasm_bindgen::to_value(&config).unwrap()
+}
+
+/// Lets Yew's scheduler render.
+async fn settle() {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        web_sys::window()
+            .unwrap()
+            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 30)
+            .unwrap();
+    });
+    JsFuture::from(promise).await.unwrap();
+}
+
+fn shadow() -> ShadowRoot {
+    let document = web_sys::window().unwrap().document().unwrap();
+    let host = document
+        .query_selector("soovita-widget")
+        .unwrap()
+        .expect("the card is mounted");
+    host.shadow_root()
+        .expect("the card lives in an open shadow root")
+}
+
+fn find(root: &ShadowRoot, selector: &str) -> Option<HtmlElement> {
+    root.query_selector(selector)
+        .unwrap()
+        .map(|e| e.unchecked_into())
+}
+
+fn radios(root: &ShadowRoot) -> Vec<Element> {
+    let list = root.query_selector_all("[role=radio]").unwrap();
+    (0..list.length())
+        .map(|i| list.item(i).unwrap().unchecked_into())
+        .collect()
+}
+
+fn press(target: &Element, key: &str) {
+    let init = KeyboardEventInit::new();
+    init.set_key(key);
+    init.set_bubbles(true);
+    target
+        .dispatch_event(
+            &KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap(),
+        )
+        .unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn the_scale_is_a_radio_group_of_eleven_with_one_tab_stop() {
+    let widget = soovita_widget::mount(config(), "http://127.0.0.1:9").unwrap();
+    settle().await;
+    let root = shadow();
+    let group = find(&root, "[role=radiogroup]").expect("a radiogroup");
+    let question = root
+        .get_element_by_id(&group.get_attribute("aria-labelledby").unwrap())
+        .unwrap();
+    assert!(question
+        .text_content()
+        .unwrap()
+        .contains("recommend Kohvik"));
+    let radios = radios(&root);
+    let labels: Vec<_> = radios.iter().map(|r| r.text_content().unwrap()).collect();
+    assert_eq!(labels, (0..=10).map(|n| n.to_string()).collect::<Vec<_>>());
+    let tab_stops = radios
+        .iter()
+        .filter(|r| r.get_attribute("tabindex").as_deref() == Some("0"))
+        .count();
+    assert_eq!(tab_stops, 1);
+    widget.destroy();
+    assert!(web_sys::window()
+        .unwrap()
+        .document()
+        .unwrap()
+        .query_selector("soovita-widget")
+        .unwrap()
+        .is_none());
+}
+
+#[wasm_bindgen_test]
+async fn arrow_keys_move_selection_and_focus_without_committing() {
+    let widget = soovita_widget::mount(config(), "http://127.0.0.1:9").unwrap();
+    settle().await;
+    let root = shadow();
+    let first = radios(&root)[0].clone();
+    press(&first, "End");
+    settle().await;
+    press(&radios(&root)[10], "ArrowLeft");
+    settle().await;
+    let checked: Vec<_> = radios(&root)
+        .iter()
+        .filter(|r| r.get_attribute("aria-checked").as_deref() == Some("true"))
+        .map(|r| r.text_content().unwrap())
+        .collect();
+    assert_eq!(checked, ["9"]);
+    assert_eq!(root.active_element().unwrap().text_content().unwrap(), "9");
+    assert!(
+        find(&root, "textarea").is_none(),
+        "arrows must not commit a score"
+    );
+    widget.destroy();
+}
+
+#[wasm_bindgen_test]
+async fn choosing_a_score_moves_focus_to_the_comment_and_send_thanks() {
+    let widget = soovita_widget::mount(config(), "http://127.0.0.1:9").unwrap();
+    settle().await;
+    let root = shadow();
+    radios(&root)[3].unchecked_ref::<HtmlElement>().click();
+    settle().await;
+    let textarea = find(&root, "textarea").expect("the comment step");
+    assert_eq!(
+        root.active_element().unwrap(),
+        *textarea.unchecked_ref::<Element>()
+    );
+    let label = find(&root, "label[for=soovita-comment]").expect("the textarea is labelled");
+    assert!(!label.text_content().unwrap().is_empty());
+    find(&root, "button[type=submit]").unwrap().click();
+    settle().await;
+    let status = find(&root, "[role=status]").unwrap();
+    assert!(status.text_content().unwrap().contains("Thank you"));
+    widget.destroy();
+}
+
+#[wasm_bindgen_test]
+async fn the_close_button_removes_the_card_from_the_page() {
+    let _widget = soovita_widget::mount(config(), "http://127.0.0.1:9").unwrap();
+    settle().await;
+    find(&shadow(), "button.close")
+        .expect("a close button")
+        .click();
+    settle().await;
+    assert!(web_sys::window()
+        .unwrap()
+        .document()
+        .unwrap()
+        .query_selector("soovita-widget")
+        .unwrap()
+        .is_none());
+}
