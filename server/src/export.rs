@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 
 use soovita_wire::{Category, ExportedResponse};
-use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
 use time::OffsetDateTime;
 
 use crate::store::StoredResponse;
@@ -20,10 +20,13 @@ pub fn exported(response: StoredResponse) -> ExportedResponse {
     }
 }
 
+/// RFC 3339 in UTC with exactly three fractional digits, so that timestamps sort as text.
 fn rfc3339(unix_ms: i64) -> String {
+    let format =
+        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(unix_ms) * 1_000_000)
         .ok()
-        .and_then(|time| time.format(&Rfc3339).ok())
+        .and_then(|time| time.format(&format).ok())
         .unwrap_or_default()
 }
 
@@ -103,7 +106,7 @@ mod tests {
         );
         assert_eq!(
             lines[1],
-            "3f2b8c1e-7a4d-4e8b-9c0a-1b2c3d4e5f60,1970-01-01T00:00:00Z,1970-01-01T00:00:01.5Z,3,detractor,\"Fast, friendly\""
+            "3f2b8c1e-7a4d-4e8b-9c0a-1b2c3d4e5f60,1970-01-01T00:00:00.000Z,1970-01-01T00:00:01.500Z,3,detractor,\"Fast, friendly\""
         );
     }
 }

@@ -8,7 +8,8 @@ use std::collections::HashMap;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::http::header::{ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, VARY};
+use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 
 use super::AppState;
@@ -37,7 +38,57 @@ const LOADED_FILES: [(&str, &str, &str); 2] = [
 
 struct HashedFile {
     content_type: &'static str,
-    bytes: Bytes,
+    identity: Bytes,
+    /// Written by `scripts/build-widget` next to the file as `.gz` and `.br`.
+    gzip: Option<Bytes>,
+    brotli: Option<Bytes>,
+}
+
+impl HashedFile {
+    fn read(name: &str, content_type: &'static str, identity: Vec<u8>) -> Self {
+        let variant = |suffix: &str| {
+            WidgetDist::get(&format!("{name}.{suffix}")).map(|f| Bytes::from(f.data.into_owned()))
+        };
+        Self {
+            content_type,
+            identity: Bytes::from(identity),
+            gzip: variant("gz"),
+            brotli: variant("br"),
+        }
+    }
+
+    /// The smallest variant the client accepts, with its `Content-Encoding`.
+    fn encoded_for(&self, headers: &HeaderMap) -> (Option<&'static str>, Bytes) {
+        let accepts = |coding| accepts_encoding(headers, coding);
+        match (&self.brotli, &self.gzip) {
+            (Some(brotli), _) if accepts("br") => (Some("br"), brotli.clone()),
+            (_, Some(gzip)) if accepts("gzip") => (Some("gzip"), gzip.clone()),
+            _ => (None, self.identity.clone()),
+        }
+    }
+}
+
+/// Whether `Accept-Encoding` lists `coding` with a non-zero quality.
+fn accepts_encoding(headers: &HeaderMap, coding: &str) -> bool {
+    headers
+        .get_all(ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .any(|value| {
+            value.split(',').any(|entry| {
+                let mut parts = entry.split(';').map(str::trim);
+                let name_matches = parts
+                    .next()
+                    .is_some_and(|name| name.eq_ignore_ascii_case(coding));
+                let refused = parts.any(|param| {
+                    param
+                        .strip_prefix("q=")
+                        .and_then(|q| q.trim().parse::<f32>().ok())
+                        == Some(0.0)
+                });
+                name_matches && !refused
+            })
+        })
 }
 
 /// The loader with the hashed URLs written in, and the hashed files themselves.
@@ -61,13 +112,8 @@ impl WidgetAssets {
             let hash = hex::encode(&file.metadata.sha256_hash()[..8]);
             let hashed_name = format!("{stem}-{hash}.{extension}");
             loader = loader.map(|text| text.replace(marker, &format!("/assets/{hashed_name}")));
-            hashed.insert(
-                hashed_name,
-                HashedFile {
-                    content_type,
-                    bytes: Bytes::from(file.data.into_owned()),
-                },
-            );
+            let file = HashedFile::read(file_name, content_type, file.data.into_owned());
+            hashed.insert(hashed_name, file);
         }
         Self {
             loader: loader.map(Bytes::from),
@@ -98,18 +144,48 @@ pub async fn loader(State(state): State<AppState>) -> Result<Response, ApiError>
 pub async fn hashed_asset(
     State(state): State<AppState>,
     Path(name): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let file = state
         .assets
         .hashed
         .get(&name)
         .ok_or_else(|| ApiError::UnknownAsset(name.chars().take(100).collect()))?;
-    Ok((
+    let (encoding, body) = file.encoded_for(&headers);
+    let mut response = (
         [
             (CONTENT_TYPE, file.content_type),
             (CACHE_CONTROL, "public, max-age=31536000, immutable"),
+            (VARY, "accept-encoding"),
         ],
-        file.bytes.clone(),
+        body,
     )
-        .into_response())
+        .into_response();
+    if let Some(encoding) = encoding {
+        response
+            .headers_mut()
+            .insert(CONTENT_ENCODING, HeaderValue::from_static(encoding));
+    }
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn accept(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(ACCEPT_ENCODING, value.parse().unwrap());
+        headers
+    }
+
+    #[test]
+    fn encodings_are_matched_by_name_and_quality() {
+        assert!(accepts_encoding(&accept("gzip, deflate, br, zstd"), "br"));
+        assert!(accepts_encoding(&accept("GZIP;q=0.5"), "gzip"));
+        assert!(!accepts_encoding(&accept("gzip;q=0, br"), "gzip"));
+        assert!(!accepts_encoding(&accept("br;q=0.0"), "br"));
+        assert!(!accepts_encoding(&accept("brotli"), "br"));
+        assert!(!accepts_encoding(&HeaderMap::new(), "gzip"));
+    }
 }

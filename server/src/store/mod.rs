@@ -1,5 +1,6 @@
 //! Where sites and responses live. Handlers see only the [`Store`] trait, never a backend type.
 
+mod postgres;
 mod sqlite;
 
 use std::sync::Arc;
@@ -9,6 +10,7 @@ use thiserror::Error;
 
 use crate::domain::{Comment, Origin, ResponseId, Score, SiteId, TokenHash};
 
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 /// Failures a caller can act on; everything else is [`StoreError::Unavailable`].
@@ -108,7 +110,71 @@ pub async fn open(url: &str) -> anyhow::Result<Arc<dyn Store>> {
     {
         return Ok(Arc::new(SqliteStore::open(path).await?));
     }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(Arc::new(PostgresStore::open(url).await?));
+    }
     anyhow::bail!(
-        "unsupported database URL {url:?}: use sqlite://PATH (e.g. sqlite://data/soovita.db)"
+        "unsupported database URL {:?}: use sqlite://PATH (e.g. sqlite://data/soovita.db) \
+         or postgres://USER:PASSWORD@HOST/DATABASE",
+        redact_password(url)
     )
+}
+
+/// The URL with any password replaced, for messages and logs.
+pub fn redact_password(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// A site from the columns every backend stores, refusing values that no longer parse.
+fn site_from_parts(
+    id: String,
+    name: String,
+    origins_json: &str,
+    sample_percent: i64,
+    cooldown_days: i64,
+    admin_token_hash: String,
+) -> Result<Site, StoreError> {
+    let corrupt =
+        |what: &str, detail: String| StoreError::Corrupt(format!("{what} of site {id}: {detail}"));
+    let raw_origins: Vec<String> = serde_json::from_str(origins_json)
+        .map_err(|e| corrupt("allowed_origins", e.to_string()))?;
+    let allowed_origins = raw_origins
+        .iter()
+        .map(|o| Origin::parse(o))
+        .collect::<Result<_, _>>()
+        .map_err(|e| corrupt("allowed_origins", e.to_string()))?;
+    Ok(Site {
+        allowed_origins,
+        sample_percent: u8::try_from(sample_percent)
+            .map_err(|e| corrupt("sample_percent", e.to_string()))?,
+        cooldown_days: u16::try_from(cooldown_days)
+            .map_err(|e| corrupt("cooldown_days", e.to_string()))?,
+        admin_token_hash: TokenHash::from_stored(admin_token_hash),
+        name,
+        id: SiteId::parse(&id).map_err(|e| corrupt("id", e.to_string()))?,
+    })
+}
+
+/// The stored form of a site's allowed origins.
+fn origins_json(site: &Site) -> String {
+    let raw: Vec<&str> = site.allowed_origins.iter().map(Origin::as_str).collect();
+    serde_json::to_string(&raw).expect("a list of strings always serialises")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_password;
+
+    #[test]
+    fn passwords_never_reach_messages() {
+        let redacted = redact_password("postgres://soovita:hunter2@db.internal/soovita");
+        assert_eq!(redacted, "postgres://soovita:***@db.internal/soovita");
+        assert_eq!(redact_password("sqlite://data/x.db"), "sqlite://data/x.db");
+    }
 }

@@ -5,11 +5,15 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
 use sqlx::{Row, SqlitePool};
 
-use super::{ResponseUpdate, Site, Store, StoreError, StoredResponse};
-use crate::domain::{Origin, SiteId, TokenHash};
+use super::{
+    origins_json, site_from_parts, ResponseUpdate, Site, Store, StoreError, StoredResponse,
+};
+use crate::domain::SiteId;
 
 /// A [`Store`] on one SQLite database file.
 pub struct SqliteStore {
@@ -41,29 +45,15 @@ impl SqliteStore {
     }
 }
 
-fn site_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Site, StoreError> {
-    let id: String = row.try_get("id")?;
-    let origins_json: String = row.try_get("allowed_origins")?;
-    let raw_origins: Vec<String> = serde_json::from_str(&origins_json)
-        .map_err(|e| StoreError::Corrupt(format!("allowed_origins of site {id}: {e}")))?;
-    let allowed_origins = raw_origins
-        .iter()
-        .map(|o| Origin::parse(o))
-        .collect::<Result<_, _>>()
-        .map_err(|e| StoreError::Corrupt(format!("allowed_origins of site {id}: {e}")))?;
-    Ok(Site {
-        id: SiteId::parse(&id).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-        name: row.try_get("name")?,
-        allowed_origins,
-        sample_percent: row.try_get("sample_percent")?,
-        cooldown_days: row.try_get("cooldown_days")?,
-        admin_token_hash: TokenHash::from_stored(row.try_get("admin_token_hash")?),
-    })
-}
-
-fn origins_json(site: &Site) -> String {
-    let raw: Vec<&str> = site.allowed_origins.iter().map(Origin::as_str).collect();
-    serde_json::to_string(&raw).expect("a list of strings always serialises")
+fn site_from_row(row: &SqliteRow) -> Result<Site, StoreError> {
+    site_from_parts(
+        row.try_get("id")?,
+        row.try_get("name")?,
+        &row.try_get::<String, _>("allowed_origins")?,
+        row.try_get("sample_percent")?,
+        row.try_get("cooldown_days")?,
+        row.try_get("admin_token_hash")?,
+    )
 }
 
 #[async_trait]
