@@ -46,6 +46,9 @@ pub struct ServeArgs {
     /// Where the data lives.
     #[command(flatten)]
     pub database: DatabaseArgs,
+    /// Adds the parse-only baseline endpoint used by the ingest benchmark. Not for production.
+    #[arg(long, hide = true)]
+    pub bench_parse_only: bool,
 }
 
 /// `soovita site …`.

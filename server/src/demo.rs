@@ -64,6 +64,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         site.admin_token, site.site_id
     );
     println!("Press Ctrl-C to stop.");
-    crate::serve(api, store, crate::shutdown_signal()).await?;
+    crate::serve(
+        api,
+        store,
+        crate::ServeOptions::default(),
+        crate::shutdown_signal(),
+    )
+    .await?;
     Ok(())
 }

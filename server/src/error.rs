@@ -115,6 +115,8 @@ impl From<StoreError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
+        // Counted here because this is the one place every refusal passes through.
+        metrics::counter!(crate::telemetry::REJECTED, "reason" => self.code()).increment(1);
         if status.is_server_error() {
             tracing::error!(error = ?self, "request failed");
         }

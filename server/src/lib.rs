@@ -13,35 +13,71 @@ pub mod extract;
 pub mod routes;
 pub mod sites;
 pub mod store;
+pub mod telemetry;
 
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
+use tokio::sync::oneshot;
 
 use routes::{AppState, WidgetAssets};
 use store::Store;
 
-/// Serves the application on `listener` until `shutdown` completes, then finishes the
-/// requests in flight.
+/// How long requests in flight may take to finish after a shutdown signal.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Switches that change which routes exist, for benchmarks.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ServeOptions {
+    /// Adds `POST /bench/parse-only/{site_id}`, which parses and validates a submission like
+    /// the real endpoint and then stores nothing: the baseline of `examples/ingest_bench.rs`.
+    pub bench_parse_only: bool,
+}
+
+/// Serves the application on `listener` until `shutdown` completes, then gives the requests
+/// in flight (and the write batches they wait for) [`SHUTDOWN_GRACE`] to finish.
 pub async fn serve(
     listener: TcpListener,
     store: Arc<dyn Store>,
+    options: ServeOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    telemetry::handle();
     let assets = WidgetAssets::load();
     if !assets.is_complete() {
         tracing::warn!(
             "widget assets are missing: run scripts/build-widget; /widget.js answers 503"
         );
     }
-    let app = routes::router(AppState {
+    let state = AppState {
         store,
         assets: Arc::new(assets),
-    });
-    axum::serve(listener, app)
+    };
+    let app = routes::router(state, options);
+    let (signalled, on_signal) = oneshot::channel();
+    let shutdown = async move {
+        shutdown.await;
+        tracing::info!("shutting down: finishing requests in flight");
+        let _ = signalled.send(());
+    };
+    let server = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
-        .await
+        .into_future();
+    let grace_expired = async {
+        match on_signal.await {
+            Ok(()) => tokio::time::sleep(SHUTDOWN_GRACE).await,
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        result = server => result,
+        () = grace_expired => {
+            tracing::warn!("requests still in flight after {SHUTDOWN_GRACE:?}; stopping anyway");
+            Ok(())
+        }
+    }
 }
 
 /// Completes on Ctrl-C or SIGTERM.

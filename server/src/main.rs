@@ -3,7 +3,7 @@
 use clap::Parser;
 use soovita_server::config::{Cli, Command, SiteCommand};
 use soovita_server::sites::{register, SiteSettings};
-use soovita_server::{demo, serve, shutdown_signal, store};
+use soovita_server::{demo, serve, shutdown_signal, store, ServeOptions};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
@@ -21,7 +21,10 @@ async fn main() -> anyhow::Result<()> {
             let listener = TcpListener::bind(args.listen).await?;
             // Tests and scripts read this line to learn the port when --listen ends in :0.
             println!("soovita listening on http://{}", listener.local_addr()?);
-            serve(listener, store, shutdown_signal()).await?;
+            let options = ServeOptions {
+                bench_parse_only: args.bench_parse_only,
+            };
+            serve(listener, store, options, shutdown_signal()).await?;
         }
         Command::Site(SiteCommand::Add(args)) => {
             let store = store::open(&args.database.url).await?;

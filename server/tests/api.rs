@@ -32,9 +32,15 @@ impl TestServer {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(soovita_server::serve(listener, store.clone(), async {
-            let _ = stopped.await;
-        }));
+        let options = soovita_server::ServeOptions::default();
+        tokio::spawn(soovita_server::serve(
+            listener,
+            store.clone(),
+            options,
+            async {
+                let _ = stopped.await;
+            },
+        ));
         Self {
             base,
             site,
@@ -462,4 +468,49 @@ async fn csv_export_is_an_attachment_safe_for_spreadsheets() {
         "{row}"
     );
     assert!(row.ends_with(r#""'=HYPERLINK(""http://evil"")""#), "{row}");
+}
+
+#[tokio::test]
+async fn readiness_and_metrics_report_what_happened() {
+    let server = TestServer::start().await;
+    let ready = server
+        .http
+        .get(format!("{}/readyz", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), StatusCode::OK);
+    assert_eq!(
+        server.post(Some(SHOP), answer(11, None)).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        server.post(Some(SHOP), answer(10, None)).await.0,
+        StatusCode::OK
+    );
+
+    let metrics = server
+        .http
+        .get(format!("{}/metrics", server.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let value = |prefix: &str| -> f64 {
+        let line = metrics
+            .lines()
+            .find(|line| line.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no {prefix} in\n{metrics}"));
+        line.rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    assert!(value("soovita_requests_rejected_total{reason=\"invalid_score\"}") >= 1.0);
+    assert!(value("soovita_responses_accepted_total") >= 1.0);
+    assert!(value("soovita_write_batch_size_count") >= 1.0);
+    assert!(
+        value(
+            "soovita_http_request_duration_seconds_count{route=\"/v1/sites/{site_id}/responses\"}"
+        ) >= 2.0
+    );
 }

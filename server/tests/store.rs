@@ -1,5 +1,10 @@
 //! The storage conformance story: what every backend must do, run against each of them.
 
+mod common;
+
+use std::sync::Arc;
+
+use common::{postgres_admin_url, ThrowawayPostgres};
 use soovita_server::domain::{AdminToken, Comment, Origin, ResponseId, Score, SiteId};
 use soovita_server::store::{self, ResponseUpdate, Site, Store, StoreError};
 
@@ -25,7 +30,7 @@ fn update(id: &str, score: i32, comment: Option<&str>) -> ResponseUpdate {
 const FIRST: &str = "00000000-0000-4000-8000-000000000001";
 const SECOND: &str = "00000000-0000-4000-8000-000000000002";
 
-async fn conformance_story(store: &dyn Store) {
+async fn conformance_story(store: Arc<dyn Store>) {
     let shop = site("Shop");
     store.create_site(&shop).await.unwrap();
     let read = store
@@ -121,74 +126,7 @@ async fn sqlite_passes_the_conformance_story() {
     ))
     .await
     .unwrap();
-    conformance_story(store.as_ref()).await;
-}
-
-/// A database of its own for one test run, dropped (with its connections) afterwards.
-struct ThrowawayPostgres {
-    admin_url: String,
-    name: String,
-    url: String,
-}
-
-impl ThrowawayPostgres {
-    async fn create(admin_url: &str) -> Self {
-        use sqlx::Connection;
-        let name = format!("soovita_test_{}", uuid::Uuid::new_v4().simple());
-        let mut admin = sqlx::PgConnection::connect(admin_url)
-            .await
-            .expect("PostgreSQL is reachable");
-        // The name is ours (hex from a UUID), so formatting it into SQL is safe.
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut admin)
-            .await
-            .unwrap();
-        let mut url = url::Url::parse(admin_url).unwrap();
-        url.set_path(&name);
-        Self {
-            admin_url: admin_url.to_owned(),
-            name,
-            url: url.to_string(),
-        }
-    }
-}
-
-impl Drop for ThrowawayPostgres {
-    fn drop(&mut self) {
-        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
-        // Drop cannot await, and the test's runtime may be shutting down: use a runtime of its own.
-        let dropped = std::thread::spawn(move || {
-            tokio::runtime::Runtime::new()
-                .unwrap()
-                .block_on(async move {
-                    use sqlx::Connection;
-                    let mut admin = sqlx::PgConnection::connect(&admin_url).await?;
-                    sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                    )))
-                    .execute(&mut admin)
-                    .await?;
-                    Ok::<_, sqlx::Error>(())
-                })
-        })
-        .join();
-        if !matches!(dropped, Ok(Ok(()))) {
-            eprintln!("could not drop test database {}: {dropped:?}", self.name);
-        }
-    }
-}
-
-/// `scripts/test` installs and starts PostgreSQL and sets this variable; CI must not skip.
-fn postgres_admin_url() -> Option<String> {
-    let url = std::env::var("SOOVITA_TEST_POSTGRES").ok();
-    if url.is_none() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must run the PostgreSQL suite: set SOOVITA_TEST_POSTGRES (scripts/test does)"
-        );
-        eprintln!("skipped: SOOVITA_TEST_POSTGRES is not set; scripts/test sets it after starting PostgreSQL");
-    }
-    url
+    conformance_story(store).await;
 }
 
 #[tokio::test]
@@ -198,7 +136,7 @@ async fn postgres_passes_the_conformance_story() {
     };
     let database = ThrowawayPostgres::create(&admin_url).await;
     let store = store::open(&database.url).await.unwrap();
-    conformance_story(store.as_ref()).await;
+    conformance_story(store).await;
 }
 
 #[tokio::test]

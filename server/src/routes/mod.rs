@@ -22,6 +22,7 @@ use tower_http::trace::TraceLayer;
 use crate::domain::{Origin, SiteId};
 use crate::error::ApiError;
 use crate::store::{Site, Store};
+use crate::ServeOptions;
 
 pub use assets::WidgetAssets;
 
@@ -44,7 +45,7 @@ impl AppState {
 }
 
 /// The whole application.
-pub fn router(state: AppState) -> Router {
+pub fn router(state: AppState, options: ServeOptions) -> Router {
     let responses = post(public::submit_response)
         .options(|| async {})
         .layer::<_, Infallible>(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -63,13 +64,31 @@ pub fn router(state: AppState) -> Router {
                 .allow_methods([Method::GET]),
         )
         .layer(CompressionLayer::new());
-    Router::new()
+    let mut router = Router::new();
+    if options.bench_parse_only {
+        router = router.route(
+            "/bench/parse-only/{site_id}",
+            post(public::parse_only).layer::<_, Infallible>(DefaultBodyLimit::max(MAX_BODY_BYTES)),
+        );
+    }
+    router
         .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readiness))
+        .route("/metrics", get(crate::telemetry::render))
         .route("/v1/sites/{site_id}/survey", survey)
         .route("/v1/sites/{site_id}/responses", responses)
         .merge(assets)
+        .route_layer(axum::middleware::from_fn(crate::telemetry::track_latency))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// `GET /readyz`: 200 while storage answers, 503 (so load balancers look elsewhere) when not.
+async fn readiness(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> Result<&'static str, ApiError> {
+    state.store.ping().await?;
+    Ok("ready")
 }
 
 /// CORS for the endpoints a site's pages call: only that site's allowed origins get an

@@ -51,15 +51,32 @@ pub async fn submit_response(
     if !site.allows(&origin) {
         return Err(ApiError::OriginNotAllowed(origin.as_str().to_owned()));
     }
-    let update = ResponseUpdate {
-        id: ResponseId::parse(&submission.response_id)?,
-        score: Score::try_from(submission.score)?,
-        comment: Comment::parse(submission.comment)?,
-    };
+    let update = parse_submission(submission)?;
     state
         .store
         .upsert_response(&site.id, &update, now_ms())
         .await?;
+    metrics::counter!(crate::telemetry::ACCEPTED).increment(1);
+    Ok(Json(SubmissionAccepted {
+        response_id: update.id.to_string(),
+    }))
+}
+
+fn parse_submission(submission: ResponseSubmission) -> Result<ResponseUpdate, ApiError> {
+    Ok(ResponseUpdate {
+        id: ResponseId::parse(&submission.response_id)?,
+        score: Score::try_from(submission.score)?,
+        comment: Comment::parse(submission.comment)?,
+    })
+}
+
+/// `POST /bench/parse-only/{site_id}` (only with `--bench-parse-only`): the same body parsing
+/// and validation as [`submit_response`], without touching storage.
+pub async fn parse_only(
+    Path(_site_id): Path<String>,
+    JsonBody(submission): JsonBody<ResponseSubmission>,
+) -> Result<Json<SubmissionAccepted>, ApiError> {
+    let update = parse_submission(submission)?;
     Ok(Json(SubmissionAccepted {
         response_id: update.id.to_string(),
     }))

@@ -22,12 +22,19 @@ pub enum StoreError {
     /// The site does not exist.
     #[error("no site with id {0}")]
     UnknownSite(SiteId),
-    /// The database failed or could not be reached; the caller may retry.
+    /// The database failed or could not be reached; the caller may retry. Shared, because one
+    /// failed group commit fails every request in the batch.
     #[error("storage is unavailable: {0}")]
-    Unavailable(#[from] sqlx::Error),
+    Unavailable(Arc<sqlx::Error>),
     /// A stored value no longer parses, e.g. after a manual edit of the database.
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Unavailable(Arc::new(error))
+    }
 }
 
 /// A site whose visitors may answer surveys.
@@ -100,6 +107,8 @@ pub trait Store: Send + Sync {
     ) -> Result<(), StoreError>;
     /// A site's responses, oldest first.
     async fn responses(&self, site: &SiteId) -> Result<Vec<StoredResponse>, StoreError>;
+    /// Succeeds when the database answers a query.
+    async fn ping(&self) -> Result<(), StoreError>;
 }
 
 /// Opens the database a URL names, creating and migrating it where that is safe.

@@ -141,4 +141,9 @@ impl Store for PostgresStore {
             })
             .collect()
     }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
 }

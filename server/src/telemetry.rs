@@ -1,0 +1,63 @@
+//! Prometheus metrics: what was accepted, what was refused and why, batch sizes, latency.
+
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request};
+use axum::middleware::Next;
+use axum::response::Response;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+/// Answers stored (or updated) by the ingest endpoint.
+pub const ACCEPTED: &str = "soovita_responses_accepted_total";
+/// Requests answered with an error, labelled by `reason` (the error code).
+pub const REJECTED: &str = "soovita_requests_rejected_total";
+/// Requests committed by one SQLite transaction.
+pub const BATCH_SIZE: &str = "soovita_write_batch_size";
+/// Time from request to response, labelled by `route`.
+pub const LATENCY: &str = "soovita_http_request_duration_seconds";
+
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// Installs the process-wide recorder once (tests start several servers in one process).
+pub fn handle() -> &'static PrometheusHandle {
+    HANDLE.get_or_init(|| {
+        let recorder = PrometheusBuilder::new()
+            .set_buckets_for_metric(
+                Matcher::Full(LATENCY.into()),
+                &[
+                    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
+                ],
+            )
+            .and_then(|builder| {
+                builder.set_buckets_for_metric(
+                    Matcher::Full(BATCH_SIZE.into()),
+                    &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0],
+                )
+            })
+            .expect("bucket lists are not empty")
+            .build_recorder();
+        let handle = recorder.handle();
+        // Fails only if another recorder is installed, and then that one gets the metrics.
+        let _ = metrics::set_global_recorder(recorder);
+        handle
+    })
+}
+
+/// `GET /metrics`.
+pub async fn render() -> String {
+    handle().render()
+}
+
+/// Records every request's latency under its route pattern (never the raw path, whose site
+/// ids would make the label set unbounded).
+pub async fn track_latency(request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
+    let started = Instant::now();
+    let response = next.run(request).await;
+    metrics::histogram!(LATENCY, "route" => route).record(started.elapsed().as_secs_f64());
+    response
+}
