@@ -40,6 +40,7 @@ async fn drive(
                 // One client each: one keep-alive connection per worker, like separate visitors.
                 let client = reqwest::Client::builder()
                     .pool_max_idle_per_host(1)
+                    .user_agent("Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0 Safari/537.36")
                     .build()
                     .unwrap();
                 let (mut latencies, mut errors) = (Vec::new(), 0usize);
@@ -170,24 +171,57 @@ async fn main() -> anyhow::Result<()> {
             .next()
             .unwrap_or("?")
     );
-    let parse_only = drive(
-        Arc::new(format!("{base}/bench/parse-only/{site_id}")),
-        ORIGIN,
-        connections,
-        seconds,
-    )
-    .await;
-    let baseline = print("parse-only", &parse_only);
-    let ingest = drive(
-        Arc::new(format!("{base}/v1/sites/{site_id}/responses")),
-        ORIGIN,
-        connections,
-        seconds,
-    )
-    .await;
+    // The baseline runs before and after ingest, so warm-up and drift count against neither.
+    let parse_only_url = Arc::new(format!("{base}/bench/parse-only/{site_id}"));
+    let ingest_url = Arc::new(format!("{base}/v1/sites/{site_id}/responses"));
+    let before = print(
+        "parse-only",
+        &drive(parse_only_url.clone(), ORIGIN, connections, seconds).await,
+    );
+    let ingest = drive(ingest_url, ORIGIN, connections, seconds).await;
     let durable = print("ingest", &ingest);
-    println!("  durable ingest / parse-only: {:.2}", durable / baseline);
-    println!("  server peak RSS: {:.1} MiB", peak_rss_mib(&server));
+    let after = print(
+        "parse-only",
+        &drive(parse_only_url, ORIGIN, connections, seconds).await,
+    );
+    println!(
+        "  durable ingest / parse-only: {:.2}",
+        durable / ((before + after) / 2.0)
+    );
+
+    let peak_rss = peak_rss_mib(&server);
+    let metrics = reqwest::get(format!("{base}/metrics"))
+        .await?
+        .text()
+        .await?;
+    let metric = |name: &str| -> f64 {
+        metrics
+            .lines()
+            .find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
+            .unwrap_or(f64::NAN)
+    };
+    let (batches, batched) = (
+        metric("soovita_write_batch_size_count"),
+        metric("soovita_write_batch_size_sum"),
+    );
+    println!(
+        "  write batches: {batches:.0}, mean size {:.1}",
+        batched / batches
+    );
+    let token = site["admin_token"].as_str().unwrap();
+    let stored: Vec<serde_json::Value> = reqwest::Client::new()
+        .get(format!("{base}/v1/sites/{site_id}/responses"))
+        .bearer_auth(token)
+        .send()
+        .await?
+        .json()
+        .await?;
+    println!(
+        "  acknowledged {} answers, stored {}",
+        ingest.requests,
+        stored.len()
+    );
+    println!("  server peak RSS during the runs: {peak_rss:.1} MiB");
     server.kill()?;
     Ok(())
 }

@@ -3,6 +3,7 @@
 //! `main.rs` is only the command line; everything it runs lives here so that tests can
 //! start the same server on a port of their own.
 
+pub mod bots;
 pub mod clock;
 pub mod config;
 pub mod demo;
@@ -11,6 +12,7 @@ pub mod error;
 pub mod export;
 pub mod extract;
 pub mod routes;
+pub mod site_cache;
 pub mod sites;
 pub mod store;
 pub mod telemetry;
@@ -23,6 +25,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 use routes::{AppState, WidgetAssets};
+use site_cache::SiteCache;
 use store::Store;
 
 /// How long requests in flight may take to finish after a shutdown signal.
@@ -52,6 +55,7 @@ pub async fn serve(
         );
     }
     let state = AppState {
+        sites: Arc::new(SiteCache::new(store.clone())),
         store,
         assets: Arc::new(assets),
     };

@@ -12,6 +12,8 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 pub const ACCEPTED: &str = "soovita_responses_accepted_total";
 /// Requests answered with an error, labelled by `reason` (the error code).
 pub const REJECTED: &str = "soovita_requests_rejected_total";
+/// Submissions answered 2xx but not stored, labelled by `signal` (`user_agent`, `honeypot`).
+pub const BOTS: &str = "soovita_bot_submissions_total";
 /// Requests committed by one SQLite transaction.
 pub const BATCH_SIZE: &str = "soovita_write_batch_size";
 /// Time from request to response, labelled by `route`.

@@ -12,6 +12,7 @@ use tokio::sync::oneshot;
 
 const SHOP: &str = "https://shop.example";
 const RESPONSE_ID: &str = "3f2b8c1e-7a4d-4e8b-9c0a-1b2c3d4e5f60";
+const BROWSER: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Safari/537.36";
 
 struct TestServer {
     base: String,
@@ -45,7 +46,7 @@ impl TestServer {
             base,
             site,
             store,
-            http: Client::new(),
+            http: Client::builder().user_agent(BROWSER).build().unwrap(),
             _stop: stop,
             _dir: dir,
         }
@@ -512,5 +513,107 @@ async fn readiness_and_metrics_report_what_happened() {
         value(
             "soovita_http_request_duration_seconds_count{route=\"/v1/sites/{site_id}/responses\"}"
         ) >= 2.0
+    );
+}
+
+#[tokio::test]
+async fn gzip_bodies_are_accepted_and_bombs_are_capped_after_decompression() {
+    use std::io::Write;
+    let gzip = |data: &[u8]| {
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        encoder.write_all(data).unwrap();
+        encoder.finish().unwrap()
+    };
+    let server = TestServer::start().await;
+    let post = |body: Vec<u8>| {
+        server
+            .http
+            .post(server.url(&server.site.site_id, "responses"))
+            .header("origin", SHOP)
+            .header("content-encoding", "gzip")
+            .body(body)
+            .send()
+    };
+    let response = post(gzip(answer(8, Some("Compressed")).as_bytes()))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+
+    // 8 MiB of JSON whitespace compresses to about 8 KiB: under the cap on the wire, far over it inflated.
+    let mut bomb = vec![b' '; 8 << 20];
+    bomb.extend_from_slice(answer(1, None).as_bytes());
+    let compressed = gzip(&bomb);
+    assert!(
+        compressed.len() < MAX_BODY_BYTES,
+        "the bomb must be small on the wire"
+    );
+    let response = post(compressed).await.unwrap();
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(
+        error_code(&response.json().await.unwrap()),
+        "payload_too_large"
+    );
+    assert_eq!(
+        server.export(&server.site.admin_token).await[0]
+            .comment
+            .as_deref(),
+        Some("Compressed")
+    );
+}
+
+#[tokio::test]
+async fn bots_get_a_2xx_and_nothing_is_stored() {
+    let server = TestServer::start().await;
+    let url = server.url(&server.site.site_id, "responses");
+    let crawler = Client::builder()
+        .user_agent("Mozilla/5.0 (compatible; Googlebot/2.1)")
+        .build()
+        .unwrap();
+    let response = crawler
+        .post(&url)
+        .header("origin", SHOP)
+        .body(answer(0, None))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let no_agent = Client::new()
+        .post(&url)
+        .header("origin", SHOP)
+        .body(answer(1, None))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_agent.status(), StatusCode::OK);
+    let honeypot =
+        json!({"response_id": RESPONSE_ID, "score": 2, "website": "http://spam.example"});
+    assert_eq!(
+        server.post(Some(SHOP), honeypot.to_string()).await.0,
+        StatusCode::OK
+    );
+    assert!(server.export(&server.site.admin_token).await.is_empty());
+
+    let empty_honeypot = json!({"response_id": RESPONSE_ID, "score": 3, "website": ""});
+    assert_eq!(
+        server.post(Some(SHOP), empty_honeypot.to_string()).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(server.export(&server.site.admin_token).await.len(), 1);
+    let metrics = server
+        .http
+        .get(format!("{}/metrics", server.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(r#"soovita_bot_submissions_total{signal="honeypot"}"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"soovita_bot_submissions_total{signal="user_agent"}"#),
+        "{metrics}"
     );
 }

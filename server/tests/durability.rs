@@ -24,7 +24,7 @@ async fn load_until_failure(
             let url = format!("{}/v1/sites/{site_id}/responses", urls[worker % urls.len()]);
             let acknowledged = acknowledged.clone();
             tokio::spawn(async move {
-                let client = reqwest::Client::new();
+                let client = common::browser_client();
                 for sent in 0.. {
                     if stop_after.is_some_and(|limit| sent >= limit) {
                         break;
@@ -171,7 +171,7 @@ async fn two_servers_on_one_postgres_database_lose_and_duplicate_nothing() {
 }
 
 async fn load_replays(url: &str, site_id: &str, ids: &[String]) -> usize {
-    let client = reqwest::Client::new();
+    let client = common::browser_client();
     let mut accepted = 0;
     for id in ids {
         let body = serde_json::json!({"response_id": id, "score": 3}).to_string();

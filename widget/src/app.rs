@@ -1,7 +1,7 @@
 //! The survey card.
 
 use soovita_wire::{ResponseSubmission, MAX_COMMENT_CHARS};
-use web_sys::{HtmlElement, HtmlTextAreaElement, KeyboardEvent};
+use web_sys::{HtmlElement, HtmlInputElement, HtmlTextAreaElement, KeyboardEvent};
 use yew::prelude::*;
 
 use crate::flow::{key_target, Action, Flow, Step};
@@ -28,15 +28,17 @@ pub fn Survey(props: &SurveyProps) -> Html {
         (0..=10).map(|_| NodeRef::default()).collect::<Vec<_>>()
     });
     let comment_ref = use_node_ref();
+    let honeypot_ref = use_node_ref();
     let thanks_ref = use_node_ref();
 
     let submit = {
         let props = props.clone();
-        move |score: u8, comment: Option<String>| {
+        move |score: u8, comment: Option<String>, website: Option<String>| {
             props.endpoint.send(&ResponseSubmission {
                 response_id: props.response_id.to_string(),
                 score: i32::from(score),
                 comment,
+                website,
             });
         }
     };
@@ -78,7 +80,7 @@ pub fn Survey(props: &SurveyProps) -> Html {
                 let (flow, submit) = (flow.dispatcher(), submit.clone());
                 Callback::from(move |_: MouseEvent| {
                     flow.dispatch(Action::Choose(score));
-                    submit(score, None);
+                    submit(score, None, None);
                 })
             };
             let onkeydown = {
@@ -127,11 +129,16 @@ pub fn Survey(props: &SurveyProps) -> Html {
             let send = {
                 let (dispatch, submit) = (flow.dispatcher(), submit.clone());
                 let (score, comment) = (flow.score.unwrap_or_default(), flow.comment.clone());
+                let honeypot = honeypot_ref.clone();
                 Callback::from(move |event: SubmitEvent| {
                     event.prevent_default();
                     dispatch.dispatch(Action::SubmitComment);
-                    if !comment.trim().is_empty() {
-                        submit(score, Some(comment.clone()));
+                    let website = honeypot
+                        .cast::<HtmlInputElement>()
+                        .map(|input| input.value())
+                        .filter(|value| !value.is_empty());
+                    if !comment.trim().is_empty() || website.is_some() {
+                        submit(score, Some(comment.clone()), website);
                     }
                 })
             };
@@ -146,6 +153,10 @@ pub fn Survey(props: &SurveyProps) -> Html {
                     </label>
                     <textarea id="soovita-comment" ref={comment_ref} rows="3"
                         maxlength={MAX_COMMENT_CHARS.to_string()} value={flow.comment.clone()} {oninput} />
+                    // A honeypot for form-filling bots: off-screen, out of the tab order and
+                    // hidden from assistive technology, so no person ever fills it in.
+                    <input type="text" name="website" class="hp" tabindex="-1" autocomplete="off"
+                        aria-hidden="true" ref={honeypot_ref} />
                     <div class="actions">
                         <button type="button" class="secondary" onclick={skip}>{"Skip"}</button>
                         <button type="submit" class="primary">{"Send"}</button>

@@ -29,6 +29,7 @@ border-radius:6px;resize:vertical;color:#1f1f24;background:#fff}
 .close{position:absolute;top:8px;right:8px;width:28px;height:28px;border:0;border-radius:6px;
 background:transparent;font-size:20px;line-height:1;color:#55555f}
 :focus-visible{outline:3px solid #1a5fb4;outline-offset:2px}
+.hp{position:absolute;left:-10000px;width:1px;height:1px;opacity:0}
 .visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}
 @media (max-width:400px){.scale{grid-template-columns:repeat(6,1fr)}}
 @media (prefers-reduced-motion:no-preference){.card{animation:rise .2s ease-out}}

@@ -44,6 +44,10 @@ pub struct ResponseSubmission {
     /// Free text; absent until the visitor writes one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
+    /// A honeypot: the widget's hidden "website" field, which people never see and form-filling
+    /// bots fill in. Anything in it marks the submission as a bot's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub website: Option<String>,
 }
 
 /// The body of a 2xx answer to a submission: the answer is stored.
@@ -136,6 +140,7 @@ mod tests {
             response_id: "id".into(),
             score: 9,
             comment: None,
+            website: None,
         };
         let json = serde_json::to_string(&submission).unwrap();
         assert_eq!(json, r#"{"response_id":"id","score":9}"#);

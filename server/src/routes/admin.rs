@@ -57,7 +57,7 @@ pub async fn export_responses(
 ) -> Result<Response, ApiError> {
     let Query(query) = query.map_err(|rejection| ApiError::BadQuery(rejection.body_text()))?;
     let format = ExportFormat::choose(query.format.as_deref(), &headers)?;
-    let site = state.site(&site_id).await?;
+    let site = state.current_site(&site_id).await?;
     if !site.admin_token_hash.matches(&token) {
         return Err(ApiError::WrongToken);
     }

@@ -17,10 +17,12 @@ use axum::Router;
 use soovita_wire::MAX_BODY_BYTES;
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::domain::{Origin, SiteId};
 use crate::error::ApiError;
+use crate::site_cache::SiteCache;
 use crate::store::{Site, Store};
 use crate::ServeOptions;
 
@@ -31,13 +33,23 @@ pub use assets::WidgetAssets;
 pub struct AppState {
     /// Sites and responses.
     pub store: Arc<dyn Store>,
+    /// Sites for the ingest path, read through a short-lived cache.
+    pub sites: Arc<SiteCache>,
     /// The loader, glue and wasm, under their content-hashed names.
     pub assets: Arc<WidgetAssets>,
 }
 
 impl AppState {
     /// The site a path segment names, or `UnknownSite`.
-    async fn site(&self, raw_id: &str) -> Result<Site, ApiError> {
+    async fn site(&self, raw_id: &str) -> Result<Arc<Site>, ApiError> {
+        let unknown = || ApiError::UnknownSite(raw_id.chars().take(64).collect());
+        let id = SiteId::parse(raw_id).map_err(|_| unknown())?;
+        self.sites.get(&id).await?.ok_or_else(unknown)
+    }
+
+    /// The site as stored right now, bypassing the cache: for the admin API, where a rotated
+    /// token must stop working at once.
+    async fn current_site(&self, raw_id: &str) -> Result<Site, ApiError> {
         let unknown = || ApiError::UnknownSite(raw_id.chars().take(64).collect());
         let id = SiteId::parse(raw_id).map_err(|_| unknown())?;
         self.store.site(&id).await?.ok_or_else(unknown)
@@ -49,11 +61,12 @@ pub fn router(state: AppState, options: ServeOptions) -> Router {
     let responses = post(public::submit_response)
         .options(|| async {})
         .layer::<_, Infallible>(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer::<_, Infallible>(public_cors(state.store.clone()))
+        .layer::<_, Infallible>(decompression())
+        .layer::<_, Infallible>(public_cors(state.sites.clone()))
         .get(admin::export_responses);
     let survey = get(public::survey_config)
         .options(|| async {})
-        .layer::<_, Infallible>(public_cors(state.store.clone()));
+        .layer::<_, Infallible>(public_cors(state.sites.clone()));
     // Assets are public and fetched cross-origin by `import()` and `fetch()`, which need CORS.
     let assets = Router::new()
         .route("/widget.js", get(assets::loader))
@@ -68,7 +81,9 @@ pub fn router(state: AppState, options: ServeOptions) -> Router {
     if options.bench_parse_only {
         router = router.route(
             "/bench/parse-only/{site_id}",
-            post(public::parse_only).layer::<_, Infallible>(DefaultBodyLimit::max(MAX_BODY_BYTES)),
+            post(public::parse_only)
+                .layer::<_, Infallible>(DefaultBodyLimit::max(MAX_BODY_BYTES))
+                .layer::<_, Infallible>(decompression()),
         );
     }
     router
@@ -91,11 +106,18 @@ async fn readiness(
     Ok("ready")
 }
 
+/// Accepts gzip and brotli bodies. The body limit sits inside this layer, so it counts
+/// decompressed bytes: a small gzip bomb still gets 413 after at most 16 KiB of output. Unknown
+/// encodings pass through and fail as malformed JSON, with our error body.
+fn decompression() -> RequestDecompressionLayer {
+    RequestDecompressionLayer::new().pass_through_unaccepted(true)
+}
+
 /// CORS for the endpoints a site's pages call: only that site's allowed origins get an
 /// `Access-Control-Allow-Origin`, so a page elsewhere cannot even read the survey.
-fn public_cors(store: Arc<dyn Store>) -> CorsLayer {
+fn public_cors(sites: Arc<SiteCache>) -> CorsLayer {
     let predicate = move |origin: HeaderValue, parts: &Parts| {
-        let store = store.clone();
+        let sites = sites.clone();
         let site_id = parts
             .uri
             .path()
@@ -108,7 +130,7 @@ fn public_cors(store: Arc<dyn Store>) -> CorsLayer {
             else {
                 return false;
             };
-            matches!(store.site(&site_id).await, Ok(Some(site)) if site.allows(&origin))
+            matches!(sites.get(&site_id).await, Ok(Some(site)) if site.allows(&origin))
         }
     };
     CorsLayer::new()

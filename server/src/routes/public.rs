@@ -1,11 +1,13 @@
 //! What visitors' browsers call: the survey configuration and the answer endpoint.
 
 use axum::extract::{Path, State};
-use axum::http::header::CACHE_CONTROL;
+use axum::http::header::{CACHE_CONTROL, USER_AGENT};
+use axum::http::HeaderMap;
 use axum::Json;
 use soovita_wire::{ResponseSubmission, SubmissionAccepted, SurveyConfig};
 
 use super::AppState;
+use crate::bots::is_bot;
 use crate::clock::now_ms;
 use crate::domain::{Comment, ResponseId, Score};
 use crate::error::ApiError;
@@ -31,7 +33,7 @@ pub async fn survey_config(
     }
     let config = SurveyConfig {
         site_id: site.id.to_string(),
-        site_name: site.name,
+        site_name: site.name.clone(),
         sample_percent: site.sample_percent,
         cooldown_days: site.cooldown_days,
     };
@@ -44,6 +46,7 @@ pub async fn submit_response(
     State(state): State<AppState>,
     Path(site_id): Path<String>,
     RequestOrigin(origin): RequestOrigin,
+    headers: HeaderMap,
     JsonBody(submission): JsonBody<ResponseSubmission>,
 ) -> Result<Json<SubmissionAccepted>, ApiError> {
     let site = state.site(&site_id).await?;
@@ -51,7 +54,22 @@ pub async fn submit_response(
     if !site.allows(&origin) {
         return Err(ApiError::OriginNotAllowed(origin.as_str().to_owned()));
     }
+    let honeypot_filled = submission.website.as_deref().is_some_and(|w| !w.is_empty());
     let update = parse_submission(submission)?;
+    let user_agent = headers.get(USER_AGENT).and_then(|v| v.to_str().ok());
+    let bot_signal = if honeypot_filled {
+        Some("honeypot")
+    } else if is_bot(user_agent) {
+        Some("user_agent")
+    } else {
+        None
+    };
+    if let Some(signal) = bot_signal {
+        metrics::counter!(crate::telemetry::BOTS, "signal" => signal).increment(1);
+        return Ok(Json(SubmissionAccepted {
+            response_id: update.id.to_string(),
+        }));
+    }
     state
         .store
         .upsert_response(&site.id, &update, now_ms())

@@ -5,6 +5,7 @@
 //! instead of per request is what makes durable ingest fast. Each request is answered only
 //! after the batch that holds it is committed.
 
+use std::collections::HashSet;
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -14,7 +15,7 @@ use async_trait::async_trait;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
-use sqlx::{Row, SqlitePool};
+use sqlx::{ConnectOptions, Row, SqliteConnection, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{
@@ -54,30 +55,34 @@ impl SqliteStore {
             // FULL makes a commit survive power loss, which is what a 2xx promises.
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(5));
+            .busy_timeout(Duration::from_secs(5))
+            // Every batch size is its own statement; keep them all prepared.
+            .statement_cache_capacity(MAX_BATCH + 32);
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await?;
         sqlx::migrate!("migrations/sqlite").run(&pool).await?;
         let (writer, jobs) = mpsc::channel(4 * MAX_BATCH);
-        tokio::spawn(run_writer(pool.clone(), jobs));
+        // The writer keeps a connection of its own: no pool hand-off per batch.
+        let connection = options.connect().await?;
+        tokio::spawn(run_writer(connection, jobs));
         Ok(Self { pool, writer })
     }
 }
 
-async fn run_writer(pool: SqlitePool, mut jobs: mpsc::Receiver<WriteJob>) {
+async fn run_writer(mut connection: SqliteConnection, mut jobs: mpsc::Receiver<WriteJob>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
         metrics::histogram!(crate::telemetry::BATCH_SIZE).record(batch.len() as f64);
         metrics::histogram!(crate::telemetry::BATCH_SIZE).record(batch.len() as f64);
-        let outcomes = match commit_batch(&pool, &batch).await {
+        let outcomes = match commit_batch(&mut connection, &batch).await {
             Ok(outcomes) => outcomes,
             // One bad request must not fail its neighbours: retry each in its own transaction.
             Err(_) if batch.len() > 1 => {
                 let mut outcomes = Vec::with_capacity(batch.len());
                 for job in &batch {
-                    let outcome = commit_batch(&pool, std::slice::from_ref(job)).await;
+                    let outcome = commit_batch(&mut connection, std::slice::from_ref(job)).await;
                     outcomes.push(
                         outcome
                             .map_err(StoreError::from)
@@ -95,39 +100,59 @@ async fn run_writer(pool: SqlitePool, mut jobs: mpsc::Receiver<WriteJob>) {
     }
 }
 
-/// Writes `batch` in one transaction; the outer error means nothing was committed.
+/// Writes `batch` with one multi-row upsert: one statement, one commit, one fsync. The outer
+/// error means nothing was written.
 async fn commit_batch(
-    pool: &SqlitePool,
+    connection: &mut SqliteConnection,
     batch: &[WriteJob],
 ) -> Result<Vec<Result<(), StoreError>>, sqlx::Error> {
-    let mut transaction = pool.begin().await?;
-    let mut outcomes = Vec::with_capacity(batch.len());
-    for job in batch {
-        // The WHERE on the update makes a foreign site's id a no-op instead of a takeover;
-        // the affected-row count then tells the two apart.
-        let result = sqlx::query(
-            "INSERT INTO responses (id, site_id, score, comment, created_at_ms, updated_at_ms) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?5) \
-             ON CONFLICT (id) DO UPDATE SET score = excluded.score, \
-               comment = COALESCE(excluded.comment, responses.comment), \
-               updated_at_ms = excluded.updated_at_ms \
-             WHERE responses.site_id = excluded.site_id",
-        )
-        .bind(job.update.id.to_string())
-        .bind(job.site.as_str())
-        .bind(job.update.score.get())
-        .bind(job.update.comment.as_ref().map(|c| c.as_str()))
-        .bind(job.now_ms)
-        .execute(&mut *transaction)
-        .await?;
-        outcomes.push(if result.rows_affected() == 0 {
-            Err(StoreError::ResponseOfAnotherSite(job.update.id))
+    let mut sql = String::from(
+        "INSERT INTO responses (id, site_id, score, comment, created_at_ms, updated_at_ms) VALUES ",
+    );
+    for i in 0..batch.len() {
+        sql.push_str(if i == 0 {
+            "(?, ?, ?, ?, ?, ?)"
         } else {
-            Ok(())
+            ", (?, ?, ?, ?, ?, ?)"
         });
     }
-    transaction.commit().await?;
-    Ok(outcomes)
+    // The WHERE makes a foreign site's id a no-op instead of a takeover, and RETURNING lists
+    // only the rows written, so each request learns its own outcome.
+    sql.push_str(
+        " ON CONFLICT (id) DO UPDATE SET score = excluded.score, \
+           comment = COALESCE(excluded.comment, responses.comment), \
+           updated_at_ms = excluded.updated_at_ms \
+         WHERE responses.site_id = excluded.site_id \
+         RETURNING id, site_id",
+    );
+    // Only placeholders are formatted into the SQL; every value is bound.
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for job in batch {
+        query = query
+            .bind(job.update.id.to_string())
+            .bind(job.site.as_str())
+            .bind(job.update.score.get())
+            .bind(job.update.comment.as_ref().map(|c| c.as_str()))
+            .bind(job.now_ms)
+            .bind(job.now_ms);
+    }
+    let written: HashSet<(String, String)> = query
+        .fetch_all(connection)
+        .await?
+        .iter()
+        .map(|row| Ok((row.try_get("id")?, row.try_get("site_id")?)))
+        .collect::<Result<_, sqlx::Error>>()?;
+    Ok(batch
+        .iter()
+        .map(|job| {
+            let key = (job.update.id.to_string(), job.site.as_str().to_owned());
+            if written.contains(&key) {
+                Ok(())
+            } else {
+                Err(StoreError::ResponseOfAnotherSite(job.update.id))
+            }
+        })
+        .collect())
 }
 
 fn site_from_row(row: &SqliteRow) -> Result<Site, StoreError> {

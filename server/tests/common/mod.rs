@@ -135,6 +135,18 @@ pub fn add_site(database: &str, origin: &str) -> (String, String) {
     )
 }
 
+/// What the tests send as `User-Agent`: bots' answers are not stored.
+pub const BROWSER: &str =
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Safari/537.36";
+
+/// An HTTP client that looks like a visitor's browser.
+pub fn browser_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .user_agent(BROWSER)
+        .build()
+        .unwrap()
+}
+
 /// Every response id the admin export lists.
 pub async fn exported_ids(url: &str, site_id: &str, token: &str) -> Vec<String> {
     let rows: Vec<soovita_wire::ExportedResponse> = reqwest::Client::new()

@@ -1,0 +1,55 @@
+//! Sites as the ingest path sees them, cached for a few seconds.
+//!
+//! Every answer needs its site (origin check, CORS) and sites change rarely, so reading them
+//! from the database twice per request would make the database the bottleneck of ingest.
+//! A short time-to-live keeps several servers on one PostgreSQL database consistent enough:
+//! a changed allow-list takes effect everywhere within [`SITE_TTL`]. Hand-written because it
+//! is a map and a timestamp; a cache crate would bring eviction machinery a few hundred sites
+//! do not need.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use crate::domain::SiteId;
+use crate::store::{Site, Store, StoreError};
+
+/// How long a site (or its absence) is trusted before it is read again.
+pub const SITE_TTL: Duration = Duration::from_secs(5);
+
+/// When a site was read, and what was found.
+type Entry = (Instant, Option<Arc<Site>>);
+
+/// A read-through cache of sites in front of a [`Store`].
+pub struct SiteCache {
+    store: Arc<dyn Store>,
+    entries: RwLock<HashMap<SiteId, Entry>>,
+}
+
+impl SiteCache {
+    /// An empty cache over `store`.
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Self {
+            store,
+            entries: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// The site, from memory if it was read less than [`SITE_TTL`] ago.
+    pub async fn get(&self, id: &SiteId) -> Result<Option<Arc<Site>>, StoreError> {
+        if let Some((read_at, site)) = self.entries.read().expect("never poisoned").get(id) {
+            if read_at.elapsed() < SITE_TTL {
+                return Ok(site.clone());
+            }
+        }
+        let site = self.store.site(id).await?.map(Arc::new);
+        let mut entries = self.entries.write().expect("never poisoned");
+        // Unknown ids are cached too (a flood of them must not reach the database), so stale
+        // entries are dropped whenever the map grows past what real sites explain.
+        if entries.len() > 10_000 {
+            entries.retain(|_, (read_at, _)| read_at.elapsed() < SITE_TTL);
+        }
+        entries.insert(id.clone(), (Instant::now(), site.clone()));
+        Ok(site)
+    }
+}
