@@ -56,6 +56,19 @@ pub struct ServeArgs {
 pub enum SiteCommand {
     /// Registers a site and prints its id and one-time admin token as JSON.
     Add(SiteAddArgs),
+    /// Deletes a site and every response it received.
+    Delete(SiteDeleteArgs),
+}
+
+/// Settings of `soovita site delete`.
+#[derive(Args, Debug)]
+pub struct SiteDeleteArgs {
+    /// The site's id.
+    #[arg(long)]
+    pub id: String,
+    /// Where the data lives.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
 }
 
 /// Settings of `soovita site add`.
@@ -73,6 +86,9 @@ pub struct SiteAddArgs {
     /// Days a visitor is left alone after seeing the survey.
     #[arg(long, default_value_t = 90)]
     pub cooldown_days: u16,
+    /// Days a response is kept; older ones are purged hourly.
+    #[arg(long, default_value_t = 730, value_parser = clap::value_parser!(u16).range(1..))]
+    pub retention_days: u16,
     /// Where the data lives.
     #[command(flatten)]
     pub database: DatabaseArgs,

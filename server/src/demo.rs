@@ -37,6 +37,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             origins: &origins,
             sample_percent: 100,
             cooldown_days: 0,
+            retention_days: 730,
         },
     )
     .await?;

@@ -35,6 +35,9 @@ pub enum ApiError {
     /// The body is over the size cap.
     #[error("the request body is larger than {MAX_BODY_BYTES} bytes")]
     PayloadTooLarge,
+    /// No response of this site has this id.
+    #[error("this site has no response with id {0}")]
+    UnknownResponse(String),
     /// The response id is taken by another site's response.
     #[error("response_id {0} is already used by another site: generate a new UUID")]
     ResponseIdTaken(String),
@@ -63,7 +66,9 @@ pub enum ApiError {
 impl ApiError {
     fn status(&self) -> StatusCode {
         match self {
-            Self::UnknownSite(_) | Self::UnknownAsset(_) => StatusCode::NOT_FOUND,
+            Self::UnknownSite(_) | Self::UnknownAsset(_) | Self::UnknownResponse(_) => {
+                StatusCode::NOT_FOUND
+            }
             Self::MissingOrigin | Self::OriginNotAllowed(_) | Self::WrongToken => {
                 StatusCode::FORBIDDEN
             }
@@ -91,6 +96,7 @@ impl ApiError {
             Self::MalformedJson(_) => "malformed_json",
             Self::UnreadableBody(_) => "unreadable_body",
             Self::PayloadTooLarge => "payload_too_large",
+            Self::UnknownResponse(_) => "unknown_response",
             Self::ResponseIdTaken(_) => "response_id_taken",
             Self::MissingToken => "missing_token",
             Self::WrongToken => "wrong_token",

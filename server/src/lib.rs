@@ -54,6 +54,7 @@ pub async fn serve(
             "widget assets are missing: run scripts/build-widget; /widget.js answers 503"
         );
     }
+    tokio::spawn(purge_expired_responses(store.clone()));
     let state = AppState {
         sites: Arc::new(SiteCache::new(store.clone())),
         store,
@@ -80,6 +81,21 @@ pub async fn serve(
         () = grace_expired => {
             tracing::warn!("requests still in flight after {SHUTDOWN_GRACE:?}; stopping anyway");
             Ok(())
+        }
+    }
+}
+
+/// Deletes responses past their site's retention, at start and then hourly.
+async fn purge_expired_responses(store: Arc<dyn Store>) {
+    let mut hourly = tokio::time::interval(Duration::from_secs(60 * 60));
+    loop {
+        hourly.tick().await;
+        match store.purge_expired(clock::now_ms()).await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "purged responses past their retention"),
+            Err(error) => {
+                tracing::warn!(%error, "purging expired responses failed; retrying in an hour")
+            }
         }
     }
 }

@@ -2,6 +2,7 @@
 
 use clap::Parser;
 use soovita_server::config::{Cli, Command, SiteCommand};
+use soovita_server::domain::SiteId;
 use soovita_server::sites::{register, SiteSettings};
 use soovita_server::{demo, serve, shutdown_signal, store, ServeOptions};
 use tokio::net::TcpListener;
@@ -33,9 +34,16 @@ async fn main() -> anyhow::Result<()> {
                 origins: &args.origins,
                 sample_percent: args.sample_percent,
                 cooldown_days: args.cooldown_days,
+                retention_days: args.retention_days,
             };
             let registered = register(store.as_ref(), settings).await?;
             println!("{}", serde_json::to_string_pretty(&registered)?);
+        }
+        Command::Site(SiteCommand::Delete(args)) => {
+            let id = SiteId::parse(&args.id)?;
+            let store = store::open(&args.database.url).await?;
+            anyhow::ensure!(store.delete_site(&id).await?, "no site with id {id}");
+            println!("deleted site {id} and all its responses");
         }
         Command::Demo(args) => demo::run(args).await?,
     }

@@ -35,6 +35,8 @@ pub struct SiteSettings<'a> {
     pub sample_percent: u8,
     /// Days between two displays to one visitor.
     pub cooldown_days: u16,
+    /// Days a response is kept.
+    pub retention_days: u16,
 }
 
 impl SiteSettings<'_> {
@@ -49,6 +51,7 @@ impl SiteSettings<'_> {
                 .collect::<Result<_, _>>()?,
             sample_percent: self.sample_percent,
             cooldown_days: self.cooldown_days,
+            retention_days: self.retention_days,
             admin_token_hash: token.hash(),
         })
     }

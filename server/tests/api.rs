@@ -103,6 +103,7 @@ async fn register_site(store: &dyn Store, name: &str, origin: &str) -> Registere
         origins: &origins,
         sample_percent: 100,
         cooldown_days: 90,
+        retention_days: 730,
     };
     register(store, settings).await.unwrap()
 }
@@ -616,4 +617,41 @@ async fn bots_get_a_2xx_and_nothing_is_stored() {
         metrics.contains(r#"soovita_bot_submissions_total{signal="user_agent"}"#),
         "{metrics}"
     );
+}
+
+#[tokio::test]
+async fn one_response_can_be_erased_by_its_sites_owner_only() {
+    let server = TestServer::start().await;
+    server
+        .post(Some(SHOP), answer(5, Some("Please forget me")))
+        .await;
+    let url = server.url(&server.site.site_id, &format!("responses/{RESPONSE_ID}"));
+    let other = register_site(server.store.as_ref(), "Other", "https://other.example").await;
+
+    let refused = server
+        .http
+        .delete(&url)
+        .bearer_auth(&other.admin_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let erased = server
+        .http
+        .delete(&url)
+        .bearer_auth(&server.site.admin_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(erased.status(), StatusCode::NO_CONTENT);
+    assert!(server.export(&server.site.admin_token).await.is_empty());
+    let again = server
+        .http
+        .delete(&url)
+        .bearer_auth(&server.site.admin_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::NOT_FOUND);
+    assert_eq!(error_code(&again.json().await.unwrap()), "unknown_response");
 }

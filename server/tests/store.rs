@@ -15,6 +15,7 @@ fn site(name: &str) -> Site {
         allowed_origins: vec![Origin::parse("https://shop.example").unwrap()],
         sample_percent: 50,
         cooldown_days: 30,
+        retention_days: 7,
         admin_token_hash: AdminToken::generate().hash(),
     }
 }
@@ -104,7 +105,11 @@ async fn conformance_story(store: Arc<dyn Store>) {
         (0, Some("Awful"))
     );
 
-    let other = site("Other");
+    // Two years: enough to overflow 32-bit millisecond arithmetic in SQL.
+    let other = Site {
+        retention_days: 730,
+        ..site("Other")
+    };
     store.create_site(&other).await.unwrap();
     let taken = store
         .upsert_response(&other.id, &update(FIRST, 1, None), 5_000)
@@ -115,6 +120,111 @@ async fn conformance_story(store: Arc<dyn Store>) {
     );
     assert!(store.responses(&other.id).await.unwrap().is_empty());
     assert_eq!(store.responses(&shop.id).await.unwrap()[0].score, 9);
+
+    // FIRST belongs to shop: among concurrent writes to other, it alone is refused.
+    concurrent_writers_are_all_committed_and_isolated(store.clone(), &other).await;
+    erasure_and_retention(store, &shop, &other).await;
+}
+
+/// Many requests at once (batches, for the SQLite writer): replays of one id stay one row, and
+/// a foreign id among them is refused without failing its neighbours.
+async fn concurrent_writers_are_all_committed_and_isolated(store: Arc<dyn Store>, other: &Site) {
+    let mut writers = tokio::task::JoinSet::new();
+    for n in 0..200u32 {
+        let (store, site) = (store.clone(), other.id.clone());
+        writers.spawn(async move {
+            let id = format!("00000000-0000-4000-9000-{:012}", n % 150);
+            let score = i32::try_from(n % 11).unwrap();
+            store
+                .upsert_response(&site, &update(&id, score, None), 10_000)
+                .await
+        });
+    }
+    for outcome in writers.join_all().await {
+        outcome.expect("every replay and every new id is stored");
+    }
+    assert_eq!(
+        store.responses(&other.id).await.unwrap().len(),
+        150,
+        "150 distinct ids, 200 writes"
+    );
+
+    let mut writers = tokio::task::JoinSet::new();
+    for n in 0..50u32 {
+        let (store, site) = (store.clone(), other.id.clone());
+        let id = if n == 25 {
+            FIRST.to_owned()
+        } else {
+            format!("00000000-0000-4000-a000-{n:012}")
+        };
+        writers.spawn(async move {
+            store
+                .upsert_response(&site, &update(&id, 5, None), 20_000)
+                .await
+        });
+    }
+    let outcomes = writers.join_all().await;
+    let refused = outcomes
+        .iter()
+        .filter(|outcome| matches!(outcome, Err(StoreError::ResponseOfAnotherSite(_))))
+        .count();
+    assert_eq!(
+        (refused, outcomes.iter().filter(|o| o.is_ok()).count()),
+        (1, 49)
+    );
+    assert_eq!(store.responses(&other.id).await.unwrap().len(), 199);
+}
+
+/// GDPR erasure of one response and of a whole site, and purging by retention.
+async fn erasure_and_retention(store: Arc<dyn Store>, shop: &Site, other: &Site) {
+    const DAY_MS: i64 = 86_400_000;
+    let first = ResponseId::parse(FIRST).unwrap();
+    assert!(
+        !store.erase_response(&other.id, &first).await.unwrap(),
+        "FIRST is not other's to erase"
+    );
+    assert!(store.erase_response(&shop.id, &first).await.unwrap());
+    assert!(!store.erase_response(&shop.id, &first).await.unwrap());
+    let left: Vec<_> = store
+        .responses(&shop.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(left, [SECOND]);
+
+    // SECOND was created at 4_000 ms; shop keeps responses for 7 days, other for 730.
+    assert_eq!(
+        store.purge_expired(4_000 + 7 * DAY_MS - 1).await.unwrap(),
+        0
+    );
+    assert_eq!(
+        store.purge_expired(20_000 + 7 * DAY_MS + 1).await.unwrap(),
+        1
+    );
+    assert!(store.responses(&shop.id).await.unwrap().is_empty());
+    assert_eq!(store.responses(&other.id).await.unwrap().len(), 199);
+    assert_eq!(
+        store
+            .purge_expired(20_000 + 730 * DAY_MS + 1)
+            .await
+            .unwrap(),
+        199
+    );
+
+    let third = "00000000-0000-4000-8000-000000000003";
+    store
+        .upsert_response(&other.id, &update(third, 4, None), 30_000)
+        .await
+        .unwrap();
+    assert!(store.delete_site(&other.id).await.unwrap());
+    assert!(store.site(&other.id).await.unwrap().is_none());
+    assert!(
+        store.responses(&other.id).await.unwrap().is_empty(),
+        "a deleted site's responses go too"
+    );
+    assert!(!store.delete_site(&other.id).await.unwrap());
 }
 
 #[tokio::test]

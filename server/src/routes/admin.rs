@@ -3,12 +3,13 @@
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::header::{ACCEPT, CONTENT_DISPOSITION, CONTENT_TYPE};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 
 use super::AppState;
+use crate::domain::ResponseId;
 use crate::error::ApiError;
 use crate::export::{exported, to_csv};
 use crate::extract::BearerToken;
@@ -83,4 +84,22 @@ pub async fn export_responses(
                 .into_response()
         }
     })
+}
+
+/// `DELETE /v1/sites/{site_id}/responses/{response_id}`: erases one respondent's answers.
+pub async fn erase_response(
+    State(state): State<AppState>,
+    Path((site_id, response_id)): Path<(String, String)>,
+    BearerToken(token): BearerToken,
+) -> Result<StatusCode, ApiError> {
+    let site = state.current_site(&site_id).await?;
+    if !site.admin_token_hash.matches(&token) {
+        return Err(ApiError::WrongToken);
+    }
+    let id = ResponseId::parse(&response_id)?;
+    if state.store.erase_response(&site.id, &id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::UnknownResponse(id.to_string()))
+    }
 }

@@ -12,7 +12,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::Router;
 use soovita_wire::MAX_BODY_BYTES;
 use tower_http::compression::CompressionLayer;
@@ -92,6 +92,10 @@ pub fn router(state: AppState, options: ServeOptions) -> Router {
         .route("/metrics", get(crate::telemetry::render))
         .route("/v1/sites/{site_id}/survey", survey)
         .route("/v1/sites/{site_id}/responses", responses)
+        .route(
+            "/v1/sites/{site_id}/responses/{response_id}",
+            delete(admin::erase_response),
+        )
         .merge(assets)
         .route_layer(axum::middleware::from_fn(crate::telemetry::track_latency))
         .layer(TraceLayer::new_for_http())

@@ -50,6 +50,8 @@ pub struct Site {
     pub sample_percent: u8,
     /// Days a visitor is left alone after seeing the survey.
     pub cooldown_days: u16,
+    /// Days a response is kept before it is purged.
+    pub retention_days: u16,
     /// The hash of the admin API token.
     pub admin_token_hash: TokenHash,
 }
@@ -109,6 +111,12 @@ pub trait Store: Send + Sync {
     async fn responses(&self, site: &SiteId) -> Result<Vec<StoredResponse>, StoreError>;
     /// Succeeds when the database answers a query.
     async fn ping(&self) -> Result<(), StoreError>;
+    /// Deletes every response older than its site's retention period; returns how many.
+    async fn purge_expired(&self, now_ms: i64) -> Result<u64, StoreError>;
+    /// Deletes one response of a site (GDPR erasure); `false` if there was none.
+    async fn erase_response(&self, site: &SiteId, id: &ResponseId) -> Result<bool, StoreError>;
+    /// Deletes a site and every response it has; `false` if there was none.
+    async fn delete_site(&self, site: &SiteId) -> Result<bool, StoreError>;
 }
 
 /// Opens the database a URL names, creating and migrating it where that is safe.
@@ -147,6 +155,7 @@ fn site_from_parts(
     origins_json: &str,
     sample_percent: i64,
     cooldown_days: i64,
+    retention_days: i64,
     admin_token_hash: String,
 ) -> Result<Site, StoreError> {
     let corrupt =
@@ -164,11 +173,18 @@ fn site_from_parts(
             .map_err(|e| corrupt("sample_percent", e.to_string()))?,
         cooldown_days: u16::try_from(cooldown_days)
             .map_err(|e| corrupt("cooldown_days", e.to_string()))?,
+        retention_days: u16::try_from(retention_days)
+            .map_err(|e| corrupt("retention_days", e.to_string()))?,
         admin_token_hash: TokenHash::from_stored(admin_token_hash),
         name,
         id: SiteId::parse(&id).map_err(|e| corrupt("id", e.to_string()))?,
     })
 }
+
+/// Deletes responses older than their site's retention; the same SQL on every backend.
+const PURGE_EXPIRED: &str = "DELETE FROM responses WHERE EXISTS (SELECT 1 FROM sites \
+     WHERE sites.id = responses.site_id \
+     AND responses.created_at_ms < $1 - CAST(sites.retention_days AS BIGINT) * 86400000)";
 
 /// The stored form of a site's allowed origins.
 fn origins_json(site: &Site) -> String {

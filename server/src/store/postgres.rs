@@ -7,7 +7,7 @@ use sqlx::Row;
 use super::{
     origins_json, site_from_parts, ResponseUpdate, Site, Store, StoreError, StoredResponse,
 };
-use crate::domain::SiteId;
+use crate::domain::{ResponseId, SiteId};
 
 /// A [`Store`] on a PostgreSQL database.
 pub struct PostgresStore {
@@ -27,12 +27,14 @@ impl PostgresStore {
 fn site_from_row(row: &PgRow) -> Result<Site, StoreError> {
     let sample_percent: i16 = row.try_get("sample_percent")?;
     let cooldown_days: i32 = row.try_get("cooldown_days")?;
+    let retention_days: i32 = row.try_get("retention_days")?;
     site_from_parts(
         row.try_get("id")?,
         row.try_get("name")?,
         &row.try_get::<String, _>("allowed_origins")?,
         i64::from(sample_percent),
         i64::from(cooldown_days),
+        i64::from(retention_days),
         row.try_get("admin_token_hash")?,
     )
 }
@@ -42,13 +44,14 @@ impl Store for PostgresStore {
     async fn create_site(&self, site: &Site) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO sites (id, name, allowed_origins, sample_percent, cooldown_days, \
-             admin_token_hash, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+             retention_days, admin_token_hash, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(site.id.as_str())
         .bind(&site.name)
         .bind(origins_json(site))
         .bind(i16::from(site.sample_percent))
         .bind(i32::from(site.cooldown_days))
+        .bind(i32::from(site.retention_days))
         .bind(site.admin_token_hash.as_str())
         .bind(crate::clock::now_ms())
         .execute(&self.pool)
@@ -59,12 +62,13 @@ impl Store for PostgresStore {
     async fn update_site(&self, site: &Site) -> Result<(), StoreError> {
         let result = sqlx::query(
             "UPDATE sites SET name = $1, allowed_origins = $2, sample_percent = $3, \
-             cooldown_days = $4, admin_token_hash = $5 WHERE id = $6",
+             cooldown_days = $4, retention_days = $5, admin_token_hash = $6 WHERE id = $7",
         )
         .bind(&site.name)
         .bind(origins_json(site))
         .bind(i16::from(site.sample_percent))
         .bind(i32::from(site.cooldown_days))
+        .bind(i32::from(site.retention_days))
         .bind(site.admin_token_hash.as_str())
         .bind(site.id.as_str())
         .execute(&self.pool)
@@ -145,5 +149,31 @@ impl Store for PostgresStore {
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+
+    async fn purge_expired(&self, now_ms: i64) -> Result<u64, StoreError> {
+        let result = sqlx::query(super::PURGE_EXPIRED)
+            .bind(now_ms)
+            .execute(&self.pool)
+            .await?;
+        Ok(result.rows_affected())
+    }
+
+    async fn erase_response(&self, site: &SiteId, id: &ResponseId) -> Result<bool, StoreError> {
+        let result = sqlx::query("DELETE FROM responses WHERE site_id = $1 AND id = $2")
+            .bind(site.as_str())
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(result.rows_affected() > 0)
+    }
+
+    async fn delete_site(&self, site: &SiteId) -> Result<bool, StoreError> {
+        // Responses go with their site: ON DELETE CASCADE.
+        let result = sqlx::query("DELETE FROM sites WHERE id = $1")
+            .bind(site.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(result.rows_affected() > 0)
     }
 }

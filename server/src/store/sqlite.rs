@@ -21,7 +21,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::{
     origins_json, site_from_parts, ResponseUpdate, Site, Store, StoreError, StoredResponse,
 };
-use crate::domain::SiteId;
+use crate::domain::{ResponseId, SiteId};
 
 /// The most requests one transaction commits; bounds the latency a batch adds.
 const MAX_BATCH: usize = 256;
@@ -162,6 +162,7 @@ fn site_from_row(row: &SqliteRow) -> Result<Site, StoreError> {
         &row.try_get::<String, _>("allowed_origins")?,
         row.try_get("sample_percent")?,
         row.try_get("cooldown_days")?,
+        row.try_get("retention_days")?,
         row.try_get("admin_token_hash")?,
     )
 }
@@ -171,13 +172,14 @@ impl Store for SqliteStore {
     async fn create_site(&self, site: &Site) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO sites (id, name, allowed_origins, sample_percent, cooldown_days, \
-             admin_token_hash, created_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
+             retention_days, admin_token_hash, created_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(site.id.as_str())
         .bind(&site.name)
         .bind(origins_json(site))
         .bind(site.sample_percent)
         .bind(site.cooldown_days)
+        .bind(site.retention_days)
         .bind(site.admin_token_hash.as_str())
         .bind(crate::clock::now_ms())
         .execute(&self.pool)
@@ -188,12 +190,13 @@ impl Store for SqliteStore {
     async fn update_site(&self, site: &Site) -> Result<(), StoreError> {
         let result = sqlx::query(
             "UPDATE sites SET name = ?, allowed_origins = ?, sample_percent = ?, \
-             cooldown_days = ?, admin_token_hash = ? WHERE id = ?",
+             cooldown_days = ?, retention_days = ?, admin_token_hash = ? WHERE id = ?",
         )
         .bind(&site.name)
         .bind(origins_json(site))
         .bind(site.sample_percent)
         .bind(site.cooldown_days)
+        .bind(site.retention_days)
         .bind(site.admin_token_hash.as_str())
         .bind(site.id.as_str())
         .execute(&self.pool)
@@ -262,5 +265,31 @@ impl Store for SqliteStore {
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+
+    async fn purge_expired(&self, now_ms: i64) -> Result<u64, StoreError> {
+        let result = sqlx::query(super::PURGE_EXPIRED)
+            .bind(now_ms)
+            .execute(&self.pool)
+            .await?;
+        Ok(result.rows_affected())
+    }
+
+    async fn erase_response(&self, site: &SiteId, id: &ResponseId) -> Result<bool, StoreError> {
+        let result = sqlx::query("DELETE FROM responses WHERE site_id = $1 AND id = $2")
+            .bind(site.as_str())
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(result.rows_affected() > 0)
+    }
+
+    async fn delete_site(&self, site: &SiteId) -> Result<bool, StoreError> {
+        // Responses go with their site: ON DELETE CASCADE.
+        let result = sqlx::query("DELETE FROM sites WHERE id = $1")
+            .bind(site.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(result.rows_affected() > 0)
     }
 }
