@@ -157,6 +157,13 @@ async fn main() -> anyhow::Result<()> {
             "--database",
             &database,
         ])
+        // The benchmark is the load; limits would only measure themselves.
+        .args([
+            "--rate-per-client",
+            "1000000000",
+            "--rate-per-site",
+            "1000000000",
+        ])
         .env("SOOVITA_LOG", "warn")
         .stdout(Stdio::piped())
         .spawn()?;

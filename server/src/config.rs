@@ -1,6 +1,7 @@
 //! The command line and environment: every setting the binary reads, in one place.
 
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 
 use clap::{Args, Parser, Subcommand};
 
@@ -46,6 +47,20 @@ pub struct ServeArgs {
     /// Where the data lives.
     #[command(flatten)]
     pub database: DatabaseArgs,
+    /// Answers one client address may post per minute.
+    #[arg(long, env = "SOOVITA_RATE_PER_CLIENT", default_value = "120")]
+    pub rate_per_client: NonZeroU32,
+    /// Answers one site may receive per second.
+    #[arg(long, env = "SOOVITA_RATE_PER_SITE", default_value = "500")]
+    pub rate_per_site: NonZeroU32,
+    /// A proxy (IP or CIDR) whose X-Forwarded-For is believed; repeatable, or comma-separated
+    /// in the environment. Without one, the TCP peer is the client.
+    #[arg(
+        long = "trusted-proxy",
+        env = "SOOVITA_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Adds the parse-only baseline endpoint used by the ingest benchmark. Not for production.
     #[arg(long, hide = true)]
     pub bench_parse_only: bool,

@@ -1,12 +1,14 @@
 //! Every way a request can fail, and the one place that turns a failure into HTTP.
 
-use axum::http::StatusCode;
+use axum::http::header::RETRY_AFTER;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use soovita_wire::{ErrorBody, ErrorDetail, MAX_BODY_BYTES};
 use thiserror::Error;
 
 use crate::domain::InvalidInput;
+use crate::rate_limit::Limited;
 use crate::store::StoreError;
 
 /// A failed request. The `Display` text is the message the client reads.
@@ -41,6 +43,9 @@ pub enum ApiError {
     /// The response id is taken by another site's response.
     #[error("response_id {0} is already used by another site: generate a new UUID")]
     ResponseIdTaken(String),
+    /// Too many answers from one client or for one site.
+    #[error("too many answers from this {}: retry in {} s", .0.scope, .0.retry_after.as_secs() + 1)]
+    RateLimited(Limited),
     /// The admin API was called without a bearer token.
     #[error("this endpoint needs `Authorization: Bearer <admin_token>`")]
     MissingToken,
@@ -78,6 +83,7 @@ impl ApiError {
             | Self::BadQuery(_) => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::ResponseIdTaken(_) => StatusCode::CONFLICT,
+            Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::MissingToken => StatusCode::UNAUTHORIZED,
             Self::AssetsMissing | Self::StorageUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -98,6 +104,7 @@ impl ApiError {
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnknownResponse(_) => "unknown_response",
             Self::ResponseIdTaken(_) => "response_id_taken",
+            Self::RateLimited(_) => "rate_limited",
             Self::MissingToken => "missing_token",
             Self::WrongToken => "wrong_token",
             Self::BadQuery(_) => "bad_query",
@@ -132,6 +139,14 @@ impl IntoResponse for ApiError {
                 message: self.to_string(),
             },
         };
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let Self::RateLimited(limited) = &self {
+            // Whole seconds, rounded up, so a client that waits exactly this long succeeds.
+            let seconds = limited.retry_after.as_secs() + 1;
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
     }
 }

@@ -11,6 +11,7 @@ pub mod domain;
 pub mod error;
 pub mod export;
 pub mod extract;
+pub mod rate_limit;
 pub mod routes;
 pub mod site_cache;
 pub mod sites;
@@ -24,6 +25,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
+use rate_limit::{RateLimitConfig, RateLimits};
 use routes::{AppState, WidgetAssets};
 use site_cache::SiteCache;
 use store::Store;
@@ -31,9 +33,11 @@ use store::Store;
 /// How long requests in flight may take to finish after a shutdown signal.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
-/// Switches that change which routes exist, for benchmarks.
-#[derive(Debug, Clone, Copy, Default)]
+/// How the server behaves beyond its storage.
+#[derive(Debug, Clone, Default)]
 pub struct ServeOptions {
+    /// Limits on the ingest endpoint.
+    pub rate_limits: RateLimitConfig,
     /// Adds `POST /bench/parse-only/{site_id}`, which parses and validates a submission like
     /// the real endpoint and then stores nothing: the baseline of `examples/ingest_bench.rs`.
     pub bench_parse_only: bool,
@@ -55,7 +59,10 @@ pub async fn serve(
         );
     }
     tokio::spawn(purge_expired_responses(store.clone()));
+    let limits = Arc::new(RateLimits::new(options.rate_limits.clone()));
+    tokio::spawn(forget_idle_clients(limits.clone()));
     let state = AppState {
+        limits,
         sites: Arc::new(SiteCache::new(store.clone())),
         store,
         assets: Arc::new(assets),
@@ -67,6 +74,7 @@ pub async fn serve(
         tracing::info!("shutting down: finishing requests in flight");
         let _ = signalled.send(());
     };
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     let server = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .into_future();
@@ -82,6 +90,15 @@ pub async fn serve(
             tracing::warn!("requests still in flight after {SHUTDOWN_GRACE:?}; stopping anyway");
             Ok(())
         }
+    }
+}
+
+/// Keeps the rate limiters' memory bounded by the clients seen in the last minute or so.
+async fn forget_idle_clients(limits: Arc<RateLimits>) {
+    let mut every_minute = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        every_minute.tick().await;
+        limits.forget_idle();
     }
 }
 

@@ -3,6 +3,7 @@
 use clap::Parser;
 use soovita_server::config::{Cli, Command, SiteCommand};
 use soovita_server::domain::SiteId;
+use soovita_server::rate_limit::RateLimitConfig;
 use soovita_server::sites::{register, SiteSettings};
 use soovita_server::{demo, serve, shutdown_signal, store, ServeOptions};
 use tokio::net::TcpListener;
@@ -23,6 +24,11 @@ async fn main() -> anyhow::Result<()> {
             // Tests and scripts read this line to learn the port when --listen ends in :0.
             println!("soovita listening on http://{}", listener.local_addr()?);
             let options = ServeOptions {
+                rate_limits: RateLimitConfig {
+                    per_client_per_minute: args.rate_per_client,
+                    per_site_per_second: args.rate_per_site,
+                    trusted_proxies: args.trusted_proxies,
+                },
                 bench_parse_only: args.bench_parse_only,
             };
             serve(listener, store, options, shutdown_signal()).await?;

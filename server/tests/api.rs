@@ -25,6 +25,10 @@ struct TestServer {
 
 impl TestServer {
     async fn start() -> Self {
+        Self::start_with(soovita_server::ServeOptions::default()).await
+    }
+
+    async fn start_with(options: soovita_server::ServeOptions) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let store = store::open(&format!("sqlite://{}/test.db", dir.path().display()))
             .await
@@ -33,7 +37,6 @@ impl TestServer {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = oneshot::channel::<()>();
-        let options = soovita_server::ServeOptions::default();
         tokio::spawn(soovita_server::serve(
             listener,
             store.clone(),
@@ -654,4 +657,70 @@ async fn one_response_can_be_erased_by_its_sites_owner_only() {
         .unwrap();
     assert_eq!(again.status(), StatusCode::NOT_FOUND);
     assert_eq!(error_code(&again.json().await.unwrap()), "unknown_response");
+}
+
+#[tokio::test]
+async fn a_client_over_its_limit_gets_429_with_retry_after_and_spoofing_does_not_help() {
+    use soovita_server::rate_limit::RateLimitConfig;
+    use std::num::NonZeroU32;
+    let limits = |trusted_proxies: Vec<ipnet::IpNet>| soovita_server::ServeOptions {
+        rate_limits: RateLimitConfig {
+            per_client_per_minute: NonZeroU32::new(2).unwrap(),
+            trusted_proxies,
+            ..RateLimitConfig::default()
+        },
+        ..Default::default()
+    };
+    let post = |server: &TestServer, n: u32, forwarded_for: String| {
+        let body = json!({"response_id": format!("00000000-0000-4000-8000-{n:012}"), "score": 7});
+        server
+            .http
+            .post(server.url(&server.site.site_id, "responses"))
+            .header("origin", SHOP)
+            .header("x-forwarded-for", forwarded_for)
+            .body(body.to_string())
+            .send()
+    };
+
+    let direct = TestServer::start_with(limits(vec![])).await;
+    for n in 0..2 {
+        assert_eq!(
+            post(&direct, n, format!("198.51.100.{n}"))
+                .await
+                .unwrap()
+                .status(),
+            StatusCode::OK
+        );
+    }
+    let limited = post(&direct, 2, "198.51.100.99".into()).await.unwrap();
+    assert_eq!(
+        limited.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "a made-up X-Forwarded-For must not help"
+    );
+    let retry_after: u64 = limited.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        (1..=60).contains(&retry_after),
+        "Retry-After: {retry_after}"
+    );
+    assert_eq!(error_code(&limited.json().await.unwrap()), "rate_limited");
+    assert_eq!(
+        direct.export(&direct.site.admin_token).await.len(),
+        2,
+        "the refused answer is not stored"
+    );
+
+    // Behind a trusted proxy, each forwarded client has its own allowance.
+    let proxied = TestServer::start_with(limits(vec!["127.0.0.1/32".parse().unwrap()])).await;
+    for n in 0..4 {
+        let status = post(&proxied, n, format!("203.0.113.7, 198.51.100.{n}"))
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, StatusCode::OK, "client {n}");
+    }
 }

@@ -22,6 +22,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::domain::{Origin, SiteId};
 use crate::error::ApiError;
+use crate::rate_limit::RateLimits;
 use crate::site_cache::SiteCache;
 use crate::store::{Site, Store};
 use crate::ServeOptions;
@@ -33,6 +34,8 @@ pub use assets::WidgetAssets;
 pub struct AppState {
     /// Sites and responses.
     pub store: Arc<dyn Store>,
+    /// Limits on the ingest endpoint.
+    pub limits: Arc<RateLimits>,
     /// Sites for the ingest path, read through a short-lived cache.
     pub sites: Arc<SiteCache>,
     /// The loader, glue and wasm, under their content-hashed names.

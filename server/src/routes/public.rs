@@ -1,6 +1,8 @@
 //! What visitors' browsers call: the survey configuration and the answer endpoint.
 
-use axum::extract::{Path, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::header::{CACHE_CONTROL, USER_AGENT};
 use axum::http::HeaderMap;
 use axum::Json;
@@ -44,6 +46,7 @@ pub async fn survey_config(
 /// Answers 200 only after the change is committed.
 pub async fn submit_response(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(site_id): Path<String>,
     RequestOrigin(origin): RequestOrigin,
     headers: HeaderMap,
@@ -54,6 +57,10 @@ pub async fn submit_response(
     if !site.allows(&origin) {
         return Err(ApiError::OriginNotAllowed(origin.as_str().to_owned()));
     }
+    state
+        .limits
+        .check(peer.ip(), &headers, &site.id)
+        .map_err(ApiError::RateLimited)?;
     let honeypot_filled = submission.website.as_deref().is_some_and(|w| !w.is_empty());
     let update = parse_submission(submission)?;
     let user_agent = headers.get(USER_AGENT).and_then(|v| v.to_str().ok());

@@ -82,6 +82,13 @@ impl ServerProcess {
     pub fn start(database: &str) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_soovita"))
             .args(["serve", "--listen", "127.0.0.1:0", "--database", database])
+            // These tests are the load; the limits are tested in api.rs.
+            .args([
+                "--rate-per-client",
+                "1000000000",
+                "--rate-per-site",
+                "1000000000",
+            ])
             .env("SOOVITA_LOG", "warn")
             .stdout(Stdio::piped())
             .spawn()
