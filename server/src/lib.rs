@@ -11,6 +11,7 @@ pub mod domain;
 pub mod error;
 pub mod export;
 pub mod extract;
+pub mod http;
 pub mod rate_limit;
 pub mod routes;
 pub mod site_cache;
@@ -18,7 +19,7 @@ pub mod sites;
 pub mod store;
 pub mod telemetry;
 
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -36,6 +37,8 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// How the server behaves beyond its storage.
 #[derive(Debug, Clone, Default)]
 pub struct ServeOptions {
+    /// How long clients may take to send a request.
+    pub timeouts: http::Timeouts,
     /// Limits on the ingest endpoint.
     pub rate_limits: RateLimitConfig,
     /// Adds `POST /bench/parse-only/{site_id}`, which parses and validates a submission like
@@ -67,17 +70,14 @@ pub async fn serve(
         store,
         assets: Arc::new(assets),
     };
-    let app = routes::router(state, options);
+    let app = routes::router(state, &options);
     let (signalled, on_signal) = oneshot::channel();
     let shutdown = async move {
         shutdown.await;
         tracing::info!("shutting down: finishing requests in flight");
         let _ = signalled.send(());
     };
-    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let server = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .into_future();
+    let server = http::serve(listener, app, options.timeouts, shutdown);
     let grace_expired = async {
         match on_signal.await {
             Ok(()) => tokio::time::sleep(SHUTDOWN_GRACE).await,

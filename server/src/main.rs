@@ -30,6 +30,7 @@ async fn main() -> anyhow::Result<()> {
                     trusted_proxies: args.trusted_proxies,
                 },
                 bench_parse_only: args.bench_parse_only,
+                ..ServeOptions::default()
             };
             serve(listener, store, options, shutdown_signal()).await?;
         }

@@ -724,3 +724,54 @@ async fn a_client_over_its_limit_gets_429_with_retry_after_and_spoofing_does_not
         assert_eq!(status, StatusCode::OK, "client {n}");
     }
 }
+
+#[tokio::test]
+async fn slow_clients_are_cut_off_and_others_are_served_meanwhile() {
+    use std::time::{Duration, Instant};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let timeouts = soovita_server::http::Timeouts {
+        header_read: Duration::from_millis(500),
+        body_read: Duration::from_millis(500),
+    };
+    let server = TestServer::start_with(soovita_server::ServeOptions {
+        timeouts,
+        ..Default::default()
+    })
+    .await;
+    let address = server.base.trim_start_matches("http://").to_owned();
+
+    // Headers that never end: the server closes the connection after the header timeout.
+    let mut slow_headers = tokio::net::TcpStream::connect(&address).await.unwrap();
+    slow_headers
+        .write_all(b"POST /v1/sites/x/responses HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    // A body that never arrives: the request fails after the body timeout.
+    let path = format!("/v1/sites/{}/responses", server.site.site_id);
+    let mut slow_body = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let head = format!("POST {path} HTTP/1.1\r\nHost: x\r\nOrigin: {SHOP}\r\nUser-Agent: {BROWSER}\r\nContent-Length: 100\r\n\r\n{{");
+    slow_body.write_all(head.as_bytes()).await.unwrap();
+
+    assert_eq!(
+        server.post(Some(SHOP), answer(9, None)).await.0,
+        StatusCode::OK,
+        "others are served meanwhile"
+    );
+
+    let started = Instant::now();
+    let mut buffer = Vec::new();
+    let read = tokio::time::timeout(
+        Duration::from_secs(5),
+        slow_headers.read_to_end(&mut buffer),
+    )
+    .await;
+    assert!(read.is_ok(), "the slow-headers connection was never closed");
+    assert!(started.elapsed() < Duration::from_secs(2));
+
+    let mut answer_text = vec![0; 1024];
+    let read = tokio::time::timeout(Duration::from_secs(5), slow_body.read(&mut answer_text)).await;
+    let read = read.expect("the slow-body request got no answer").unwrap();
+    let answer_text = String::from_utf8_lossy(&answer_text[..read]);
+    assert!(answer_text.starts_with("HTTP/1.1 400"), "{answer_text}");
+    assert!(answer_text.contains("unreadable_body"), "{answer_text}");
+}

@@ -18,6 +18,7 @@ use soovita_wire::MAX_BODY_BYTES;
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::decompression::RequestDecompressionLayer;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::domain::{Origin, SiteId};
@@ -60,11 +61,12 @@ impl AppState {
 }
 
 /// The whole application.
-pub fn router(state: AppState, options: ServeOptions) -> Router {
+pub fn router(state: AppState, options: &ServeOptions) -> Router {
     let responses = post(public::submit_response)
         .options(|| async {})
         .layer::<_, Infallible>(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer::<_, Infallible>(decompression())
+        .layer::<_, Infallible>(RequestBodyTimeoutLayer::new(options.timeouts.body_read))
         .layer::<_, Infallible>(public_cors(state.sites.clone()))
         .get(admin::export_responses);
     let survey = get(public::survey_config)
