@@ -101,6 +101,9 @@ pub struct SiteAddArgs {
     /// Days a visitor is left alone after seeing the survey.
     #[arg(long, default_value_t = 90)]
     pub cooldown_days: u16,
+    /// Never ask visitors whose browser sends Do Not Track or Global Privacy Control.
+    #[arg(long)]
+    pub honor_do_not_track: bool,
     /// Days a response is kept; older ones are purged hourly.
     #[arg(long, default_value_t = 730, value_parser = clap::value_parser!(u16).range(1..))]
     pub retention_days: u16,

@@ -38,6 +38,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             sample_percent: 100,
             cooldown_days: 0,
             retention_days: 730,
+            honor_do_not_track: false,
         },
     )
     .await?;

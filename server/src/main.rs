@@ -42,6 +42,7 @@ async fn main() -> anyhow::Result<()> {
                 sample_percent: args.sample_percent,
                 cooldown_days: args.cooldown_days,
                 retention_days: args.retention_days,
+                honor_do_not_track: args.honor_do_not_track,
             };
             let registered = register(store.as_ref(), settings).await?;
             println!("{}", serde_json::to_string_pretty(&registered)?);

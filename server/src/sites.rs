@@ -37,6 +37,8 @@ pub struct SiteSettings<'a> {
     pub cooldown_days: u16,
     /// Days a response is kept.
     pub retention_days: u16,
+    /// Never ask visitors who send Do Not Track or Global Privacy Control.
+    pub honor_do_not_track: bool,
 }
 
 impl SiteSettings<'_> {
@@ -52,6 +54,7 @@ impl SiteSettings<'_> {
             sample_percent: self.sample_percent,
             cooldown_days: self.cooldown_days,
             retention_days: self.retention_days,
+            honor_do_not_track: self.honor_do_not_track,
             admin_token_hash: token.hash(),
         })
     }

@@ -107,6 +107,7 @@ async fn register_site(store: &dyn Store, name: &str, origin: &str) -> Registere
         sample_percent: 100,
         cooldown_days: 90,
         retention_days: 730,
+        honor_do_not_track: false,
     };
     register(store, settings).await.unwrap()
 }

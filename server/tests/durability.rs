@@ -186,3 +186,40 @@ async fn load_replays(url: &str, site_id: &str, ids: &[String]) -> usize {
     }
     accepted
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_storage_outage_answers_503_so_clients_retry() {
+    let Some(admin_url) = postgres_admin_url() else {
+        return;
+    };
+    let database = ThrowawayPostgres::create(&admin_url).await;
+    let (site_id, _) = add_site(&database.url, ORIGIN);
+    let server = ServerProcess::start(&database.url);
+    let client = common::browser_client();
+    let ready = client
+        .get(format!("{}/readyz", server.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), reqwest::StatusCode::OK);
+
+    database.drop_now().await;
+
+    let ready = client
+        .get(format!("{}/readyz", server.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), reqwest::StatusCode::SERVICE_UNAVAILABLE);
+    let body = serde_json::json!({"response_id": uuid::Uuid::new_v4().to_string(), "score": 6});
+    let response = client
+        .post(format!("{}/v1/sites/{site_id}/responses", server.url))
+        .header("origin", ORIGIN)
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::SERVICE_UNAVAILABLE);
+    let error: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(error["error"]["code"], "storage_unavailable");
+}

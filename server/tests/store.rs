@@ -16,6 +16,7 @@ fn site(name: &str) -> Site {
         sample_percent: 50,
         cooldown_days: 30,
         retention_days: 7,
+        honor_do_not_track: true,
         admin_token_hash: AdminToken::generate().hash(),
     }
 }
@@ -45,6 +46,7 @@ async fn conformance_story(store: Arc<dyn Store>) {
     );
     assert_eq!(read.allowed_origins, shop.allowed_origins);
     assert_eq!(read.admin_token_hash, shop.admin_token_hash);
+    assert!(read.honor_do_not_track);
     assert!(store.site(&SiteId::generate()).await.unwrap().is_none());
     assert_eq!(
         store.site_by_name("Shop").await.unwrap().map(|s| s.id),

@@ -32,9 +32,10 @@ export function createDatabase() {
   const database = `sqlite://${dir}/soovita.db`;
   return {
     database,
-    addSite({ name = 'Kohvik', origins, samplePercent = 100, cooldownDays = 90 }) {
+    addSite({ name = 'Kohvik', origins, samplePercent = 100, cooldownDays = 90, honorDoNotTrack = false }) {
       const args = ['site', 'add', '--name', name, '--database', database,
         '--sample-percent', String(samplePercent), '--cooldown-days', String(cooldownDays)];
+      if (honorDoNotTrack) args.push('--honor-do-not-track');
       for (const origin of origins) args.push('--origin', origin);
       return JSON.parse(execFileSync(binary, args, { encoding: 'utf8' }));
     },

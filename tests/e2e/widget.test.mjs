@@ -21,13 +21,16 @@ describe('the widget on a host page', () => {
       '/': { get html() { return hostPage(ARTICLE, { snippet: snippets.main }); } },
       '/hostile': { get html() { return hostPage(ARTICLE, { head: HOSTILE_CSS, snippet: snippets.main }); } },
       '/sampled-out': { get html() { return hostPage(ARTICLE, { snippet: snippets.sampledOut }); } },
+      '/private': { get html() { return hostPage(ARTICLE, { snippet: snippets.private }); } },
     });
     db = createDatabase();
     site = db.addSite({ origins: [pages.origin], cooldownDays: 90 });
     sampledOut = db.addSite({ name: 'Nobody', origins: [pages.origin], samplePercent: 0 });
+    const privateSite = db.addSite({ name: 'Private', origins: [pages.origin], honorDoNotTrack: true });
     server = await startServer(db.database);
     snippets.main = embed(server.url, site.site_id);
     snippets.sampledOut = embed(server.url, sampledOut.site_id);
+    snippets.private = embed(server.url, privateSite.site_id);
     browser = await launchBrowser();
   });
 
@@ -104,6 +107,29 @@ describe('the widget on a host page', () => {
     assert.deepEqual(requests.filter((url) => url.includes('/assets/')), []);
     await context.close();
   });
+
+  for (const signal of ['globalPrivacyControl', 'doNotTrack']) {
+    test(`a site that honours privacy signals never asks a visitor who sends ${signal}`, async () => {
+      const context = await browser.newContext();
+      await context.addInitScript((name) => {
+        Object.defineProperty(Navigator.prototype, name, { get: () => (name === 'doNotTrack' ? '1' : true) });
+      }, signal);
+      const page = await context.newPage();
+      const requests = [];
+      page.on('request', (request) => requests.push(request.url()));
+      await page.goto(`${pages.origin}/private`, { waitUntil: 'networkidle' });
+      assert.ok(requests.some((url) => url.endsWith('/survey')), 'the loader never asked for the survey');
+      assert.deepEqual(requests.filter((url) => url.includes('/assets/')), []);
+      assert.equal(await page.locator('soovita-widget').count(), 0);
+
+      // Without the signal the same site asks as usual.
+      const plain = await browser.newContext();
+      const plainPage = await plain.newPage();
+      await plainPage.goto(`${pages.origin}/private`);
+      await plainPage.locator('[role=radio]').first().waitFor();
+      await Promise.all([context.close(), plain.close()]);
+    });
+  }
 
   test('a page on an origin the site does not allow stores nothing', async () => {
     const before = (await exportResponses(server.url, site)).length;

@@ -30,6 +30,8 @@
       return response.json();
     })
     .then(function (config) {
+      var navigator = window.navigator;
+      if (config.honor_do_not_track && (navigator.globalPrivacyControl || navigator.doNotTrack == '1')) return;
       // A sticky bucket: reloading the page does not give the visitor another draw.
       if (state.bucket == null) state.bucket = Math.floor(Math.random() * 100);
       if (state.bucket >= config.sample_percent) return save();

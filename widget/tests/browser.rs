@@ -16,6 +16,7 @@ fn config() -> wasm_bindgen::JsValue {
         site_name: "Kohvik".into(),
         sample_percent: 100,
         cooldown_days: 0,
+        honor_do_not_track: false,
     };
     serde_wasm_bindgen::to_value(&config).unwrap()
 }

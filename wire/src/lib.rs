@@ -28,6 +28,8 @@ pub struct SurveyConfig {
     pub sample_percent: u8,
     /// Days a visitor is left alone after the survey was shown to them.
     pub cooldown_days: u16,
+    /// Whether visitors who send Do Not Track or Global Privacy Control are never asked.
+    pub honor_do_not_track: bool,
 }
 
 /// The body of `POST /v1/sites/{site_id}/responses`.

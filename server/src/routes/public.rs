@@ -38,6 +38,7 @@ pub async fn survey_config(
         site_name: site.name.clone(),
         sample_percent: site.sample_percent,
         cooldown_days: site.cooldown_days,
+        honor_do_not_track: site.honor_do_not_track,
     };
     Ok(([(CACHE_CONTROL, "public, max-age=60")], Json(config)))
 }

@@ -52,6 +52,8 @@ pub struct Site {
     pub cooldown_days: u16,
     /// Days a response is kept before it is purged.
     pub retention_days: u16,
+    /// Whether visitors who send Do Not Track or Global Privacy Control are never asked.
+    pub honor_do_not_track: bool,
     /// The hash of the admin API token.
     pub admin_token_hash: TokenHash,
 }
@@ -156,6 +158,7 @@ fn site_from_parts(
     sample_percent: i64,
     cooldown_days: i64,
     retention_days: i64,
+    honor_do_not_track: bool,
     admin_token_hash: String,
 ) -> Result<Site, StoreError> {
     let corrupt =
@@ -175,6 +178,7 @@ fn site_from_parts(
             .map_err(|e| corrupt("cooldown_days", e.to_string()))?,
         retention_days: u16::try_from(retention_days)
             .map_err(|e| corrupt("retention_days", e.to_string()))?,
+        honor_do_not_track,
         admin_token_hash: TokenHash::from_stored(admin_token_hash),
         name,
         id: SiteId::parse(&id).map_err(|e| corrupt("id", e.to_string()))?,

@@ -35,6 +35,7 @@ fn site_from_row(row: &PgRow) -> Result<Site, StoreError> {
         i64::from(sample_percent),
         i64::from(cooldown_days),
         i64::from(retention_days),
+        row.try_get("honor_do_not_track")?,
         row.try_get("admin_token_hash")?,
     )
 }
@@ -44,7 +45,8 @@ impl Store for PostgresStore {
     async fn create_site(&self, site: &Site) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO sites (id, name, allowed_origins, sample_percent, cooldown_days, \
-             retention_days, admin_token_hash, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             retention_days, honor_do_not_track, admin_token_hash, created_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(site.id.as_str())
         .bind(&site.name)
@@ -52,6 +54,7 @@ impl Store for PostgresStore {
         .bind(i16::from(site.sample_percent))
         .bind(i32::from(site.cooldown_days))
         .bind(i32::from(site.retention_days))
+        .bind(site.honor_do_not_track)
         .bind(site.admin_token_hash.as_str())
         .bind(crate::clock::now_ms())
         .execute(&self.pool)
@@ -62,13 +65,15 @@ impl Store for PostgresStore {
     async fn update_site(&self, site: &Site) -> Result<(), StoreError> {
         let result = sqlx::query(
             "UPDATE sites SET name = $1, allowed_origins = $2, sample_percent = $3, \
-             cooldown_days = $4, retention_days = $5, admin_token_hash = $6 WHERE id = $7",
+             cooldown_days = $4, retention_days = $5, honor_do_not_track = $6, admin_token_hash = $7 \
+             WHERE id = $8",
         )
         .bind(&site.name)
         .bind(origins_json(site))
         .bind(i16::from(site.sample_percent))
         .bind(i32::from(site.cooldown_days))
         .bind(i32::from(site.retention_days))
+        .bind(site.honor_do_not_track)
         .bind(site.admin_token_hash.as_str())
         .bind(site.id.as_str())
         .execute(&self.pool)

@@ -163,6 +163,7 @@ fn site_from_row(row: &SqliteRow) -> Result<Site, StoreError> {
         row.try_get("sample_percent")?,
         row.try_get("cooldown_days")?,
         row.try_get("retention_days")?,
+        row.try_get("honor_do_not_track")?,
         row.try_get("admin_token_hash")?,
     )
 }
@@ -172,7 +173,8 @@ impl Store for SqliteStore {
     async fn create_site(&self, site: &Site) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO sites (id, name, allowed_origins, sample_percent, cooldown_days, \
-             retention_days, admin_token_hash, created_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+             retention_days, honor_do_not_track, admin_token_hash, created_at_ms) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(site.id.as_str())
         .bind(&site.name)
@@ -180,6 +182,7 @@ impl Store for SqliteStore {
         .bind(site.sample_percent)
         .bind(site.cooldown_days)
         .bind(site.retention_days)
+        .bind(site.honor_do_not_track)
         .bind(site.admin_token_hash.as_str())
         .bind(crate::clock::now_ms())
         .execute(&self.pool)
@@ -190,13 +193,15 @@ impl Store for SqliteStore {
     async fn update_site(&self, site: &Site) -> Result<(), StoreError> {
         let result = sqlx::query(
             "UPDATE sites SET name = ?, allowed_origins = ?, sample_percent = ?, \
-             cooldown_days = ?, retention_days = ?, admin_token_hash = ? WHERE id = ?",
+             cooldown_days = ?, retention_days = ?, honor_do_not_track = ?, admin_token_hash = ? \
+             WHERE id = ?",
         )
         .bind(&site.name)
         .bind(origins_json(site))
         .bind(site.sample_percent)
         .bind(site.cooldown_days)
         .bind(site.retention_days)
+        .bind(site.honor_do_not_track)
         .bind(site.admin_token_hash.as_str())
         .bind(site.id.as_str())
         .execute(&self.pool)

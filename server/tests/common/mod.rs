@@ -34,6 +34,19 @@ impl ThrowawayPostgres {
     }
 }
 
+impl ThrowawayPostgres {
+    /// Drops the database now, cutting off everyone connected to it: a storage outage.
+    pub async fn drop_now(&self) {
+        use sqlx::Connection;
+        let mut admin = sqlx::PgConnection::connect(&self.admin_url).await.unwrap();
+        let drop = format!("DROP DATABASE {} WITH (FORCE)", self.name);
+        sqlx::query(sqlx::AssertSqlSafe(drop))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+    }
+}
+
 impl Drop for ThrowawayPostgres {
     fn drop(&mut self) {
         let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
