@@ -150,39 +150,46 @@ pub fn redact_password(url: &str) -> String {
     }
 }
 
-/// A site from the columns every backend stores, refusing values that no longer parse.
-fn site_from_parts(
+/// A site's columns as every backend stores them, before parsing.
+struct SiteRow {
     id: String,
     name: String,
-    origins_json: &str,
+    allowed_origins: String,
     sample_percent: i64,
     cooldown_days: i64,
     retention_days: i64,
     honor_do_not_track: bool,
     admin_token_hash: String,
-) -> Result<Site, StoreError> {
-    let corrupt =
-        |what: &str, detail: String| StoreError::Corrupt(format!("{what} of site {id}: {detail}"));
-    let raw_origins: Vec<String> = serde_json::from_str(origins_json)
-        .map_err(|e| corrupt("allowed_origins", e.to_string()))?;
-    let allowed_origins = raw_origins
-        .iter()
-        .map(|o| Origin::parse(o))
-        .collect::<Result<_, _>>()
-        .map_err(|e| corrupt("allowed_origins", e.to_string()))?;
-    Ok(Site {
-        allowed_origins,
-        sample_percent: u8::try_from(sample_percent)
-            .map_err(|e| corrupt("sample_percent", e.to_string()))?,
-        cooldown_days: u16::try_from(cooldown_days)
-            .map_err(|e| corrupt("cooldown_days", e.to_string()))?,
-        retention_days: u16::try_from(retention_days)
-            .map_err(|e| corrupt("retention_days", e.to_string()))?,
-        honor_do_not_track,
-        admin_token_hash: TokenHash::from_stored(admin_token_hash),
-        name,
-        id: SiteId::parse(&id).map_err(|e| corrupt("id", e.to_string()))?,
-    })
+}
+
+impl SiteRow {
+    /// The site, refusing values that no longer parse.
+    fn parse(self) -> Result<Site, StoreError> {
+        let id = self.id;
+        let corrupt = |what: &str, detail: String| {
+            StoreError::Corrupt(format!("{what} of site {id}: {detail}"))
+        };
+        let raw_origins: Vec<String> = serde_json::from_str(&self.allowed_origins)
+            .map_err(|e| corrupt("allowed_origins", e.to_string()))?;
+        let allowed_origins = raw_origins
+            .iter()
+            .map(|o| Origin::parse(o))
+            .collect::<Result<_, _>>()
+            .map_err(|e| corrupt("allowed_origins", e.to_string()))?;
+        Ok(Site {
+            allowed_origins,
+            sample_percent: u8::try_from(self.sample_percent)
+                .map_err(|e| corrupt("sample_percent", e.to_string()))?,
+            cooldown_days: u16::try_from(self.cooldown_days)
+                .map_err(|e| corrupt("cooldown_days", e.to_string()))?,
+            retention_days: u16::try_from(self.retention_days)
+                .map_err(|e| corrupt("retention_days", e.to_string()))?,
+            honor_do_not_track: self.honor_do_not_track,
+            admin_token_hash: TokenHash::from_stored(self.admin_token_hash),
+            name: self.name,
+            id: SiteId::parse(&id).map_err(|e| corrupt("id", e.to_string()))?,
+        })
+    }
 }
 
 /// Deletes responses older than their site's retention; the same SQL on every backend.

@@ -4,9 +4,7 @@ use async_trait::async_trait;
 use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 use sqlx::Row;
 
-use super::{
-    origins_json, site_from_parts, ResponseUpdate, Site, Store, StoreError, StoredResponse,
-};
+use super::{origins_json, ResponseUpdate, Site, SiteRow, Store, StoreError, StoredResponse};
 use crate::domain::{ResponseId, SiteId};
 
 /// A [`Store`] on a PostgreSQL database.
@@ -25,19 +23,17 @@ impl PostgresStore {
 }
 
 fn site_from_row(row: &PgRow) -> Result<Site, StoreError> {
-    let sample_percent: i16 = row.try_get("sample_percent")?;
-    let cooldown_days: i32 = row.try_get("cooldown_days")?;
-    let retention_days: i32 = row.try_get("retention_days")?;
-    site_from_parts(
-        row.try_get("id")?,
-        row.try_get("name")?,
-        &row.try_get::<String, _>("allowed_origins")?,
-        i64::from(sample_percent),
-        i64::from(cooldown_days),
-        i64::from(retention_days),
-        row.try_get("honor_do_not_track")?,
-        row.try_get("admin_token_hash")?,
-    )
+    SiteRow {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        allowed_origins: row.try_get("allowed_origins")?,
+        sample_percent: row.try_get::<i16, _>("sample_percent")?.into(),
+        cooldown_days: row.try_get::<i32, _>("cooldown_days")?.into(),
+        retention_days: row.try_get::<i32, _>("retention_days")?.into(),
+        honor_do_not_track: row.try_get("honor_do_not_track")?,
+        admin_token_hash: row.try_get("admin_token_hash")?,
+    }
+    .parse()
 }
 
 #[async_trait]

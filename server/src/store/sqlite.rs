@@ -18,9 +18,7 @@ use sqlx::sqlite::{
 use sqlx::{ConnectOptions, Row, SqliteConnection, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{
-    origins_json, site_from_parts, ResponseUpdate, Site, Store, StoreError, StoredResponse,
-};
+use super::{origins_json, ResponseUpdate, Site, SiteRow, Store, StoreError, StoredResponse};
 use crate::domain::{ResponseId, SiteId};
 
 /// The most requests one transaction commits; bounds the latency a batch adds.
@@ -156,16 +154,17 @@ async fn commit_batch(
 }
 
 fn site_from_row(row: &SqliteRow) -> Result<Site, StoreError> {
-    site_from_parts(
-        row.try_get("id")?,
-        row.try_get("name")?,
-        &row.try_get::<String, _>("allowed_origins")?,
-        row.try_get("sample_percent")?,
-        row.try_get("cooldown_days")?,
-        row.try_get("retention_days")?,
-        row.try_get("honor_do_not_track")?,
-        row.try_get("admin_token_hash")?,
-    )
+    SiteRow {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        allowed_origins: row.try_get("allowed_origins")?,
+        sample_percent: row.try_get("sample_percent")?,
+        cooldown_days: row.try_get("cooldown_days")?,
+        retention_days: row.try_get("retention_days")?,
+        honor_do_not_track: row.try_get("honor_do_not_track")?,
+        admin_token_hash: row.try_get("admin_token_hash")?,
+    }
+    .parse()
 }
 
 #[async_trait]
