@@ -17,6 +17,7 @@ pub mod routes;
 pub mod site_cache;
 pub mod sites;
 pub mod store;
+pub mod submission;
 pub mod telemetry;
 
 use std::future::Future;

@@ -11,10 +11,9 @@ use soovita_wire::{ResponseSubmission, SubmissionAccepted, SurveyConfig};
 use super::AppState;
 use crate::bots::is_bot;
 use crate::clock::now_ms;
-use crate::domain::{Comment, ResponseId, Score};
 use crate::error::ApiError;
 use crate::extract::{JsonBody, RequestOrigin};
-use crate::store::ResponseUpdate;
+use crate::submission;
 
 /// `GET /v1/sites/{site_id}/survey`: what the loader needs to decide whether to show anything.
 pub async fn survey_config(
@@ -62,8 +61,7 @@ pub async fn submit_response(
         .limits
         .check(peer.ip(), &headers, &site.id)
         .map_err(ApiError::RateLimited)?;
-    let honeypot_filled = submission.website.as_deref().is_some_and(|w| !w.is_empty());
-    let update = parse_submission(submission)?;
+    let (update, honeypot_filled) = submission::validate(submission)?;
     let user_agent = headers.get(USER_AGENT).and_then(|v| v.to_str().ok());
     let bot_signal = if honeypot_filled {
         Some("honeypot")
@@ -88,21 +86,13 @@ pub async fn submit_response(
     }))
 }
 
-fn parse_submission(submission: ResponseSubmission) -> Result<ResponseUpdate, ApiError> {
-    Ok(ResponseUpdate {
-        id: ResponseId::parse(&submission.response_id)?,
-        score: Score::try_from(submission.score)?,
-        comment: Comment::parse(submission.comment)?,
-    })
-}
-
 /// `POST /bench/parse-only/{site_id}` (only with `--bench-parse-only`): the same body parsing
 /// and validation as [`submit_response`], without touching storage.
 pub async fn parse_only(
     Path(_site_id): Path<String>,
     JsonBody(submission): JsonBody<ResponseSubmission>,
 ) -> Result<Json<SubmissionAccepted>, ApiError> {
-    let update = parse_submission(submission)?;
+    let (update, _) = submission::validate(submission)?;
     Ok(Json(SubmissionAccepted {
         response_id: update.id.to_string(),
     }))
