@@ -7,6 +7,18 @@ use yew::prelude::*;
 use crate::flow::{key_target, Action, Flow, Step};
 use crate::transport::Endpoint;
 
+const NOT_LIKELY: &str = "Not at all likely";
+const EXTREMELY_LIKELY: &str = "Extremely likely";
+
+/// The accessible name of the two end points, which carry the scale's meaning.
+fn end_label(score: u8) -> Option<String> {
+    match score {
+        0 => Some(["0, ", NOT_LIKELY].concat()),
+        10 => Some(["10, ", EXTREMELY_LIKELY].concat()),
+        _ => None,
+    }
+}
+
 /// What the loader hands the card.
 #[derive(Properties, PartialEq, Clone)]
 pub struct SurveyProps {
@@ -107,13 +119,15 @@ pub fn Survey(props: &SurveyProps) -> Html {
                             <button type="button" role="radio" ref={radios[usize::from(score)].clone()}
                                 aria-checked={(flow.selected == Some(score)).to_string()}
                                 tabindex={if score == tab_stop { "0" } else { "-1" }}
+                                aria-label={end_label(score)}
                                 onclick={choose(score)}>
                                 {score}
                             </button>
                         }) }
                     </div>
+                    // Shown once for the eye; screen readers hear them on the end radios instead.
                     <div class="ends" aria-hidden="true">
-                        <span>{"Not at all likely"}</span><span>{"Extremely likely"}</span>
+                        <span>{NOT_LIKELY}</span><span>{EXTREMELY_LIKELY}</span>
                     </div>
                 </>
             }

@@ -82,6 +82,19 @@ async fn the_scale_is_a_radio_group_of_eleven_with_one_tab_stop() {
     let radios = radios(&root);
     let labels: Vec<_> = radios.iter().map(|r| r.text_content().unwrap()).collect();
     assert_eq!(labels, (0..=10).map(|n| n.to_string()).collect::<Vec<_>>());
+    assert_eq!(
+        radios[0].get_attribute("aria-label").as_deref(),
+        Some("0, Not at all likely")
+    );
+    assert_eq!(
+        radios[10].get_attribute("aria-label").as_deref(),
+        Some("10, Extremely likely")
+    );
+    assert_eq!(
+        radios[5].get_attribute("aria-label"),
+        None,
+        "the number alone names the middle"
+    );
     let tab_stops = radios
         .iter()
         .filter(|r| r.get_attribute("tabindex").as_deref() == Some("0"))
