@@ -37,6 +37,12 @@ pub enum ApiError {
     /// The body is over the size cap.
     #[error("the request body is larger than {MAX_BODY_BYTES} bytes")]
     PayloadTooLarge,
+    /// No route has this path.
+    #[error("there is no endpoint at this path: see the API table in README.md")]
+    NoSuchEndpoint,
+    /// The path exists, but not for this method.
+    #[error("this endpoint does not accept this method: see the API table in README.md")]
+    MethodNotAllowed,
     /// No response of this site has this id.
     #[error("this site has no response with id {0}")]
     UnknownResponse(String),
@@ -71,9 +77,11 @@ pub enum ApiError {
 impl ApiError {
     fn status(&self) -> StatusCode {
         match self {
-            Self::UnknownSite(_) | Self::UnknownAsset(_) | Self::UnknownResponse(_) => {
-                StatusCode::NOT_FOUND
-            }
+            Self::UnknownSite(_)
+            | Self::UnknownAsset(_)
+            | Self::UnknownResponse(_)
+            | Self::NoSuchEndpoint => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::MissingOrigin | Self::OriginNotAllowed(_) | Self::WrongToken => {
                 StatusCode::FORBIDDEN
             }
@@ -103,6 +111,8 @@ impl ApiError {
             Self::UnreadableBody(_) => "unreadable_body",
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnknownResponse(_) => "unknown_response",
+            Self::NoSuchEndpoint => "no_such_endpoint",
+            Self::MethodNotAllowed => "method_not_allowed",
             Self::ResponseIdTaken(_) => "response_id_taken",
             Self::RateLimited(_) => "rate_limited",
             Self::MissingToken => "missing_token",

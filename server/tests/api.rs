@@ -776,3 +776,30 @@ async fn slow_clients_are_cut_off_and_others_are_served_meanwhile() {
     assert!(answer_text.starts_with("HTTP/1.1 400"), "{answer_text}");
     assert!(answer_text.contains("unreadable_body"), "{answer_text}");
 }
+
+#[tokio::test]
+async fn unknown_paths_and_methods_get_json_errors_too() {
+    let server = TestServer::start().await;
+    let response = server
+        .http
+        .get(format!("{}/v2/nothing", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        error_code(&response.json().await.unwrap()),
+        "no_such_endpoint"
+    );
+    let response = server
+        .http
+        .put(server.url(&server.site.site_id, "responses"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(
+        error_code(&response.json().await.unwrap()),
+        "method_not_allowed"
+    );
+}

@@ -102,6 +102,8 @@ pub fn router(state: AppState, options: &ServeOptions) -> Router {
             delete(admin::erase_response),
         )
         .merge(assets)
+        .fallback(|| async { ApiError::NoSuchEndpoint })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .route_layer(axum::middleware::from_fn(crate::telemetry::track_latency))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
