@@ -73,7 +73,6 @@ async fn run_writer(mut connection: SqliteConnection, mut jobs: mpsc::Receiver<W
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
         metrics::histogram!(crate::telemetry::BATCH_SIZE).record(batch.len() as f64);
-        metrics::histogram!(crate::telemetry::BATCH_SIZE).record(batch.len() as f64);
         let outcomes = match commit_batch(&mut connection, &batch).await {
             Ok(outcomes) => outcomes,
             // One bad request must not fail its neighbours: retry each in its own transaction.
