@@ -192,7 +192,24 @@ impl SiteRow {
     }
 }
 
-/// Deletes responses older than their site's retention; the same SQL on every backend.
+// SQL that is the same on every backend (SQLite accepts `$1` placeholders too), kept here so the
+// rules it encodes cannot drift apart between them.
+
+/// The tail of every response upsert. The WHERE makes a response id that belongs to another
+/// site a no-op instead of a takeover; a later post without a comment keeps the earlier one.
+const UPSERT_RESPONSE_ON_CONFLICT: &str =
+    " ON CONFLICT (id) DO UPDATE SET score = excluded.score, \
+     comment = COALESCE(excluded.comment, responses.comment), \
+     updated_at_ms = excluded.updated_at_ms \
+     WHERE responses.site_id = excluded.site_id";
+
+/// Deletes one response of one site.
+const ERASE_RESPONSE: &str = "DELETE FROM responses WHERE site_id = $1 AND id = $2";
+
+/// Deletes a site; its responses go with it (ON DELETE CASCADE).
+const DELETE_SITE: &str = "DELETE FROM sites WHERE id = $1";
+
+/// Deletes responses older than their site's retention.
 const PURGE_EXPIRED: &str = "DELETE FROM responses WHERE EXISTS (SELECT 1 FROM sites \
      WHERE sites.id = responses.site_id \
      AND responses.created_at_ms < $1 - CAST(sites.retention_days AS BIGINT) * 86400000)";

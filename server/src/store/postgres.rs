@@ -1,11 +1,26 @@
 //! The scale-out backend: several stateless `soovita` processes on one PostgreSQL database.
 
+use std::sync::LazyLock;
+
 use async_trait::async_trait;
 use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 use sqlx::Row;
 
-use super::{origins_json, ResponseUpdate, Site, SiteRow, Store, StoreError, StoredResponse};
+use super::{
+    origins_json, ResponseUpdate, Site, SiteRow, Store, StoreError, StoredResponse, DELETE_SITE,
+    ERASE_RESPONSE, PURGE_EXPIRED, UPSERT_RESPONSE_ON_CONFLICT,
+};
 use crate::domain::{ResponseId, SiteId};
+
+/// One response upsert, assembled once from constants of ours; every value is bound.
+static UPSERT_RESPONSE: LazyLock<String> = LazyLock::new(|| {
+    [
+        "INSERT INTO responses (id, site_id, score, comment, created_at_ms, updated_at_ms) \
+         VALUES ($1, $2, $3, $4, $5, $5)",
+        UPSERT_RESPONSE_ON_CONFLICT,
+    ]
+    .concat()
+});
 
 /// A [`Store`] on a PostgreSQL database.
 pub struct PostgresStore {
@@ -102,22 +117,15 @@ impl Store for PostgresStore {
         update: &ResponseUpdate,
         now_ms: i64,
     ) -> Result<(), StoreError> {
-        // As in SQLite: the WHERE turns a foreign site's id into zero affected rows.
-        let result = sqlx::query(
-            "INSERT INTO responses (id, site_id, score, comment, created_at_ms, updated_at_ms) \
-             VALUES ($1, $2, $3, $4, $5, $5) \
-             ON CONFLICT (id) DO UPDATE SET score = excluded.score, \
-               comment = COALESCE(excluded.comment, responses.comment), \
-               updated_at_ms = excluded.updated_at_ms \
-             WHERE responses.site_id = excluded.site_id",
-        )
-        .bind(update.id.to_string())
-        .bind(site.as_str())
-        .bind(i16::from(update.score.get()))
-        .bind(update.comment.as_ref().map(|c| c.as_str()))
-        .bind(now_ms)
-        .execute(&self.pool)
-        .await?;
+        // A foreign site's id affects no row (see UPSERT_RESPONSE_ON_CONFLICT).
+        let result = sqlx::query(sqlx::AssertSqlSafe(UPSERT_RESPONSE.as_str()))
+            .bind(update.id.to_string())
+            .bind(site.as_str())
+            .bind(i16::from(update.score.get()))
+            .bind(update.comment.as_ref().map(|c| c.as_str()))
+            .bind(now_ms)
+            .execute(&self.pool)
+            .await?;
         if result.rows_affected() == 0 {
             return Err(StoreError::ResponseOfAnotherSite(update.id));
         }
@@ -153,7 +161,7 @@ impl Store for PostgresStore {
     }
 
     async fn purge_expired(&self, now_ms: i64) -> Result<u64, StoreError> {
-        let result = sqlx::query(super::PURGE_EXPIRED)
+        let result = sqlx::query(PURGE_EXPIRED)
             .bind(now_ms)
             .execute(&self.pool)
             .await?;
@@ -161,7 +169,7 @@ impl Store for PostgresStore {
     }
 
     async fn erase_response(&self, site: &SiteId, id: &ResponseId) -> Result<bool, StoreError> {
-        let result = sqlx::query("DELETE FROM responses WHERE site_id = $1 AND id = $2")
+        let result = sqlx::query(ERASE_RESPONSE)
             .bind(site.as_str())
             .bind(id.to_string())
             .execute(&self.pool)
@@ -170,8 +178,7 @@ impl Store for PostgresStore {
     }
 
     async fn delete_site(&self, site: &SiteId) -> Result<bool, StoreError> {
-        // Responses go with their site: ON DELETE CASCADE.
-        let result = sqlx::query("DELETE FROM sites WHERE id = $1")
+        let result = sqlx::query(DELETE_SITE)
             .bind(site.as_str())
             .execute(&self.pool)
             .await?;

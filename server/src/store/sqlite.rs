@@ -18,7 +18,10 @@ use sqlx::sqlite::{
 use sqlx::{ConnectOptions, Row, SqliteConnection, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{origins_json, ResponseUpdate, Site, SiteRow, Store, StoreError, StoredResponse};
+use super::{
+    origins_json, ResponseUpdate, Site, SiteRow, Store, StoreError, StoredResponse, DELETE_SITE,
+    ERASE_RESPONSE, PURGE_EXPIRED, UPSERT_RESPONSE_ON_CONFLICT,
+};
 use crate::domain::{ResponseId, SiteId};
 
 /// The most requests one transaction commits; bounds the latency a batch adds.
@@ -113,15 +116,10 @@ async fn commit_batch(
             ", (?, ?, ?, ?, ?, ?)"
         });
     }
-    // The WHERE makes a foreign site's id a no-op instead of a takeover, and RETURNING lists
+    // A foreign site's id is not written (see UPSERT_RESPONSE_ON_CONFLICT), and RETURNING lists
     // only the rows written, so each request learns its own outcome.
-    sql.push_str(
-        " ON CONFLICT (id) DO UPDATE SET score = excluded.score, \
-           comment = COALESCE(excluded.comment, responses.comment), \
-           updated_at_ms = excluded.updated_at_ms \
-         WHERE responses.site_id = excluded.site_id \
-         RETURNING id, site_id",
-    );
+    sql.push_str(UPSERT_RESPONSE_ON_CONFLICT);
+    sql.push_str(" RETURNING id, site_id");
     // Only placeholders are formatted into the SQL; every value is bound.
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
     for job in batch {
@@ -271,7 +269,7 @@ impl Store for SqliteStore {
     }
 
     async fn purge_expired(&self, now_ms: i64) -> Result<u64, StoreError> {
-        let result = sqlx::query(super::PURGE_EXPIRED)
+        let result = sqlx::query(PURGE_EXPIRED)
             .bind(now_ms)
             .execute(&self.pool)
             .await?;
@@ -279,7 +277,7 @@ impl Store for SqliteStore {
     }
 
     async fn erase_response(&self, site: &SiteId, id: &ResponseId) -> Result<bool, StoreError> {
-        let result = sqlx::query("DELETE FROM responses WHERE site_id = $1 AND id = $2")
+        let result = sqlx::query(ERASE_RESPONSE)
             .bind(site.as_str())
             .bind(id.to_string())
             .execute(&self.pool)
@@ -288,8 +286,7 @@ impl Store for SqliteStore {
     }
 
     async fn delete_site(&self, site: &SiteId) -> Result<bool, StoreError> {
-        // Responses go with their site: ON DELETE CASCADE.
-        let result = sqlx::query("DELETE FROM sites WHERE id = $1")
+        let result = sqlx::query(DELETE_SITE)
             .bind(site.as_str())
             .execute(&self.pool)
             .await?;
