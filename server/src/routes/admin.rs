@@ -58,10 +58,7 @@ pub async fn export_responses(
 ) -> Result<Response, ApiError> {
     let Query(query) = query.map_err(|rejection| ApiError::BadQuery(rejection.body_text()))?;
     let format = ExportFormat::choose(query.format.as_deref(), &headers)?;
-    let site = state.current_site(&site_id).await?;
-    if !site.admin_token_hash.matches(&token) {
-        return Err(ApiError::WrongToken);
-    }
+    let site = state.owned_site(&site_id, &token).await?;
     let responses: Vec<_> = state
         .store
         .responses(&site.id)
@@ -92,10 +89,7 @@ pub async fn erase_response(
     Path((site_id, response_id)): Path<(String, String)>,
     BearerToken(token): BearerToken,
 ) -> Result<StatusCode, ApiError> {
-    let site = state.current_site(&site_id).await?;
-    if !site.admin_token_hash.matches(&token) {
-        return Err(ApiError::WrongToken);
-    }
+    let site = state.owned_site(&site_id, &token).await?;
     let id = ResponseId::parse(&response_id)?;
     if state.store.erase_response(&site.id, &id).await? {
         Ok(StatusCode::NO_CONTENT)

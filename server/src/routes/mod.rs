@@ -12,7 +12,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method};
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, MethodRouter};
 use axum::Router;
 use soovita_wire::MAX_BODY_BYTES;
 use tower_http::compression::CompressionLayer;
@@ -46,27 +46,41 @@ pub struct AppState {
 impl AppState {
     /// The site a path segment names, or `UnknownSite`.
     async fn site(&self, raw_id: &str) -> Result<Arc<Site>, ApiError> {
-        let unknown = || ApiError::UnknownSite(raw_id.chars().take(64).collect());
-        let id = SiteId::parse(raw_id).map_err(|_| unknown())?;
-        self.sites.get(&id).await?.ok_or_else(unknown)
+        let id = parse_site_id(raw_id)?;
+        self.sites
+            .get(&id)
+            .await?
+            .ok_or_else(|| unknown_site(raw_id))
     }
 
-    /// The site as stored right now, bypassing the cache: for the admin API, where a rotated
-    /// token must stop working at once.
-    async fn current_site(&self, raw_id: &str) -> Result<Site, ApiError> {
-        let unknown = || ApiError::UnknownSite(raw_id.chars().take(64).collect());
-        let id = SiteId::parse(raw_id).map_err(|_| unknown())?;
-        self.store.site(&id).await?.ok_or_else(unknown)
+    /// The site a path segment names, if `token` is its admin token. Read as stored right now,
+    /// bypassing the cache, so that a rotated token stops working at once.
+    async fn owned_site(&self, raw_id: &str, token: &str) -> Result<Site, ApiError> {
+        let id = parse_site_id(raw_id)?;
+        let site = self
+            .store
+            .site(&id)
+            .await?
+            .ok_or_else(|| unknown_site(raw_id))?;
+        if !site.admin_token_hash.matches(token) {
+            return Err(ApiError::WrongToken);
+        }
+        Ok(site)
     }
+}
+
+/// A malformed id names no site, so it gets the same answer as an unknown one.
+fn parse_site_id(raw_id: &str) -> Result<SiteId, ApiError> {
+    SiteId::parse(raw_id).map_err(|_| unknown_site(raw_id))
+}
+
+fn unknown_site(raw_id: &str) -> ApiError {
+    ApiError::UnknownSite(raw_id.chars().take(64).collect())
 }
 
 /// The whole application.
 pub fn router(state: AppState, options: &ServeOptions) -> Router {
-    let responses = post(public::submit_response)
-        .options(|| async {})
-        .layer::<_, Infallible>(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer::<_, Infallible>(decompression())
-        .layer::<_, Infallible>(RequestBodyTimeoutLayer::new(options.timeouts.body_read))
+    let responses = ingest_body(post(public::submit_response).options(|| async {}), options)
         .layer::<_, Infallible>(public_cors(state.sites.clone()))
         .get(admin::export_responses);
     let survey = get(public::survey_config)
@@ -86,9 +100,7 @@ pub fn router(state: AppState, options: &ServeOptions) -> Router {
     if options.bench_parse_only {
         router = router.route(
             "/bench/parse-only/{site_id}",
-            post(public::parse_only)
-                .layer::<_, Infallible>(DefaultBodyLimit::max(MAX_BODY_BYTES))
-                .layer::<_, Infallible>(decompression()),
+            ingest_body(post(public::parse_only), options),
         );
     }
     router
@@ -117,11 +129,15 @@ async fn readiness(
     Ok("ready")
 }
 
-/// Accepts gzip and brotli bodies. The body limit sits inside this layer, so it counts
-/// decompressed bytes: a small gzip bomb still gets 413 after at most 16 KiB of output. Unknown
-/// encodings pass through and fail as malformed JSON, with our error body.
-fn decompression() -> RequestDecompressionLayer {
-    RequestDecompressionLayer::new().pass_through_unaccepted(true)
+/// How ingest reads bodies: gzip and brotli accepted, at most 16 KiB, within the body-read
+/// timeout. The limit sits inside the decompression, so it counts decompressed bytes: a small
+/// gzip bomb still gets 413 after at most 16 KiB of output. Unknown encodings pass through and
+/// fail as malformed JSON, with our error body.
+fn ingest_body(route: MethodRouter<AppState>, options: &ServeOptions) -> MethodRouter<AppState> {
+    route
+        .layer::<_, Infallible>(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer::<_, Infallible>(RequestDecompressionLayer::new().pass_through_unaccepted(true))
+        .layer::<_, Infallible>(RequestBodyTimeoutLayer::new(options.timeouts.body_read))
 }
 
 /// CORS for the endpoints a site's pages call: only that site's allowed origins get an

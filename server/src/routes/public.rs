@@ -70,17 +70,16 @@ pub async fn submit_response(
     } else {
         None
     };
+    // Bots are told their answer was taken, so they neither learn nor retry.
     if let Some(signal) = bot_signal {
         metrics::counter!(crate::telemetry::BOTS, "signal" => signal).increment(1);
-        return Ok(Json(SubmissionAccepted {
-            response_id: update.id.to_string(),
-        }));
+    } else {
+        state
+            .store
+            .upsert_response(&site.id, &update, now_ms())
+            .await?;
+        metrics::counter!(crate::telemetry::ACCEPTED).increment(1);
     }
-    state
-        .store
-        .upsert_response(&site.id, &update, now_ms())
-        .await?;
-    metrics::counter!(crate::telemetry::ACCEPTED).increment(1);
     Ok(Json(SubmissionAccepted {
         response_id: update.id.to_string(),
     }))
