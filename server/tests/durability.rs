@@ -12,6 +12,22 @@ use common::{add_site, exported_ids, postgres_admin_url, ServerProcess, Throwawa
 const ORIGIN: &str = "https://shop.example";
 
 /// Posts new answers from `workers` tasks until a request fails; returns the acknowledged ids.
+/// Posts one answer as the widget would, from a page on ORIGIN.
+async fn post_answer(
+    client: &reqwest::Client,
+    responses_url: &str,
+    id: &str,
+    score: usize,
+) -> reqwest::Result<reqwest::Response> {
+    let body = serde_json::json!({"response_id": id, "score": score});
+    client
+        .post(responses_url)
+        .header("origin", ORIGIN)
+        .body(body.to_string())
+        .send()
+        .await
+}
+
 async fn load_until_failure(
     urls: Vec<String>,
     site_id: String,
@@ -30,14 +46,7 @@ async fn load_until_failure(
                         break;
                     }
                     let id = uuid::Uuid::new_v4().to_string();
-                    let body =
-                        serde_json::json!({"response_id": id, "score": sent % 11}).to_string();
-                    let response = client
-                        .post(&url)
-                        .header("origin", ORIGIN)
-                        .body(body)
-                        .send()
-                        .await;
+                    let response = post_answer(&client, &url, &id, sent % 11).await;
                     match response {
                         Ok(response) if response.status().is_success() => {
                             acknowledged.lock().unwrap().push(id)
@@ -173,15 +182,9 @@ async fn two_servers_on_one_postgres_database_lose_and_duplicate_nothing() {
 async fn load_replays(url: &str, site_id: &str, ids: &[String]) -> usize {
     let client = common::browser_client();
     let mut accepted = 0;
+    let url = format!("{url}/v1/sites/{site_id}/responses");
     for id in ids {
-        let body = serde_json::json!({"response_id": id, "score": 3}).to_string();
-        let response = client
-            .post(format!("{url}/v1/sites/{site_id}/responses"))
-            .header("origin", ORIGIN)
-            .body(body)
-            .send()
-            .await
-            .unwrap();
+        let response = post_answer(&client, &url, id, 3).await.unwrap();
         accepted += usize::from(response.status().is_success());
     }
     accepted
@@ -211,14 +214,9 @@ async fn a_storage_outage_answers_503_so_clients_retry() {
         .await
         .unwrap();
     assert_eq!(ready.status(), reqwest::StatusCode::SERVICE_UNAVAILABLE);
-    let body = serde_json::json!({"response_id": uuid::Uuid::new_v4().to_string(), "score": 6});
-    let response = client
-        .post(format!("{}/v1/sites/{site_id}/responses", server.url))
-        .header("origin", ORIGIN)
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
+    let id = uuid::Uuid::new_v4().to_string();
+    let url = format!("{}/v1/sites/{site_id}/responses", server.url);
+    let response = post_answer(&client, &url, &id, 6).await.unwrap();
     assert_eq!(response.status(), reqwest::StatusCode::SERVICE_UNAVAILABLE);
     let error: serde_json::Value = response.json().await.unwrap();
     assert_eq!(error["error"]["code"], "storage_unavailable");
