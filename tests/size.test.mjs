@@ -10,7 +10,9 @@ const dist = resolve(import.meta.dirname, '../dist/widget');
 const gzipped = (name) => gzipSync(readFileSync(`${dist}/${name}`), { level: 9 }).length;
 
 const LOADER_BUDGET = 1536;
-const CARD_BUDGET = 110 * 1024;
+// Raised from 110 KiB for the loyalty flow (six steps, every text from the server); issue 6
+// brings the card down to 60 KiB.
+const CARD_BUDGET = 150 * 1024;
 
 test(`the loader stays within ${LOADER_BUDGET} bytes gzipped`, () => {
   const size = gzipped('loader.js');

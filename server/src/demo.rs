@@ -7,9 +7,12 @@ use axum::routing::get;
 use axum::Router;
 use tokio::net::TcpListener;
 
+use soovita_wire::{Category, Reward, SurveyDefinition};
+
 use crate::config::DemoArgs;
+use crate::domain::SiteId;
 use crate::sites::{register_or_refresh, SiteSettings};
-use crate::store;
+use crate::store::{self, Store};
 
 #[derive(rust_embed::Embed)]
 #[folder = "../www/demo/"]
@@ -17,6 +20,34 @@ struct DemoPages;
 
 /// The name the demo site is found by on the next run.
 const DEMO_SITE_NAME: &str = "Kohvik Soovita";
+
+/// The demo survey asks everything the loyalty flow has: three statements, effort and contact
+/// for detractors and passives, and a coupon for everyone who finishes.
+fn demo_survey() -> SurveyDefinition {
+    SurveyDefinition {
+        statements_per_visitor: 3,
+        effort: vec![Category::Detractor, Category::Passive],
+        reward: Some(Reward::Coupon {
+            code: "AITAH10".into(),
+        }),
+        ..SurveyDefinition::default()
+    }
+}
+
+/// Saves the demo survey as a new version unless it is already the current one.
+async fn show_every_step(store: &dyn Store, site_id: &str) -> anyhow::Result<()> {
+    let id = SiteId::parse(site_id)?;
+    let current = store
+        .site(&id)
+        .await?
+        .map(|site| site.survey.definition.clone());
+    if current != Some(demo_survey()) {
+        store
+            .save_survey(&id, &demo_survey(), crate::clock::now_ms())
+            .await?;
+    }
+    Ok(())
+}
 
 /// Runs the demo until Ctrl-C.
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
@@ -42,6 +73,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         },
     )
     .await?;
+    show_every_step(store.as_ref(), &site.site_id).await?;
 
     let template = DemoPages::get("index.html").expect("www/demo/index.html is embedded");
     let snippet = format!(

@@ -26,6 +26,57 @@ pub enum InvalidInput {
     /// The site id is malformed.
     #[error("{0:?} is not a site id")]
     SiteId(String),
+    /// A survey definition an owner tried to save is invalid.
+    #[error("invalid survey: {0}")]
+    Survey(String),
+    /// The survey version is not one of the site's.
+    #[error("survey_version {0} is not a version of this site's survey: reload the page")]
+    SurveyVersion(u32),
+    /// The language is not one the bank has.
+    #[error("lang {0:?} is not a supported language")]
+    Language(String),
+    /// An answer came for a step this survey does not ask a visitor with this score.
+    #[error("this survey does not ask {step} of a visitor who answered {score}: remove the field")]
+    StepNotInSurvey {
+        /// The step, in words.
+        step: &'static str,
+        /// The NPS answer, which decides the steps.
+        score: u8,
+    },
+    /// More statements than the survey shows one visitor.
+    #[error("this survey shows at most {max} statements to a visitor with this score, got {got}")]
+    TooManyStatements {
+        /// What was sent.
+        got: usize,
+        /// What the survey allows.
+        max: usize,
+    },
+    /// A statement id the bank does not have, or of a dimension the survey does not ask about.
+    #[error("statement {0:?} is not part of this survey")]
+    UnknownStatement(String),
+    /// The same statement twice in one submission.
+    #[error("statement {0:?} appears twice")]
+    DuplicateStatement(String),
+    /// An agreement outside 1–5.
+    #[error("the answer to statement {statement:?} must be 1 (strongly disagree) to 5 (strongly agree), got {answer}")]
+    Agreement {
+        /// Which statement.
+        statement: String,
+        /// What was sent.
+        answer: i32,
+    },
+    /// A Customer Effort Score outside 1–7.
+    #[error("effort must be a whole number from 1 (very difficult) to 7 (very easy), got {0}")]
+    Effort(i32),
+    /// The email address is not one.
+    #[error("contact.email is not an email address like name@example.com")]
+    Email,
+    /// Consent without an address to write to.
+    #[error("contact.email is required when contact.consent is true")]
+    MissingEmail,
+    /// An address without consent to use it.
+    #[error("contact.email must be absent when contact.consent is false")]
+    EmailWithoutConsent,
 }
 
 /// An answer on the Net Promoter scale, 0–10.

@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 
-use soovita_wire::{Category, ExportedResponse};
+use soovita_wire::{Category, Dimension, EffortDriver, ExportedResponse, ExportedStatement};
 use time::macros::format_description;
 use time::OffsetDateTime;
 
@@ -14,7 +14,30 @@ pub fn exported(response: StoredResponse) -> ExportedResponse {
         category: Category::from_score(response.score),
         response_id: response.id,
         score: response.score,
+        survey_version: response.survey_version,
+        lang: response.lang,
         comment: response.comment,
+        statements: response
+            .statements
+            .into_iter()
+            .filter_map(|s| {
+                Some(ExportedStatement {
+                    dimension: Dimension::of_statement(&s.id)?,
+                    id: s.id,
+                    answer: s.answer,
+                })
+            })
+            .collect(),
+        effort: response.effort,
+        effort_drivers: response
+            .effort_drivers
+            .as_deref()
+            .unwrap_or_default()
+            .split(',')
+            .filter_map(|name| EffortDriver::ALL.into_iter().find(|d| d.as_str() == name))
+            .collect(),
+        contact_consent: response.contact_consent,
+        email: response.email,
         created_at: rfc3339(response.created_at_ms),
         updated_at: rfc3339(response.updated_at_ms),
     }
@@ -30,31 +53,61 @@ fn rfc3339(unix_ms: i64) -> String {
         .unwrap_or_default()
 }
 
+/// The CSV header; one column per answer of the loyalty flow. Statements share one column,
+/// `id=answer` pairs separated by `; `, with `-` for a statement shown but not answered.
+const CSV_HEADER: [&str; 13] = [
+    "response_id",
+    "created_at",
+    "updated_at",
+    "survey_version",
+    "lang",
+    "score",
+    "category",
+    "comment",
+    "statements",
+    "effort",
+    "effort_drivers",
+    "contact_consent",
+    "email",
+];
+
 /// A CSV file with a header row, every cell safe to open in a spreadsheet.
 pub fn to_csv(responses: &[ExportedResponse]) -> Vec<u8> {
     let mut writer = csv::Writer::from_writer(Vec::new());
-    let header = [
-        "response_id",
-        "created_at",
-        "updated_at",
-        "score",
-        "category",
-        "comment",
-    ];
-    let mut write = |row: [&str; 6]| {
+    let mut write = |row: [&str; 13]| {
         writer
             .write_record(row.map(spreadsheet_safe).iter().map(|cell| cell.as_bytes()))
             .expect("writing to a Vec cannot fail");
     };
-    write(header);
+    write(CSV_HEADER);
+    let text = |value: Option<String>| value.unwrap_or_default();
     for response in responses {
+        let statements: Vec<String> = response
+            .statements
+            .iter()
+            .map(|s| {
+                format!(
+                    "{}={}",
+                    s.id,
+                    s.answer.map_or("-".into(), |a| a.to_string())
+                )
+            })
+            .collect();
+        let drivers: Vec<&str> = response.effort_drivers.iter().map(|d| d.as_str()).collect();
         write([
             &response.response_id,
             &response.created_at,
             &response.updated_at,
+            &text(response.survey_version.map(|v| v.to_string())),
+            response.lang.as_deref().unwrap_or(""),
             &response.score.to_string(),
             response.category.as_str(),
             response.comment.as_deref().unwrap_or(""),
+            &statements.join("; "),
+            &text(response.effort.map(|e| e.to_string())),
+            &drivers.join(","),
+            &text(response.contact_consent.map(|c| c.to_string())),
+            response.email.as_deref().unwrap_or(""),
         ]);
     }
     writer.into_inner().expect("writing to a Vec cannot fail")
@@ -79,6 +132,24 @@ mod tests {
             id: "3f2b8c1e-7a4d-4e8b-9c0a-1b2c3d4e5f60".into(),
             score: 3,
             comment: Some(comment.into()),
+            survey_version: Some(1),
+            lang: Some("et".into()),
+            statements: vec![
+                crate::store::StoredStatement {
+                    id: "trust.honest".into(),
+                    dimension: "trust".into(),
+                    answer: Some(4),
+                },
+                crate::store::StoredStatement {
+                    id: "fairness.respect".into(),
+                    dimension: "fairness".into(),
+                    answer: None,
+                },
+            ],
+            effort: Some(2),
+            effort_drivers: Some("contacted_again,transferred".into()),
+            contact_consent: Some(true),
+            email: Some("mari@example.ee".into()),
             created_at_ms: 0,
             updated_at_ms: 1_500,
         })
@@ -88,7 +159,8 @@ mod tests {
     fn formula_cells_are_defused() {
         for dangerous in ["=HYPERLINK(\"x\")", "+1", "-1+1", "@SUM(A1)", "\tx", "\rx"] {
             let csv = String::from_utf8(to_csv(&[response(dangerous)])).unwrap();
-            let comment_cell = csv.lines().nth(1).unwrap().rsplit(',').next().unwrap();
+            let row = csv.lines().nth(1).unwrap();
+            let comment_cell = row.split(',').nth(7).unwrap();
             assert!(
                 comment_cell.trim_start_matches('"').starts_with('\''),
                 "{dangerous:?} became {comment_cell:?}"
@@ -102,11 +174,14 @@ mod tests {
         let lines: Vec<_> = csv.lines().collect();
         assert_eq!(
             lines[0],
-            "response_id,created_at,updated_at,score,category,comment"
+            "response_id,created_at,updated_at,survey_version,lang,score,category,comment,\
+             statements,effort,effort_drivers,contact_consent,email"
         );
         assert_eq!(
             lines[1],
-            "3f2b8c1e-7a4d-4e8b-9c0a-1b2c3d4e5f60,1970-01-01T00:00:00.000Z,1970-01-01T00:00:01.500Z,3,detractor,\"Fast, friendly\""
+            "3f2b8c1e-7a4d-4e8b-9c0a-1b2c3d4e5f60,1970-01-01T00:00:00.000Z,1970-01-01T00:00:01.500Z,\
+             1,et,3,detractor,\"Fast, friendly\",trust.honest=4; fairness.respect=-,2,\
+             \"contacted_again,transferred\",true,mari@example.ee"
         );
     }
 }

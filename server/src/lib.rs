@@ -3,6 +3,7 @@
 //! `main.rs` is only the command line; everything it runs lives here so that tests can
 //! start the same server on a port of their own.
 
+pub mod bank;
 pub mod bots;
 pub mod clock;
 pub mod config;
@@ -18,6 +19,7 @@ pub mod site_cache;
 pub mod sites;
 pub mod store;
 pub mod submission;
+pub mod survey;
 pub mod telemetry;
 
 use std::future::Future;

@@ -1,9 +1,12 @@
 //! Registering sites, for the command line and the demo.
 
+use std::sync::Arc;
+
 use serde::Serialize;
+use soovita_wire::SurveyDefinition;
 
 use crate::domain::{AdminToken, InvalidInput, Origin, SiteId};
-use crate::store::{Site, Store, StoreError};
+use crate::store::{PublishedSurvey, Site, Store, StoreError};
 
 /// What `soovita site add` prints: the only time the token is shown.
 #[derive(Serialize, Debug)]
@@ -56,6 +59,10 @@ impl SiteSettings<'_> {
             retention_days: self.retention_days,
             honor_do_not_track: self.honor_do_not_track,
             admin_token_hash: token.hash(),
+            survey: Arc::new(PublishedSurvey {
+                version: 1,
+                definition: SurveyDefinition::default(),
+            }),
         })
     }
 }

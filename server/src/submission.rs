@@ -1,53 +1,327 @@
 //! From request body to validated update: the whole of ingest's input handling, in one place
 //! so the handler and the fuzz target (`server/fuzz`) run the same code.
 
-use soovita_wire::ResponseSubmission;
+use std::collections::HashSet;
 
+use soovita_wire::{
+    is_valid_email, Category, ContactAnswer, EffortDriver, ResponseSubmission, StatementAnswer,
+    SurveyDefinition, AGREEMENT_RANGE, EFFORT_RANGE, MAX_EMAIL_BYTES,
+};
+
+use crate::bank;
 use crate::domain::{Comment, InvalidInput, ResponseId, Score};
 use crate::error::ApiError;
-use crate::store::ResponseUpdate;
+use crate::store::{PublishedSurvey, ResponseUpdate, StatementUpdate};
 
-/// Parses a body as sent by the widget (any content type) into a validated update.
-pub fn parse(body: &[u8]) -> Result<(ResponseUpdate, bool), ApiError> {
+/// Parses a body as sent by the widget (any content type) into a validated update of a response
+/// to `survey`.
+pub fn parse(body: &[u8], survey: &PublishedSurvey) -> Result<(ResponseUpdate, bool), ApiError> {
     let submission: ResponseSubmission =
         serde_json::from_slice(body).map_err(|e| ApiError::MalformedJson(e.to_string()))?;
-    Ok(validate(submission)?)
+    Ok(validate(submission, survey)?)
 }
 
-/// Validates a parsed submission; the flag says whether the honeypot field was filled in.
-pub fn validate(submission: ResponseSubmission) -> Result<(ResponseUpdate, bool), InvalidInput> {
+/// Validates a parsed submission against the survey version it answers; the flag says whether
+/// the honeypot field was filled in. Every answer must belong to a step the survey asks a
+/// visitor with this score, so a refused request names the one field that is wrong.
+pub fn validate(
+    submission: ResponseSubmission,
+    survey: &PublishedSurvey,
+) -> Result<(ResponseUpdate, bool), InvalidInput> {
     let honeypot_filled = submission.website.as_deref().is_some_and(|w| !w.is_empty());
+    let id = ResponseId::parse(&submission.response_id)?;
+    let score = Score::try_from(submission.score)?;
+    let definition = &survey.definition;
+    let plan = definition.plan(Category::from_score(score.get()));
+    let not_asked = |step| InvalidInput::StepNotInSurvey {
+        step,
+        score: score.get(),
+    };
+
+    let comment = Comment::parse(submission.comment)?;
+    if comment.is_some() && !plan.open_question {
+        return Err(not_asked("the open question"));
+    }
+    let lang = submission
+        .lang
+        .map(|code| {
+            bank::language(&code)
+                .map(|(code, _)| code)
+                .ok_or(InvalidInput::Language(code))
+        })
+        .transpose()?;
+    if submission.statements.len() > plan.statements {
+        return Err(InvalidInput::TooManyStatements {
+            got: submission.statements.len(),
+            max: plan.statements,
+        });
+    }
+    let statements = statements(submission.statements, definition)?;
+    let effort = submission
+        .effort
+        .map(|effort| {
+            if !plan.effort {
+                Err(not_asked("the effort question"))
+            } else if EFFORT_RANGE.contains(&effort) {
+                Ok(effort as u8)
+            } else {
+                Err(InvalidInput::Effort(effort))
+            }
+        })
+        .transpose()?;
+    let effort_drivers = effort_drivers(submission.effort_drivers);
+    if effort_drivers.is_some() && !(plan.effort && definition.effort_checklist) {
+        return Err(not_asked("the effort checklist"));
+    }
+    let (contact_consent, email) = match submission.contact {
+        Some(_) if !plan.contact => return Err(not_asked("contact consent")),
+        Some(contact) => {
+            let email = contact_email(contact)?;
+            (Some(email.is_some()), email)
+        }
+        None => (None, None),
+    };
     let update = ResponseUpdate {
-        id: ResponseId::parse(&submission.response_id)?,
-        score: Score::try_from(submission.score)?,
-        comment: Comment::parse(submission.comment)?,
+        id,
+        score,
+        comment,
+        survey_version: survey.version,
+        lang,
+        statements,
+        effort,
+        effort_drivers,
+        contact_consent,
+        email,
     };
     Ok((update, honeypot_filled))
 }
 
+fn statements(
+    answers: Vec<StatementAnswer>,
+    definition: &SurveyDefinition,
+) -> Result<Vec<StatementUpdate>, InvalidInput> {
+    let mut seen = HashSet::new();
+    answers
+        .into_iter()
+        .map(|StatementAnswer { id, answer }| {
+            let Some(dimension) = bank::statement_dimension(&id)
+                .filter(|dimension| definition.dimensions.contains(dimension))
+            else {
+                return Err(InvalidInput::UnknownStatement(
+                    id.chars().take(64).collect(),
+                ));
+            };
+            if !seen.insert(id.clone()) {
+                return Err(InvalidInput::DuplicateStatement(id));
+            }
+            let answer = answer
+                .map(|answer| {
+                    if AGREEMENT_RANGE.contains(&answer) {
+                        Ok(answer as u8)
+                    } else {
+                        Err(InvalidInput::Agreement {
+                            statement: id.clone(),
+                            answer,
+                        })
+                    }
+                })
+                .transpose()?;
+            Ok(StatementUpdate {
+                id,
+                dimension,
+                answer,
+            })
+        })
+        .collect()
+}
+
+/// The ticked drivers as stored: each once, in checklist order; `None` if none was ticked.
+fn effort_drivers(mut ticked: Vec<EffortDriver>) -> Option<String> {
+    ticked.sort_unstable();
+    ticked.dedup();
+    let names: Vec<&str> = ticked.iter().map(|d| d.as_str()).collect();
+    (!names.is_empty()).then(|| names.join(","))
+}
+
+/// The address to write to: required with consent, refused without it.
+fn contact_email(contact: ContactAnswer) -> Result<Option<String>, InvalidInput> {
+    match (contact.consent, contact.email) {
+        (true, None) => Err(InvalidInput::MissingEmail),
+        (true, Some(email)) => {
+            let email = email.trim();
+            if email.len() <= MAX_EMAIL_BYTES && is_valid_email(email) {
+                Ok(Some(email.to_owned()))
+            } else {
+                Err(InvalidInput::Email)
+            }
+        }
+        (false, Some(_)) => Err(InvalidInput::EmailWithoutConsent),
+        (false, None) => Ok(None),
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
+
+    const ID: &str = "3f2b8c1e-7a4d-4e8b-9c0a-1b2c3d4e5f60";
+
+    fn survey() -> PublishedSurvey {
+        PublishedSurvey {
+            version: 3,
+            definition: SurveyDefinition::default(),
+        }
+    }
+
+    fn check(body: serde_json::Value) -> Result<ResponseUpdate, ApiError> {
+        parse(body.to_string().as_bytes(), &survey()).map(|(update, _)| update)
+    }
+
+    fn code(body: serde_json::Value) -> String {
+        let error = check(body).expect_err("should be refused");
+        let json = axum::response::IntoResponse::into_response(error);
+        format!("{}", json.status())
+    }
 
     #[test]
     fn bodies_parse_into_updates_or_name_the_problem() {
         let (update, honeypot) = parse(
-            br#"{"response_id":"3f2b8c1e-7a4d-4e8b-9c0a-1b2c3d4e5f60","score":9,"comment":"Hea"}"#,
+            json!({"response_id": ID, "score": 9, "comment": "Hea"})
+                .to_string()
+                .as_bytes(),
+            &survey(),
         )
         .unwrap();
         assert_eq!(
             (update.score.get(), update.comment.unwrap().as_str()),
             (9, "Hea")
         );
+        assert_eq!(update.survey_version, 3);
         assert!(!honeypot);
-        let filled =
-            br#"{"response_id":"3f2b8c1e-7a4d-4e8b-9c0a-1b2c3d4e5f60","score":1,"website":"x"}"#;
-        assert!(parse(filled).unwrap().1);
-        assert!(matches!(parse(b"\xff"), Err(ApiError::MalformedJson(_))));
-        let bad_score = br#"{"response_id":"3f2b8c1e-7a4d-4e8b-9c0a-1b2c3d4e5f60","score":12}"#;
+        let filled = json!({"response_id": ID, "score": 1, "website": "x"}).to_string();
+        assert!(parse(filled.as_bytes(), &survey()).unwrap().1);
         assert!(matches!(
-            parse(bad_score),
+            parse(b"\xff", &survey()),
+            Err(ApiError::MalformedJson(_))
+        ));
+        assert!(matches!(
+            check(json!({"response_id": ID, "score": 12})),
             Err(ApiError::InvalidField(InvalidInput::Score(12)))
+        ));
+    }
+
+    #[test]
+    fn a_full_detractor_answer_is_kept_whole() {
+        let update = check(json!({
+            "response_id": ID, "score": 3, "lang": "et", "comment": "Aeglane",
+            "statements": [{"id": "trust.honest", "answer": 2}, {"id": "fairness.respect"}],
+            "effort": 2, "effort_drivers": ["transferred", "contacted_again", "transferred"],
+            "contact": {"consent": true, "email": " mari@example.ee "}
+        }))
+        .unwrap();
+        assert_eq!(update.lang, Some("et"));
+        assert_eq!(update.statements.len(), 2);
+        assert_eq!(
+            update.statements[1].answer, None,
+            "shown but skipped is kept as shown"
+        );
+        assert_eq!(update.effort, Some(2));
+        assert_eq!(
+            update.effort_drivers.as_deref(),
+            Some("contacted_again,transferred")
+        );
+        assert_eq!(
+            (update.contact_consent, update.email.as_deref()),
+            (Some(true), Some("mari@example.ee"))
+        );
+    }
+
+    #[test]
+    fn every_wrong_answer_is_refused_by_name() {
+        let cases = [
+            (
+                json!({"contact": {"consent": true, "email": "mari@"}}),
+                InvalidInput::Email,
+            ),
+            (
+                json!({"contact": {"consent": true}}),
+                InvalidInput::MissingEmail,
+            ),
+            (
+                json!({"contact": {"consent": false, "email": "mari@example.ee"}}),
+                InvalidInput::EmailWithoutConsent,
+            ),
+            (json!({"effort": 8}), InvalidInput::Effort(8)),
+            (
+                json!({"statements": [{"id": "trust.honest", "answer": 6}]}),
+                InvalidInput::Agreement {
+                    statement: "trust.honest".into(),
+                    answer: 6,
+                },
+            ),
+            (
+                json!({"statements": [{"id": "loyalty.made_up", "answer": 3}]}),
+                InvalidInput::UnknownStatement("loyalty.made_up".into()),
+            ),
+            (
+                json!({"statements": [{"id": "trust.honest"}, {"id": "trust.honest"}]}),
+                InvalidInput::DuplicateStatement("trust.honest".into()),
+            ),
+            (json!({"lang": "xx"}), InvalidInput::Language("xx".into())),
+        ];
+        for (fields, expected) in cases {
+            let mut body = json!({"response_id": ID, "score": 2});
+            body.as_object_mut()
+                .unwrap()
+                .extend(fields.as_object().unwrap().clone());
+            match check(body.clone()) {
+                Err(ApiError::InvalidField(error)) => assert_eq!(error, expected, "{body}"),
+                other => panic!("{body} gave {:?}", other.map(|_| ())),
+            }
+            assert_eq!(code(body), "400 Bad Request");
+        }
+    }
+
+    #[test]
+    fn answers_for_steps_the_survey_does_not_ask_are_refused() {
+        // Promoters are asked neither effort nor contact by default.
+        for (fields, step) in [
+            (json!({"effort": 5}), "the effort question"),
+            (
+                json!({"effort_drivers": ["transferred"]}),
+                "the effort checklist",
+            ),
+            (json!({"contact": {"consent": false}}), "contact consent"),
+        ] {
+            let mut body = json!({"response_id": ID, "score": 10});
+            body.as_object_mut()
+                .unwrap()
+                .extend(fields.as_object().unwrap().clone());
+            assert!(
+                matches!(check(body), Err(ApiError::InvalidField(InvalidInput::StepNotInSurvey { step: s, score: 10 })) if s == step),
+                "{step}"
+            );
+        }
+        let three =
+            json!([{"id": "trust.honest"}, {"id": "fairness.respect"}, {"id": "cognitive.better"}]);
+        assert!(matches!(
+            check(json!({"response_id": ID, "score": 10, "statements": three})),
+            Err(ApiError::InvalidField(InvalidInput::TooManyStatements {
+                got: 3,
+                max: 2
+            }))
+        ));
+        let mut without_trust = survey();
+        without_trust
+            .definition
+            .dimensions
+            .retain(|d| *d != soovita_wire::Dimension::Trust);
+        let body = json!({"response_id": ID, "score": 10, "statements": [{"id": "trust.honest"}]});
+        assert!(matches!(
+            parse(body.to_string().as_bytes(), &without_trust),
+            Err(ApiError::InvalidField(InvalidInput::UnknownStatement(_)))
         ));
     }
 }

@@ -473,7 +473,7 @@ async fn csv_export_is_an_attachment_safe_for_spreadsheets() {
         row.starts_with(RESPONSE_ID) && row.contains(",3,detractor,"),
         "{row}"
     );
-    assert!(row.ends_with(r#""'=HYPERLINK(""http://evil"")""#), "{row}");
+    assert!(row.contains(r#","'=HYPERLINK(""http://evil"")","#), "{row}");
 }
 
 #[tokio::test]
@@ -801,5 +801,194 @@ async fn unknown_paths_and_methods_get_json_errors_too() {
     assert_eq!(
         error_code(&response.json().await.unwrap()),
         "method_not_allowed"
+    );
+}
+
+#[tokio::test]
+async fn the_survey_comes_in_the_visitors_language_with_the_owners_wording() {
+    let server = TestServer::start().await;
+    let survey = |query: &'static str, accept_language: &'static str| {
+        let request = server
+            .http
+            .get(server.url(&server.site.site_id, &format!("survey{query}")))
+            .header("origin", SHOP)
+            .header("accept-language", accept_language);
+        async move {
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+            response.json::<soovita_wire::SurveyConfig>().await.unwrap()
+        }
+    };
+    let estonian = survey("?lang=xx,et-EE,en", "de").await;
+    assert_eq!(
+        (estonian.lang.as_str(), estonian.rtl, estonian.version),
+        ("et", false, 1)
+    );
+    assert!(
+        estonian.messages.nps_question.contains("soovitaksite"),
+        "{:?}",
+        estonian.messages
+    );
+    assert_eq!(
+        estonian.statements.len(),
+        20,
+        "every dimension is on by default"
+    );
+    assert_eq!(
+        survey("", "pl-PL,pl;q=0.9").await.lang,
+        "pl",
+        "Accept-Language without lang"
+    );
+    assert!(survey("?lang=ar", "").await.rtl);
+    assert_eq!(
+        survey("?lang=ja", "").await.lang,
+        "en",
+        "unsupported falls back to English"
+    );
+
+    let definition_url = server.url(&server.site.site_id, "survey/definition");
+    let reworded = json!({
+        "open_question": true, "statements_per_visitor": 3, "dimensions": ["trust", "fairness"],
+        "effort": ["detractor"], "effort_checklist": false, "contact": [],
+        "reward": {"link": {"url": "https://shop.example/thanks"}},
+        "wording": {"et": {"open_promoter": "Mis teile kõige rohkem meeldis?"}},
+        "appearance": {"brand_color": "#8a3ffc", "mode": "dark", "position": "bottom_left"}
+    });
+    let unauthenticated = server
+        .http
+        .put(&definition_url)
+        .json(&reworded)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unauthenticated.status(), StatusCode::UNAUTHORIZED);
+    let saved = server
+        .http
+        .put(&definition_url)
+        .bearer_auth(&server.site.admin_token)
+        .json(&reworded)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(saved.status(), StatusCode::CREATED);
+    assert_eq!(saved.json::<Value>().await.unwrap()["version"], 2);
+    let mut invalid = reworded.clone();
+    invalid["appearance"]["brand_color"] = json!("purple");
+    let refused = server
+        .http
+        .put(&definition_url)
+        .bearer_auth(&server.site.admin_token)
+        .json(&invalid)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "invalid_survey");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("brand_color"),
+        "{body}"
+    );
+
+    // The site cache holds the old version for up to SITE_TTL.
+    tokio::time::sleep(soovita_server::site_cache::SITE_TTL).await;
+    let updated = survey("?lang=et", "").await;
+    assert_eq!(updated.version, 2);
+    assert_eq!(
+        updated.messages.open_promoter,
+        "Mis teile kõige rohkem meeldis?"
+    );
+    assert_eq!(
+        updated.statements.len(),
+        4,
+        "two dimensions, two statements each"
+    );
+    assert!(
+        updated.survey.wording.is_empty(),
+        "other languages' wording is not sent"
+    );
+    assert_eq!(
+        survey("?lang=en", "").await.messages.open_promoter,
+        "What do you value most about us?"
+    );
+}
+
+#[tokio::test]
+async fn each_step_updates_one_response_and_a_bad_answer_keeps_the_rest() {
+    let server = TestServer::start().await;
+    let post = |fields: Value| {
+        let mut body = json!({"response_id": RESPONSE_ID, "score": 3, "survey_version": 1});
+        body.as_object_mut()
+            .unwrap()
+            .extend(fields.as_object().unwrap().clone());
+        server.post(Some(SHOP), body.to_string())
+    };
+    assert_eq!(post(json!({"lang": "et"})).await.0, StatusCode::OK);
+    let shown = json!([{"id": "trust.honest", "answer": 2}, {"id": "cognitive.better"}]);
+    let (status, _) = post(json!({"comment": "Külm kohv", "statements": shown})).await;
+    assert_eq!(status, StatusCode::OK);
+
+    for (fields, code) in [
+        (
+            json!({"contact": {"consent": true, "email": "not-an-email"}}),
+            "invalid_email",
+        ),
+        (
+            json!({"statements": [{"id": "trust.honest", "answer": 9}]}),
+            "invalid_agreement",
+        ),
+        (json!({"effort": 0}), "invalid_effort"),
+        (
+            json!({"statements": [{"id": "trust.gullible", "answer": 3}]}),
+            "unknown_statement",
+        ),
+        (json!({"score": 10, "effort": 4}), "step_not_in_survey"),
+        (json!({"survey_version": 7}), "unknown_survey_version"),
+        (json!({"effort_drivers": ["was_bored"]}), "malformed_json"),
+    ] {
+        let (status, body) = post(fields.clone()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{fields}: {body}");
+        assert_eq!(body["error"]["code"], code, "{fields}: {body}");
+        assert!(!body["error"]["message"].as_str().unwrap().is_empty());
+    }
+    let kept = &server.export(&server.site.admin_token).await[0];
+    assert_eq!(kept.score, 3, "the refused score-10 post changed nothing");
+    assert_eq!(kept.comment.as_deref(), Some("Külm kohv"));
+    assert_eq!(kept.statements.len(), 2);
+
+    let (status, _) = post(json!({
+        "effort": 2, "effort_drivers": ["switched_channel"],
+        "contact": {"consent": true, "email": "mari@example.ee"}
+    }))
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let responses = server.export(&server.site.admin_token).await;
+    assert_eq!(responses.len(), 1, "every step updated the same response");
+    let whole = &responses[0];
+    assert_eq!(
+        (whole.lang.as_deref(), whole.survey_version),
+        (Some("et"), Some(1))
+    );
+    assert_eq!(whole.comment.as_deref(), Some("Külm kohv"));
+    let statements: Vec<_> = whole
+        .statements
+        .iter()
+        .map(|s| (s.id.as_str(), s.answer))
+        .collect();
+    assert_eq!(
+        statements,
+        [("cognitive.better", None), ("trust.honest", Some(2))]
+    );
+    assert_eq!(whole.effort, Some(2));
+    assert_eq!(
+        whole.effort_drivers,
+        [soovita_wire::EffortDriver::SwitchedChannel]
+    );
+    assert_eq!(
+        (whole.contact_consent, whole.email.as_deref()),
+        (Some(true), Some("mari@example.ee"))
     );
 }

@@ -6,7 +6,10 @@ use std::sync::Arc;
 
 use common::{postgres_admin_url, ThrowawayPostgres};
 use soovita_server::domain::{AdminToken, Comment, Origin, ResponseId, Score, SiteId};
-use soovita_server::store::{self, ResponseUpdate, Site, Store, StoreError};
+use soovita_server::store::{
+    self, PublishedSurvey, ResponseUpdate, Site, StatementUpdate, Store, StoreError,
+};
+use soovita_wire::{Dimension, SurveyDefinition};
 
 fn site(name: &str) -> Site {
     Site {
@@ -18,6 +21,10 @@ fn site(name: &str) -> Site {
         retention_days: 7,
         honor_do_not_track: true,
         admin_token_hash: AdminToken::generate().hash(),
+        survey: Arc::new(PublishedSurvey {
+            version: 1,
+            definition: SurveyDefinition::default(),
+        }),
     }
 }
 
@@ -26,6 +33,21 @@ fn update(id: &str, score: i32, comment: Option<&str>) -> ResponseUpdate {
         id: ResponseId::parse(id).unwrap(),
         score: Score::try_from(score).unwrap(),
         comment: Comment::parse(comment.map(str::to_owned)).unwrap(),
+        survey_version: 1,
+        lang: None,
+        statements: Vec::new(),
+        effort: None,
+        effort_drivers: None,
+        contact_consent: None,
+        email: None,
+    }
+}
+
+fn statement(id: &str, dimension: Dimension, answer: Option<u8>) -> StatementUpdate {
+    StatementUpdate {
+        id: id.into(),
+        dimension,
+        answer,
     }
 }
 
@@ -123,9 +145,122 @@ async fn conformance_story(store: Arc<dyn Store>) {
     assert!(store.responses(&other.id).await.unwrap().is_empty());
     assert_eq!(store.responses(&shop.id).await.unwrap()[0].score, 9);
 
+    survey_versions(store.as_ref(), &shop).await;
+    loyalty_answers_merge(store.as_ref(), &shop).await;
+
     // FIRST belongs to shop: among concurrent writes to other, it alone is refused.
     concurrent_writers_are_all_committed_and_isolated(store.clone(), &other).await;
     erasure_and_retention(store, &shop, &other).await;
+}
+
+/// A new site starts at version 1; each save is the next version and becomes the current one.
+async fn survey_versions(store: &dyn Store, shop: &Site) {
+    let read = store.site(&shop.id).await.unwrap().unwrap();
+    assert_eq!(
+        *read.survey, *shop.survey,
+        "create_site saves the survey as version 1"
+    );
+    let fewer = SurveyDefinition {
+        statements_per_visitor: 1,
+        ..SurveyDefinition::default()
+    };
+    assert_eq!(store.save_survey(&shop.id, &fewer, 100).await.unwrap(), 2);
+    let read = store.site(&shop.id).await.unwrap().unwrap();
+    assert_eq!((read.survey.version, &read.survey.definition), (2, &fewer));
+    assert_eq!(
+        store.survey(&shop.id, 1).await.unwrap(),
+        Some(SurveyDefinition::default()),
+        "old versions stay readable for answers still in flight"
+    );
+    assert_eq!(store.survey(&shop.id, 9).await.unwrap(), None);
+    assert_eq!(
+        store
+            .site_by_name("Shop two")
+            .await
+            .unwrap()
+            .unwrap()
+            .survey
+            .version,
+        2
+    );
+}
+
+/// Every step's answer arrives in its own post; each keeps what earlier posts stored, a
+/// statement shown without an answer is kept as shown, and withdrawn consent forgets the email.
+async fn loyalty_answers_merge(store: &dyn Store, shop: &Site) {
+    const FLOW: &str = "00000000-0000-4000-8000-0000000000f1";
+    let mut step = update(FLOW, 2, Some("Cold coffee"));
+    step.lang = Some("et");
+    step.statements = vec![
+        statement("trust.honest", Dimension::Trust, Some(2)),
+        statement("fairness.respect", Dimension::Fairness, None),
+    ];
+    store
+        .upsert_response(&shop.id, &step, 50_000)
+        .await
+        .unwrap();
+    let mut later = update(FLOW, 2, None);
+    later.statements = vec![statement("trust.honest", Dimension::Trust, None)];
+    later.effort = Some(3);
+    later.effort_drivers = Some("contacted_again,transferred".into());
+    later.contact_consent = Some(true);
+    later.email = Some("mari@example.ee".into());
+    store
+        .upsert_response(&shop.id, &later, 51_000)
+        .await
+        .unwrap();
+    let stored = find(store, shop, FLOW).await;
+    assert_eq!(stored.comment.as_deref(), Some("Cold coffee"));
+    assert_eq!(
+        (stored.lang.as_deref(), stored.survey_version),
+        (Some("et"), Some(1))
+    );
+    let statements: Vec<_> = stored
+        .statements
+        .iter()
+        .map(|s| (s.id.as_str(), s.dimension.as_str(), s.answer))
+        .collect();
+    assert_eq!(
+        statements,
+        [
+            ("fairness.respect", "fairness", None),
+            ("trust.honest", "trust", Some(2))
+        ],
+        "a statement re-sent without an answer keeps its answer"
+    );
+    assert_eq!(stored.effort, Some(3));
+    assert_eq!(
+        stored.effort_drivers.as_deref(),
+        Some("contacted_again,transferred")
+    );
+    assert_eq!(
+        (stored.contact_consent, stored.email.as_deref()),
+        (Some(true), Some("mari@example.ee"))
+    );
+
+    let mut withdrawn = update(FLOW, 2, None);
+    withdrawn.contact_consent = Some(false);
+    store
+        .upsert_response(&shop.id, &withdrawn, 52_000)
+        .await
+        .unwrap();
+    let stored = find(store, shop, FLOW).await;
+    assert_eq!((stored.contact_consent, stored.email), (Some(false), None));
+    assert_eq!(stored.effort, Some(3), "other answers stay");
+    assert!(store
+        .erase_response(&shop.id, &ResponseId::parse(FLOW).unwrap())
+        .await
+        .unwrap());
+}
+
+async fn find(store: &dyn Store, shop: &Site, id: &str) -> store::StoredResponse {
+    store
+        .responses(&shop.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.id == id)
+        .expect("the response was stored")
 }
 
 /// Many requests at once (batches, for the SQLite writer): replays of one id stay one row, and

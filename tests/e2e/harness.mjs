@@ -1,7 +1,7 @@
 // Starts the real pieces for a browser test: the soovita binary on a random port with its own
 // SQLite file, host pages on another origin, and Debian's Chromium driven by playwright-core.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -91,6 +91,28 @@ export async function exportResponses(serverUrl, site) {
   });
   if (!response.ok) throw new Error(`export answered ${response.status}`);
   return response.json();
+}
+
+/** Saves a survey definition for `site` as its next version; returns the version. */
+export async function saveSurvey(serverUrl, site, definition) {
+  const response = await fetch(`${serverUrl}/v1/sites/${site.site_id}/survey/definition`, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${site.admin_token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(definition),
+  });
+  if (response.status !== 201) throw new Error(`saving the survey answered ${response.status}: ${await response.text()}`);
+  return (await response.json()).version;
+}
+
+const axeSource = readFileSync(resolve(root, 'node_modules/axe-core/axe.min.js'), 'utf8');
+
+/** Runs axe-core inside the card's shadow root; returns the violations, each with its nodes. */
+export async function axeViolations(page) {
+  if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ content: axeSource });
+  return page.evaluate(async () => {
+    const result = await window.axe.run({ fromShadowDom: ['soovita-widget', 'section.card'] });
+    return result.violations.map((v) => ({ id: v.id, help: v.help, nodes: v.nodes.map((n) => n.html) }));
+  });
 }
 
 /** Polls `probe` until it returns something truthy; fails after `timeoutMs`. */

@@ -51,7 +51,7 @@ describe('the widget on a host page', () => {
     return { page, context, requests };
   }
 
-  test('a keyboard-only visitor answers 9 with a comment, and the owner finds it in the export', async () => {
+  test('a keyboard-only visitor answers every step, and the owner finds it in the export', async () => {
     const { page, context } = await openPage(`${pages.origin}/`);
     await page.locator('[role=radio]').first().waitFor();
     // Tab from the top of the page until focus enters the card's scale.
@@ -72,17 +72,27 @@ describe('the widget on a host page', () => {
     assert.equal(await page.evaluate(() => document.activeElement.shadowRoot.activeElement.tagName), 'TEXTAREA');
     await page.keyboard.type('Lovely beans, fast delivery');
     await page.keyboard.press('Tab'); // Skip
-    await page.keyboard.press('Tab'); // Send
+    await page.keyboard.press('Tab'); // Next
     await page.keyboard.press('Enter');
+    // Two loyalty statements for a promoter by default; focus lands on each scale.
+    for (let statement = 0; statement < 2; statement++) {
+      await page.getByRole('radio', { name: 'Strongly disagree' }).waitFor();
+      await eventually(() => page.evaluate(() =>
+        document.activeElement.shadowRoot?.activeElement?.textContent === 'Strongly disagree'));
+      await page.keyboard.press('End');
+      await page.keyboard.press('Space');
+    }
     await page.locator('[role=status]', { hasText: 'Thank you' }).waitFor();
 
     const [answer] = await eventually(async () => {
       const rows = await exportResponses(server.url, site);
-      return rows.length === 1 && rows[0].comment ? rows : null;
+      return rows.length === 1 && rows[0].statements.filter((s) => s.answer).length === 2 ? rows : null;
     });
     assert.equal(answer.score, 9);
     assert.equal(answer.category, 'promoter');
     assert.equal(answer.comment, 'Lovely beans, fast delivery');
+    assert.deepEqual(answer.statements.map((s) => s.answer), [5, 5]);
+    assert.equal(answer.lang, 'en');
     await context.close();
   });
 
@@ -103,7 +113,7 @@ describe('the widget on a host page', () => {
     const { page, context, requests } = await openPage(`${pages.origin}/sampled-out`);
     await page.waitForLoadState('networkidle');
     assert.equal(await page.locator('soovita-widget').count(), 0);
-    assert.ok(requests.some((url) => url.endsWith('/survey')), 'the loader never asked for the survey');
+    assert.ok(requests.some((url) => url.includes('/survey?lang=')), 'the loader never asked for the survey');
     assert.deepEqual(requests.filter((url) => url.includes('/assets/')), []);
     await context.close();
   });
@@ -118,7 +128,7 @@ describe('the widget on a host page', () => {
       const requests = [];
       page.on('request', (request) => requests.push(request.url()));
       await page.goto(`${pages.origin}/private`, { waitUntil: 'networkidle' });
-      assert.ok(requests.some((url) => url.endsWith('/survey')), 'the loader never asked for the survey');
+      assert.ok(requests.some((url) => url.includes('/survey?lang=')), 'the loader never asked for the survey');
       assert.deepEqual(requests.filter((url) => url.includes('/assets/')), []);
       assert.equal(await page.locator('soovita-widget').count(), 0);
 

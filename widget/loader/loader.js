@@ -24,13 +24,18 @@
   }
   if (state.next > now) return;
 
-  fetch(api + '/v1/sites/' + site + '/survey')
+  // The server picks the first language it has: the site's data-lang, the page's, the visitor's.
+  var navigator = window.navigator;
+  var languages = [script.getAttribute('data-lang'), document.documentElement.lang]
+    .concat(navigator.languages || [navigator.language])
+    .filter(Boolean)
+    .join(',');
+  fetch(api + '/v1/sites/' + site + '/survey?lang=' + encodeURIComponent(languages))
     .then(function (response) {
       if (!response.ok) throw new Error('survey configuration answered ' + response.status);
       return response.json();
     })
     .then(function (config) {
-      var navigator = window.navigator;
       if (config.honor_do_not_track && (navigator.globalPrivacyControl || navigator.doNotTrack == '1')) return;
       // A sticky bucket: reloading the page does not give the visitor another draw.
       if (state.bucket == null) state.bucket = Math.floor(Math.random() * 100);

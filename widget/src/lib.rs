@@ -4,16 +4,19 @@
 
 mod app;
 pub mod flow;
+mod scale;
 mod style;
 mod transport;
 
-use soovita_wire::SurveyConfig;
+use std::rc::Rc;
+
+use soovita_wire::{Position, SurveyConfig};
 use wasm_bindgen::prelude::*;
-use web_sys::{CssStyleSheet, Element, ShadowRootInit, ShadowRootMode};
+use web_sys::{CssStyleSheet, Document, Element, ShadowRootInit, ShadowRootMode};
 use yew::{AppHandle, AttrValue, Callback, Renderer};
 
 use app::{Survey, SurveyProps};
-use transport::{random_uuid, Endpoint};
+use transport::{random_bytes, random_uuid, Endpoint};
 
 /// A mounted card; `destroy` removes it and everything it added to the page.
 #[wasm_bindgen]
@@ -31,32 +34,56 @@ impl Widget {
     }
 }
 
+/// A constructed stylesheet: adopted, so it needs no `style-src 'unsafe-inline'` on
+/// strict-CSP pages.
+fn sheet(css: &str) -> Result<CssStyleSheet, JsValue> {
+    let sheet = CssStyleSheet::new()?;
+    sheet.replace_sync(css)?;
+    Ok(sheet)
+}
+
+/// Where the host element goes: the owner's inline target, or the end of the body. A missing
+/// inline target falls back to the corner, so a renamed element does not silence the survey.
+fn container(document: &Document, config: &mut SurveyConfig) -> Result<Element, JsValue> {
+    let position = &mut config.survey.appearance.position;
+    if let Position::Inline { selector } = position {
+        if let Ok(Some(target)) = document.query_selector(selector) {
+            return Ok(target);
+        }
+        web_sys::console::warn_1(&JsValue::from_str(&format!(
+            "soovita: no element matches {selector:?}; showing the survey in the corner instead"
+        )));
+        *position = Position::BottomRight;
+    }
+    Ok(document.body().ok_or("soovita: no body")?.into())
+}
+
 /// Shows the survey of `config` (the JSON of `GET /v1/sites/{id}/survey`), posting answers
 /// to the server at `api_base`.
 #[wasm_bindgen]
 pub fn mount(config: JsValue, api_base: &str) -> Result<Widget, JsValue> {
-    let config: SurveyConfig = serde_wasm_bindgen::from_value(config)?;
+    let mut config: SurveyConfig = serde_wasm_bindgen::from_value(config)?;
     let document = web_sys::window()
         .and_then(|w| w.document())
         .ok_or("soovita: no document")?;
+    let parent = container(&document, &mut config)?;
     let host = document.create_element("soovita-widget")?;
     let shadow = host.attach_shadow(&ShadowRootInit::new(ShadowRootMode::Open))?;
-    // A constructed stylesheet needs no `style-src 'unsafe-inline'` on strict-CSP pages.
-    let sheet = CssStyleSheet::new()?;
-    sheet.replace_sync(style::CSS)?;
-    shadow.set_adopted_style_sheets(&js_sys::Array::of1(&sheet));
+    let shared = sheet(style::CSS)?;
+    let appearance = sheet(&style::host_css(&config.survey.appearance))?;
+    let sheets = js_sys::Array::of2(&shared, &appearance);
+    shadow.set_adopted_style_sheets(&sheets);
     let root = document.create_element("div")?;
     shadow.append_child(&root)?;
-    document
-        .body()
-        .ok_or("soovita: no body")?
-        .append_child(&host)?;
+    parent.append_child(&host)?;
 
     let removable_host = host.clone();
+    let seed = u32::from_le_bytes(random_bytes());
     let props = SurveyProps {
-        site_name: AttrValue::from(config.site_name),
         endpoint: Endpoint::new(api_base, &config.site_id),
+        config: Rc::new(config),
         response_id: AttrValue::from(random_uuid()),
+        seed,
         on_dismiss: Callback::from(move |()| removable_host.remove()),
     };
     let app = Renderer::<Survey>::with_root_and_props(root, props).render();

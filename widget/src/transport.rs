@@ -60,10 +60,9 @@ fn warn(detail: &JsValue) {
     web_sys::console::warn_2(&JsValue::from_str("soovita: answer not stored"), detail);
 }
 
-/// A random version-4 UUID. `crypto.randomUUID` exists only in secure contexts, and
-/// widgets also run on plain-HTTP pages, so this builds one from `getRandomValues`.
-pub fn random_uuid() -> String {
-    let mut bytes = [0u8; 16];
+/// `N` random bytes from `crypto.getRandomValues`, or `Math.random` where there is no crypto.
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
     let filled = web_sys::window()
         .and_then(|w| w.crypto().ok())
         .is_some_and(|crypto| crypto.get_random_values_with_u8_array(&mut bytes).is_ok());
@@ -72,6 +71,13 @@ pub fn random_uuid() -> String {
             .iter_mut()
             .for_each(|b| *b = (js_sys::Math::random() * 256.0) as u8);
     }
+    bytes
+}
+
+/// A random version-4 UUID. `crypto.randomUUID` exists only in secure contexts, and
+/// widgets also run on plain-HTTP pages, so this builds one from `getRandomValues`.
+pub fn random_uuid() -> String {
+    let mut bytes: [u8; 16] = random_bytes();
     bytes[6] = (bytes[6] & 0x0f) | 0x40;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
     const HEX: &[u8; 16] = b"0123456789abcdef";

@@ -2,7 +2,7 @@
 //! runs these in headless Chromium through ChromeDriver (see `scripts/test`).
 #![cfg(target_arch = "wasm32")]
 
-use soovita_wire::SurveyConfig;
+use soovita_wire::{Messages, Statement, SurveyConfig, SurveyDefinition};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
@@ -10,15 +10,43 @@ use web_sys::{Element, HtmlElement, KeyboardEvent, KeyboardEventInit, ShadowRoot
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-fn config() -> wasm_bindgen::JsValue {
+/// The English texts of the real question bank.
+fn english() -> (Messages, Vec<Statement>) {
+    let bank: serde_json::Value =
+        serde_json::from_str(include_str!("../../server/bank/en.json")).unwrap();
+    let messages = serde_json::from_value(bank["messages"].clone()).unwrap();
+    let statements = bank["statements"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(id, text)| Statement {
+            id: id.clone(),
+            text: text.as_str().unwrap().into(),
+        })
+        .collect();
+    (messages, statements)
+}
+
+fn config_with(survey: SurveyDefinition) -> wasm_bindgen::JsValue {
+    let (messages, statements) = english();
     let config = SurveyConfig {
         site_id: "0123456789abcdef0123456789abcdef".into(),
         site_name: "Kohvik".into(),
         sample_percent: 100,
         cooldown_days: 0,
         honor_do_not_track: false,
+        version: 1,
+        lang: "en".into(),
+        rtl: false,
+        survey,
+        messages,
+        statements,
     };
     serde_wasm_bindgen::to_value(&config).unwrap()
+}
+
+fn config() -> wasm_bindgen::JsValue {
+    config_with(SurveyDefinition::default())
 }
 
 /// Lets Yew's scheduler render.
@@ -135,23 +163,68 @@ async fn arrow_keys_move_selection_and_focus_without_committing() {
 }
 
 #[wasm_bindgen_test]
-async fn choosing_a_score_moves_focus_to_the_comment_and_send_thanks() {
-    let widget = soovita_widget::mount(config(), "http://127.0.0.1:9").unwrap();
+async fn choosing_a_score_moves_focus_to_the_open_question_and_next_thanks() {
+    let short = SurveyDefinition {
+        statements_per_visitor: 0,
+        effort: vec![],
+        contact: vec![],
+        ..SurveyDefinition::default()
+    };
+    let widget = soovita_widget::mount(config_with(short), "http://127.0.0.1:9").unwrap();
     settle().await;
     let root = shadow();
     radios(&root)[3].unchecked_ref::<HtmlElement>().click();
     settle().await;
-    let textarea = find(&root, "textarea").expect("the comment step");
+    let textarea = find(&root, "textarea").expect("the open question");
     assert_eq!(
         root.active_element().unwrap(),
         *textarea.unchecked_ref::<Element>()
     );
-    let label = find(&root, "label[for=soovita-comment]").expect("the textarea is labelled");
-    assert!(!label.text_content().unwrap().is_empty());
+    let label = find(&root, "label[for=soovita-text]").expect("the textarea is labelled");
+    assert_eq!(
+        label.text_content().unwrap(),
+        "What disappointed you?",
+        "a detractor's question"
+    );
     find(&root, "button[type=submit]").unwrap().click();
     settle().await;
     let status = find(&root, "[role=status]").unwrap();
     assert!(status.text_content().unwrap().contains("Thank you"));
+    widget.destroy();
+}
+
+#[wasm_bindgen_test]
+async fn a_statement_is_a_labelled_five_point_list_that_takes_focus() {
+    let widget = soovita_widget::mount(config(), "http://127.0.0.1:9").unwrap();
+    settle().await;
+    let root = shadow();
+    radios(&root)[10].unchecked_ref::<HtmlElement>().click();
+    settle().await;
+    find(&root, "button[type=submit]").unwrap().click();
+    settle().await;
+    let labels: Vec<_> = radios(&root)
+        .iter()
+        .map(|r| r.text_content().unwrap())
+        .collect();
+    assert_eq!(labels.len(), 5);
+    assert_eq!(
+        (labels[0].as_str(), labels[4].as_str()),
+        ("Strongly disagree", "Strongly agree")
+    );
+    let focused = root.active_element().expect("focus moved into the card");
+    assert_eq!(focused.get_attribute("role").as_deref(), Some("radio"));
+    let group = find(&root, "[role=radiogroup]").unwrap();
+    let names: Vec<_> = group
+        .get_attribute("aria-labelledby")
+        .unwrap()
+        .split(' ')
+        .map(|id| root.get_element_by_id(id).unwrap().text_content().unwrap())
+        .collect();
+    assert_eq!(names[0], "How much do you agree?");
+    assert!(
+        names[1].ends_with('.'),
+        "the statement itself names the group: {names:?}"
+    );
     widget.destroy();
 }
 

@@ -5,7 +5,17 @@
 //! them into its domain types and can then name exactly what is wrong with a request,
 //! instead of failing inside serde with a generic message.
 
+mod messages;
+mod survey;
+
 use serde::{Deserialize, Serialize};
+
+pub use messages::Messages;
+pub use survey::{
+    is_hex_color, is_valid_email, rotate_statements, Appearance, Audience, ColorMode, Dimension,
+    EffortDriver, Plan, Position, Reward, SurveyDefinition, AGREEMENT_RANGE, EFFORT_RANGE,
+    MAX_QUESTIONS, MAX_STATEMENTS_PER_VISITOR,
+};
 
 /// The largest request body the ingest endpoints accept, in bytes.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -16,8 +26,12 @@ pub const MAX_COMMENT_CHARS: usize = 2000;
 /// The lowest and highest answer on the Net Promoter Score scale.
 pub const SCORE_RANGE: std::ops::RangeInclusive<i32> = 0..=10;
 
-/// What the loader fetches from `GET /v1/sites/{site_id}/survey` before it decides to show
-/// anything, and what it hands to the widget when it mounts it.
+/// The longest answer to the email field, in bytes (the limit of RFC 5321).
+pub const MAX_EMAIL_BYTES: usize = 254;
+
+/// What the loader fetches from `GET /v1/sites/{site_id}/survey?lang=…` before it decides to
+/// show anything, and what it hands to the widget when it mounts it: the site's current survey,
+/// resolved into one language.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 pub struct SurveyConfig {
     /// The site the answers belong to.
@@ -30,26 +44,90 @@ pub struct SurveyConfig {
     pub cooldown_days: u16,
     /// Whether visitors who send Do Not Track or Global Privacy Control are never asked.
     pub honor_do_not_track: bool,
+    /// The survey version answers are recorded against.
+    pub version: u32,
+    /// The language chosen for this visitor, e.g. `et`.
+    pub lang: String,
+    /// Whether the language is written right to left.
+    pub rtl: bool,
+    /// The steps, dimensions and appearance; `wording` is already folded into `messages`.
+    pub survey: SurveyDefinition,
+    /// Every text of the card in `lang`, with the owner's wording applied.
+    pub messages: Messages,
+    /// The loyalty statements of the enabled dimensions in `lang`, to rotate through.
+    pub statements: Vec<Statement>,
+}
+
+/// One loyalty statement in one language.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct Statement {
+    /// `dimension.name`, e.g. `trust.honest`; the same in every language.
+    pub id: String,
+    /// What the visitor agrees or disagrees with.
+    pub text: String,
 }
 
 /// The body of `POST /v1/sites/{site_id}/responses`.
 ///
 /// The widget sends one as soon as a score is chosen and again, with the same
 /// `response_id`, when the visitor adds a comment: the id is the idempotency key.
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+///
+/// Every post carries all answers given so far, so a lost or late request costs nothing: the
+/// server keeps the last non-empty value of every field.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, Default)]
 #[serde(deny_unknown_fields)]
 pub struct ResponseSubmission {
     /// A UUID the widget generates once per survey display.
     pub response_id: String,
     /// The answer to "How likely are you to recommend…", 0–10.
     pub score: i32,
-    /// Free text; absent until the visitor writes one.
+    /// The survey version shown; absent means the site's current one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub survey_version: Option<u32>,
+    /// The language the survey was shown in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
+    /// The answer to the open question; absent until the visitor writes one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
+    /// Every loyalty statement shown so far, answered or not.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub statements: Vec<StatementAnswer>,
+    /// The Customer Effort Score, 1–7.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effort: Option<i32>,
+    /// The effort drivers the visitor ticked.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub effort_drivers: Vec<EffortDriver>,
+    /// The answer to "May we contact you about this?".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<ContactAnswer>,
     /// A honeypot: the widget's hidden "website" field, which people never see and form-filling
     /// bots fill in. Anything in it marks the submission as a bot's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub website: Option<String>,
+}
+
+/// A loyalty statement that was shown, and the visitor's agreement if they gave one.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct StatementAnswer {
+    /// The statement's id, e.g. `trust.honest`.
+    pub id: String,
+    /// 1 strongly disagree … 5 strongly agree; absent if the visitor skipped it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer: Option<i32>,
+}
+
+/// Whether the visitor may be contacted, and where.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ContactAnswer {
+    /// Yes or no.
+    pub consent: bool,
+    /// Required with consent, refused without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
 }
 
 /// The body of a 2xx answer to a submission: the answer is stored.
@@ -116,12 +194,37 @@ pub struct ExportedResponse {
     pub score: u8,
     /// Derived from the score, so that exports can be filtered without knowing the model.
     pub category: Category,
-    /// The visitor's comment, if any.
+    /// The survey version answered, if the widget said.
+    pub survey_version: Option<u32>,
+    /// The language the survey was shown in.
+    pub lang: Option<String>,
+    /// The visitor's answer to the open question, if any.
     pub comment: Option<String>,
+    /// The loyalty statements shown, with the answers given.
+    pub statements: Vec<ExportedStatement>,
+    /// The Customer Effort Score, 1–7.
+    pub effort: Option<u8>,
+    /// The effort drivers ticked.
+    pub effort_drivers: Vec<EffortDriver>,
+    /// Whether the visitor may be contacted; absent if not asked or not answered.
+    pub contact_consent: Option<bool>,
+    /// Where to contact them; only with consent.
+    pub email: Option<String>,
     /// When the first answer arrived, RFC 3339 in UTC.
     pub created_at: String,
     /// When the latest answer arrived, RFC 3339 in UTC.
     pub updated_at: String,
+}
+
+/// A statement as exported: shown, and maybe answered.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct ExportedStatement {
+    /// The statement's id.
+    pub id: String,
+    /// Its dimension.
+    pub dimension: Dimension,
+    /// 1–5, or absent if shown but not answered.
+    pub answer: Option<u8>,
 }
 
 #[cfg(test)]
@@ -141,8 +244,7 @@ mod tests {
         let submission = ResponseSubmission {
             response_id: "id".into(),
             score: 9,
-            comment: None,
-            website: None,
+            ..ResponseSubmission::default()
         };
         let json = serde_json::to_string(&submission).unwrap();
         assert_eq!(json, r#"{"response_id":"id","score":9}"#);

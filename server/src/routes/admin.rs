@@ -6,13 +6,14 @@ use axum::http::header::{ACCEPT, CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use soovita_wire::SurveyDefinition;
 
 use super::AppState;
 use crate::domain::ResponseId;
 use crate::error::ApiError;
 use crate::export::{exported, to_csv};
-use crate::extract::BearerToken;
+use crate::extract::{BearerToken, JsonBody};
 
 /// The query of the export endpoint.
 #[derive(Deserialize)]
@@ -96,4 +97,49 @@ pub async fn erase_response(
     } else {
         Err(ApiError::UnknownResponse(id.to_string()))
     }
+}
+
+/// A saved survey version, as the definition endpoints return it.
+#[derive(Serialize)]
+pub struct VersionedDefinition {
+    /// The version responses record.
+    version: u32,
+    /// The definition itself.
+    definition: SurveyDefinition,
+}
+
+/// `GET /v1/sites/{site_id}/survey/definition`: the current survey, for editing.
+pub async fn survey_definition(
+    State(state): State<AppState>,
+    Path(site_id): Path<String>,
+    BearerToken(token): BearerToken,
+) -> Result<Json<VersionedDefinition>, ApiError> {
+    let site = state.owned_site(&site_id, &token).await?;
+    Ok(Json(VersionedDefinition {
+        version: site.survey.version,
+        definition: site.survey.definition.clone(),
+    }))
+}
+
+/// `PUT /v1/sites/{site_id}/survey/definition`: saves a new version of the survey. Visitors get
+/// it within the site cache's lifetime; answers to the old version stay valid.
+pub async fn save_survey_definition(
+    State(state): State<AppState>,
+    Path(site_id): Path<String>,
+    BearerToken(token): BearerToken,
+    JsonBody(definition): JsonBody<SurveyDefinition>,
+) -> Result<(StatusCode, Json<VersionedDefinition>), ApiError> {
+    let site = state.owned_site(&site_id, &token).await?;
+    crate::survey::check(&definition)?;
+    let version = state
+        .store
+        .save_survey(&site.id, &definition, crate::clock::now_ms())
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(VersionedDefinition {
+            version,
+            definition,
+        }),
+    ))
 }

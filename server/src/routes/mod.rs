@@ -108,6 +108,10 @@ pub fn router(state: AppState, options: &ServeOptions) -> Router {
         .route("/readyz", get(readiness))
         .route("/metrics", get(crate::telemetry::render))
         .route("/v1/sites/{site_id}/survey", survey)
+        .route(
+            "/v1/sites/{site_id}/survey/definition",
+            get(admin::survey_definition).put(admin::save_survey_definition),
+        )
         .route("/v1/sites/{site_id}/responses", responses)
         .route(
             "/v1/sites/{site_id}/responses/{response_id}",

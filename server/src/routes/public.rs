@@ -2,44 +2,70 @@
 
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, Path, State};
-use axum::http::header::{CACHE_CONTROL, USER_AGENT};
+use std::sync::Arc;
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::header::{ACCEPT_LANGUAGE, CACHE_CONTROL, USER_AGENT, VARY};
 use axum::http::HeaderMap;
 use axum::Json;
+use serde::Deserialize;
 use soovita_wire::{ResponseSubmission, SubmissionAccepted, SurveyConfig};
 
 use super::AppState;
 use crate::bots::is_bot;
 use crate::clock::now_ms;
+use crate::domain::InvalidInput;
 use crate::error::ApiError;
 use crate::extract::{JsonBody, RequestOrigin};
+use crate::store::PublishedSurvey;
 use crate::submission;
+use crate::survey::config_for;
 
-/// `GET /v1/sites/{site_id}/survey`: what the loader needs to decide whether to show anything.
+/// The query of the survey endpoint.
+#[derive(Deserialize)]
+pub struct SurveyQuery {
+    /// Comma-separated language tags, most preferred first; the loader sends `data-lang`,
+    /// `<html lang>` and `navigator.languages`.
+    lang: Option<String>,
+}
+
+/// `GET /v1/sites/{site_id}/survey[?lang=et,en]`: what the loader needs to decide whether to
+/// show anything, and the card's texts in the visitor's language. Without `lang`, the browser's
+/// `Accept-Language` decides.
 pub async fn survey_config(
     State(state): State<AppState>,
     Path(site_id): Path<String>,
     RequestOrigin(origin): RequestOrigin,
+    query: Result<Query<SurveyQuery>, QueryRejection>,
+    headers: HeaderMap,
 ) -> Result<
     (
-        [(axum::http::HeaderName, &'static str); 1],
+        [(axum::http::HeaderName, &'static str); 2],
         Json<SurveyConfig>,
     ),
     ApiError,
 > {
+    let Query(query) = query.map_err(|rejection| ApiError::BadQuery(rejection.body_text()))?;
     let site = state.site(&site_id).await?;
     // Same-origin GETs and tools like curl send no Origin; the configuration is not secret.
     if let Some(origin) = origin.filter(|origin| !site.allows(origin)) {
         return Err(ApiError::OriginNotAllowed(origin.as_str().to_owned()));
     }
-    let config = SurveyConfig {
-        site_id: site.id.to_string(),
-        site_name: site.name.clone(),
-        sample_percent: site.sample_percent,
-        cooldown_days: site.cooldown_days,
-        honor_do_not_track: site.honor_do_not_track,
-    };
-    Ok(([(CACHE_CONTROL, "public, max-age=60")], Json(config)))
+    let preferences = query.lang.unwrap_or_else(|| {
+        headers
+            .get(ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split(';').next().unwrap_or_default().to_owned())
+            .unwrap_or_default()
+    });
+    Ok((
+        [
+            (CACHE_CONTROL, "public, max-age=60"),
+            (VARY, "Accept-Language"),
+        ],
+        Json(config_for(&site, &preferences)),
+    ))
 }
 
 /// `POST /v1/sites/{site_id}/responses`: stores or updates one visitor's answers.
@@ -61,7 +87,22 @@ pub async fn submit_response(
         .limits
         .check(peer.ip(), &headers, &site.id)
         .map_err(ApiError::RateLimited)?;
-    let (update, honeypot_filled) = submission::validate(submission)?;
+    let survey = match submission.survey_version {
+        Some(version) if version != site.survey.version => {
+            // A page loaded before the owner saved a new version still answers the old one.
+            let definition = state
+                .store
+                .survey(&site.id, version)
+                .await?
+                .ok_or(InvalidInput::SurveyVersion(version))?;
+            Arc::new(PublishedSurvey {
+                version,
+                definition,
+            })
+        }
+        _ => site.survey.clone(),
+    };
+    let (update, honeypot_filled) = submission::validate(submission, &survey)?;
     let user_agent = headers.get(USER_AGENT).and_then(|v| v.to_str().ok());
     let bot_signal = if honeypot_filled {
         Some("honeypot")
@@ -86,12 +127,16 @@ pub async fn submit_response(
 }
 
 /// `POST /bench/parse-only/{site_id}` (only with `--bench-parse-only`): the same body parsing
-/// and validation as [`submit_response`], without touching storage.
+/// and validation as [`submit_response`], against the default survey, without touching storage.
 pub async fn parse_only(
     Path(_site_id): Path<String>,
     JsonBody(submission): JsonBody<ResponseSubmission>,
 ) -> Result<Json<SubmissionAccepted>, ApiError> {
-    let (update, _) = submission::validate(submission)?;
+    let survey = PublishedSurvey {
+        version: 1,
+        definition: soovita_wire::SurveyDefinition::default(),
+    };
+    let (update, _) = submission::validate(submission, &survey)?;
     Ok(Json(SubmissionAccepted {
         response_id: update.id.to_string(),
     }))

@@ -6,6 +6,7 @@ mod sqlite;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use soovita_wire::{Dimension, SurveyDefinition};
 use thiserror::Error;
 
 use crate::domain::{Comment, Origin, ResponseId, Score, SiteId, TokenHash};
@@ -56,6 +57,17 @@ pub struct Site {
     pub honor_do_not_track: bool,
     /// The hash of the admin API token.
     pub admin_token_hash: TokenHash,
+    /// The current survey; [`Store::create_site`] saves it as version 1, `update_site` ignores it.
+    pub survey: Arc<PublishedSurvey>,
+}
+
+/// One saved version of a site's survey.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublishedSurvey {
+    /// 1 for a new site, one more with every save.
+    pub version: u32,
+    /// The steps, dimensions, wording and appearance.
+    pub definition: SurveyDefinition,
 }
 
 impl Site {
@@ -72,8 +84,33 @@ pub struct ResponseUpdate {
     pub id: ResponseId,
     /// The NPS answer.
     pub score: Score,
-    /// The comment, if one was written; `None` keeps an earlier comment.
+    /// The answer to the open question; `None` keeps an earlier one.
     pub comment: Option<Comment>,
+    /// The survey version answered.
+    pub survey_version: u32,
+    /// The language it was shown in; `None` keeps an earlier one.
+    pub lang: Option<&'static str>,
+    /// Statements shown; each keeps an earlier answer when this one has none.
+    pub statements: Vec<StatementUpdate>,
+    /// 1–7; `None` keeps an earlier one.
+    pub effort: Option<u8>,
+    /// The ticked effort drivers, comma-separated in a fixed order; `None` keeps earlier ones.
+    pub effort_drivers: Option<String>,
+    /// Contact consent; `Some(false)` also forgets an earlier email.
+    pub contact_consent: Option<bool>,
+    /// Where to write, with consent.
+    pub email: Option<String>,
+}
+
+/// A loyalty statement shown to a visitor, and their agreement (1–5) if they gave one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatementUpdate {
+    /// The bank id, e.g. `trust.honest`.
+    pub id: String,
+    /// The dimension it measures, stored alongside for analysis.
+    pub dimension: Dimension,
+    /// 1–5, if answered.
+    pub answer: Option<u8>,
 }
 
 /// A response as stored.
@@ -83,12 +120,37 @@ pub struct StoredResponse {
     pub id: String,
     /// 0–10.
     pub score: u8,
-    /// The latest comment.
+    /// The latest answer to the open question.
     pub comment: Option<String>,
+    /// The survey version answered.
+    pub survey_version: Option<u32>,
+    /// The language the survey was shown in.
+    pub lang: Option<String>,
+    /// Statements shown, by id, with answers.
+    pub statements: Vec<StoredStatement>,
+    /// 1–7.
+    pub effort: Option<u8>,
+    /// Comma-separated effort drivers.
+    pub effort_drivers: Option<String>,
+    /// Contact consent.
+    pub contact_consent: Option<bool>,
+    /// Where to write, with consent.
+    pub email: Option<String>,
     /// Unix milliseconds of the first answer.
     pub created_at_ms: i64,
     /// Unix milliseconds of the latest answer.
     pub updated_at_ms: i64,
+}
+
+/// A statement as stored with a response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredStatement {
+    /// The bank id.
+    pub id: String,
+    /// The dimension's snake_case name.
+    pub dimension: String,
+    /// 1–5, if answered.
+    pub answer: Option<u8>,
 }
 
 /// The storage interface every backend implements and the conformance tests exercise.
@@ -111,6 +173,19 @@ pub trait Store: Send + Sync {
     ) -> Result<(), StoreError>;
     /// A site's responses, oldest first.
     async fn responses(&self, site: &SiteId) -> Result<Vec<StoredResponse>, StoreError>;
+    /// Saves `definition` as the site's next survey version and returns that version.
+    async fn save_survey(
+        &self,
+        site: &SiteId,
+        definition: &SurveyDefinition,
+        now_ms: i64,
+    ) -> Result<u32, StoreError>;
+    /// One saved version of a site's survey, if there is one.
+    async fn survey(
+        &self,
+        site: &SiteId,
+        version: u32,
+    ) -> Result<Option<SurveyDefinition>, StoreError>;
     /// Succeeds when the database answers a query.
     async fn ping(&self) -> Result<(), StoreError>;
     /// Deletes every response older than its site's retention period; returns how many.
@@ -160,6 +235,8 @@ struct SiteRow {
     retention_days: i64,
     honor_do_not_track: bool,
     admin_token_hash: String,
+    survey_version: i64,
+    survey_definition: String,
 }
 
 impl SiteRow {
@@ -176,7 +253,14 @@ impl SiteRow {
             .map(|o| Origin::parse(o))
             .collect::<Result<_, _>>()
             .map_err(|e| corrupt("allowed_origins", e.to_string()))?;
+        let survey = PublishedSurvey {
+            version: u32::try_from(self.survey_version)
+                .map_err(|e| corrupt("survey version", e.to_string()))?,
+            definition: serde_json::from_str(&self.survey_definition)
+                .map_err(|e| corrupt("survey definition", e.to_string()))?,
+        };
         Ok(Site {
+            survey: Arc::new(survey),
             allowed_origins,
             sample_percent: u8::try_from(self.sample_percent)
                 .map_err(|e| corrupt("sample_percent", e.to_string()))?,
@@ -195,13 +279,155 @@ impl SiteRow {
 // SQL that is the same on every backend (SQLite accepts `$1` placeholders too), kept here so the
 // rules it encodes cannot drift apart between them.
 
+/// The columns of a response upsert, in the order values are bound (see [`bind_response!`]).
+const RESPONSE_COLUMNS: &str = "INSERT INTO responses (id, site_id, score, comment, \
+     survey_version, lang, effort, effort_drivers, contact_consent, email, created_at_ms, \
+     updated_at_ms) VALUES ";
+
+/// How many values [`RESPONSE_COLUMNS`] takes per row.
+const RESPONSE_VALUES: usize = 12;
+
 /// The tail of every response upsert. The WHERE makes a response id that belongs to another
-/// site a no-op instead of a takeover; a later post without a comment keeps the earlier one.
+/// site a no-op instead of a takeover. A field a later post leaves out keeps its earlier value,
+/// so answers arriving out of order lose nothing; withdrawn consent also forgets the email.
 const UPSERT_RESPONSE_ON_CONFLICT: &str =
     " ON CONFLICT (id) DO UPDATE SET score = excluded.score, \
      comment = COALESCE(excluded.comment, responses.comment), \
+     survey_version = excluded.survey_version, \
+     lang = COALESCE(excluded.lang, responses.lang), \
+     effort = COALESCE(excluded.effort, responses.effort), \
+     effort_drivers = COALESCE(excluded.effort_drivers, responses.effort_drivers), \
+     contact_consent = COALESCE(excluded.contact_consent, responses.contact_consent), \
+     email = CASE WHEN excluded.contact_consent = FALSE THEN NULL \
+                  ELSE COALESCE(excluded.email, responses.email) END, \
      updated_at_ms = excluded.updated_at_ms \
      WHERE responses.site_id = excluded.site_id";
+
+/// The head of a statement upsert; rows of four values follow.
+const STATEMENT_COLUMNS: &str =
+    "INSERT INTO response_statements (response_id, statement_id, dimension, answer) VALUES ";
+
+/// A statement shown again without an answer keeps the answer it had.
+const UPSERT_STATEMENT_ON_CONFLICT: &str = " ON CONFLICT (response_id, statement_id) \
+     DO UPDATE SET answer = COALESCE(excluded.answer, response_statements.answer)";
+
+/// `count` rows of `width` numbered placeholders, `($1, $2), ($3, $4)`, for multi-row inserts.
+fn placeholders(count: usize, width: usize) -> String {
+    let rows: Vec<String> = (0..count)
+        .map(|row| {
+            let cells: Vec<String> = (1..=width)
+                .map(|i| format!("${}", row * width + i))
+                .collect();
+            format!("({})", cells.join(", "))
+        })
+        .collect();
+    rows.join(", ")
+}
+
+/// Binds one response's values in [`RESPONSE_COLUMNS`] order.
+macro_rules! bind_response {
+    ($query:expr, $site:expr, $update:expr, $now_ms:expr) => {
+        $query
+            .bind($update.id.to_string())
+            .bind($site.as_str())
+            .bind(i16::from($update.score.get()))
+            .bind($update.comment.as_ref().map(|c| c.as_str()))
+            .bind(i64::from($update.survey_version))
+            .bind($update.lang)
+            .bind($update.effort.map(i16::from))
+            .bind($update.effort_drivers.as_deref())
+            .bind($update.contact_consent)
+            .bind($update.email.as_deref())
+            .bind($now_ms)
+            .bind($now_ms)
+    };
+}
+pub(crate) use bind_response;
+
+/// A site with its current survey; append a WHERE.
+const SELECT_SITE: &str = "SELECT sites.*, CAST(surveys.version AS BIGINT) AS survey_version, \
+     surveys.definition AS survey_definition FROM sites JOIN surveys \
+     ON surveys.site_id = sites.id AND surveys.version = \
+     (SELECT MAX(latest.version) FROM surveys latest WHERE latest.site_id = sites.id)";
+
+/// Saves a definition as version 1 of a new site.
+const INSERT_FIRST_SURVEY: &str =
+    "INSERT INTO surveys (site_id, version, definition, created_at_ms) VALUES ($1, 1, $2, $3)";
+
+/// Saves a definition as the next version of a site's survey.
+const INSERT_NEXT_SURVEY: &str =
+    "INSERT INTO surveys (site_id, version, definition, created_at_ms) \
+     SELECT $1, COALESCE(MAX(version), 0) + 1, $2, $3 FROM surveys WHERE site_id = $1 \
+     RETURNING CAST(version AS BIGINT) AS version";
+
+/// One version of a site's survey.
+const SELECT_SURVEY: &str = "SELECT definition FROM surveys WHERE site_id = $1 AND version = $2";
+
+/// A site's responses, every integer as BIGINT so both backends decode them alike.
+const SELECT_RESPONSES: &str = "SELECT id, CAST(score AS BIGINT) AS score, comment, \
+     CAST(survey_version AS BIGINT) AS survey_version, lang, CAST(effort AS BIGINT) AS effort, \
+     effort_drivers, contact_consent, email, created_at_ms, updated_at_ms \
+     FROM responses WHERE site_id = $1 ORDER BY created_at_ms, id";
+
+/// The statements shown with a site's responses.
+const SELECT_STATEMENTS: &str = "SELECT rs.response_id, rs.statement_id, rs.dimension, \
+     CAST(rs.answer AS BIGINT) AS answer FROM response_statements rs \
+     JOIN responses r ON r.id = rs.response_id WHERE r.site_id = $1 \
+     ORDER BY rs.response_id, rs.statement_id";
+
+/// Reads the rows of [`SELECT_RESPONSES`] and [`SELECT_STATEMENTS`] into responses; the column
+/// types are the same on every backend, so the code is too.
+macro_rules! read_responses {
+    ($rows:expr, $statement_rows:expr) => {{
+        let mut statements: std::collections::HashMap<String, Vec<$crate::store::StoredStatement>> =
+            std::collections::HashMap::new();
+        for row in &$statement_rows {
+            let response_id: String = row.try_get("response_id")?;
+            let answer: Option<i64> = row.try_get("answer")?;
+            statements
+                .entry(response_id)
+                .or_default()
+                .push($crate::store::StoredStatement {
+                    id: row.try_get("statement_id")?,
+                    dimension: row.try_get("dimension")?,
+                    answer: answer.and_then(|a| u8::try_from(a).ok()),
+                });
+        }
+        $rows
+            .iter()
+            .map(|row| {
+                let id: String = row.try_get("id")?;
+                let score: i64 = row.try_get("score")?;
+                let corrupt = |what: &str| {
+                    $crate::store::StoreError::Corrupt(format!("{what} of response {id}"))
+                };
+                let survey_version: Option<i64> = row.try_get("survey_version")?;
+                let effort: Option<i64> = row.try_get("effort")?;
+                Ok($crate::store::StoredResponse {
+                    statements: statements.remove(&id).unwrap_or_default(),
+                    score: u8::try_from(score).map_err(|_| corrupt("score"))?,
+                    comment: row.try_get("comment")?,
+                    survey_version: survey_version
+                        .map(u32::try_from)
+                        .transpose()
+                        .map_err(|_| corrupt("survey_version"))?,
+                    lang: row.try_get("lang")?,
+                    effort: effort
+                        .map(u8::try_from)
+                        .transpose()
+                        .map_err(|_| corrupt("effort"))?,
+                    effort_drivers: row.try_get("effort_drivers")?,
+                    contact_consent: row.try_get("contact_consent")?,
+                    email: row.try_get("email")?,
+                    created_at_ms: row.try_get("created_at_ms")?,
+                    updated_at_ms: row.try_get("updated_at_ms")?,
+                    id,
+                })
+            })
+            .collect::<Result<Vec<_>, $crate::store::StoreError>>()
+    }};
+}
+pub(crate) use read_responses;
 
 /// Deletes one response of one site.
 const ERASE_RESPONSE: &str = "DELETE FROM responses WHERE site_id = $1 AND id = $2";
@@ -220,9 +446,20 @@ fn origins_json(site: &Site) -> String {
     serde_json::to_string(&raw).expect("a list of strings always serialises")
 }
 
+/// The stored form of a survey definition.
+fn definition_json(definition: &SurveyDefinition) -> String {
+    serde_json::to_string(definition).expect("a survey definition always serialises")
+}
+
 #[cfg(test)]
 mod tests {
-    use super::redact_password;
+    use super::{placeholders, redact_password};
+
+    #[test]
+    fn placeholders_number_every_value() {
+        assert_eq!(placeholders(2, 2), "($1, $2), ($3, $4)");
+        assert_eq!(placeholders(1, 3), "($1, $2, $3)");
+    }
 
     #[test]
     fn passwords_never_reach_messages() {

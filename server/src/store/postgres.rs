@@ -6,20 +6,39 @@ use async_trait::async_trait;
 use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 use sqlx::Row;
 
+use soovita_wire::SurveyDefinition;
+
 use super::{
-    origins_json, ResponseUpdate, Site, SiteRow, Store, StoreError, StoredResponse, DELETE_SITE,
-    ERASE_RESPONSE, PURGE_EXPIRED, UPSERT_RESPONSE_ON_CONFLICT,
+    bind_response, definition_json, origins_json, placeholders, read_responses, ResponseUpdate,
+    Site, SiteRow, Store, StoreError, StoredResponse, DELETE_SITE, ERASE_RESPONSE,
+    INSERT_FIRST_SURVEY, INSERT_NEXT_SURVEY, PURGE_EXPIRED, RESPONSE_COLUMNS, RESPONSE_VALUES,
+    SELECT_RESPONSES, SELECT_SITE, SELECT_STATEMENTS, SELECT_SURVEY, STATEMENT_COLUMNS,
+    UPSERT_RESPONSE_ON_CONFLICT, UPSERT_STATEMENT_ON_CONFLICT,
 };
 use crate::domain::{ResponseId, SiteId};
 
 /// One response upsert, assembled once from constants of ours; every value is bound.
 static UPSERT_RESPONSE: LazyLock<String> = LazyLock::new(|| {
     [
-        "INSERT INTO responses (id, site_id, score, comment, created_at_ms, updated_at_ms) \
-         VALUES ($1, $2, $3, $4, $5, $5)",
+        RESPONSE_COLUMNS,
+        &placeholders(1, RESPONSE_VALUES),
         UPSERT_RESPONSE_ON_CONFLICT,
     ]
     .concat()
+});
+
+/// Statement upserts for 1, 2 … MAX_STATEMENTS_PER_VISITOR statements.
+static UPSERT_STATEMENTS: LazyLock<Vec<String>> = LazyLock::new(|| {
+    (1..=usize::from(soovita_wire::MAX_STATEMENTS_PER_VISITOR))
+        .map(|n| {
+            [
+                STATEMENT_COLUMNS,
+                &placeholders(n, 4),
+                UPSERT_STATEMENT_ON_CONFLICT,
+            ]
+            .concat()
+        })
+        .collect()
 });
 
 /// A [`Store`] on a PostgreSQL database.
@@ -47,6 +66,8 @@ fn site_from_row(row: &PgRow) -> Result<Site, StoreError> {
         retention_days: row.try_get::<i32, _>("retention_days")?.into(),
         honor_do_not_track: row.try_get("honor_do_not_track")?,
         admin_token_hash: row.try_get("admin_token_hash")?,
+        survey_version: row.try_get("survey_version")?,
+        survey_definition: row.try_get("survey_definition")?,
     }
     .parse()
 }
@@ -54,6 +75,8 @@ fn site_from_row(row: &PgRow) -> Result<Site, StoreError> {
 #[async_trait]
 impl Store for PostgresStore {
     async fn create_site(&self, site: &Site) -> Result<(), StoreError> {
+        let mut transaction = self.pool.begin().await?;
+        let now_ms = crate::clock::now_ms();
         sqlx::query(
             "INSERT INTO sites (id, name, allowed_origins, sample_percent, cooldown_days, \
              retention_days, honor_do_not_track, admin_token_hash, created_at_ms) \
@@ -67,9 +90,16 @@ impl Store for PostgresStore {
         .bind(i32::from(site.retention_days))
         .bind(site.honor_do_not_track)
         .bind(site.admin_token_hash.as_str())
-        .bind(crate::clock::now_ms())
-        .execute(&self.pool)
+        .bind(now_ms)
+        .execute(&mut *transaction)
         .await?;
+        sqlx::query(INSERT_FIRST_SURVEY)
+            .bind(site.id.as_str())
+            .bind(definition_json(&site.survey.definition))
+            .bind(now_ms)
+            .execute(&mut *transaction)
+            .await?;
+        transaction.commit().await?;
         Ok(())
     }
 
@@ -96,15 +126,21 @@ impl Store for PostgresStore {
     }
 
     async fn site(&self, id: &SiteId) -> Result<Option<Site>, StoreError> {
-        let row = sqlx::query("SELECT * FROM sites WHERE id = $1")
-            .bind(id.as_str())
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(
+            [SELECT_SITE, " WHERE sites.id = $1"].concat(),
+        ))
+        .bind(id.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
         row.as_ref().map(site_from_row).transpose()
     }
 
     async fn site_by_name(&self, name: &str) -> Result<Option<Site>, StoreError> {
-        let row = sqlx::query("SELECT * FROM sites WHERE name = $1 ORDER BY created_at_ms LIMIT 1")
+        let sql = [
+            SELECT_SITE,
+            " WHERE sites.name = $1 ORDER BY sites.created_at_ms LIMIT 1",
+        ];
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql.concat()))
             .bind(name)
             .fetch_optional(&self.pool)
             .await?;
@@ -117,42 +153,76 @@ impl Store for PostgresStore {
         update: &ResponseUpdate,
         now_ms: i64,
     ) -> Result<(), StoreError> {
+        let mut transaction = self.pool.begin().await?;
         // A foreign site's id affects no row (see UPSERT_RESPONSE_ON_CONFLICT).
-        let result = sqlx::query(sqlx::AssertSqlSafe(UPSERT_RESPONSE.as_str()))
-            .bind(update.id.to_string())
-            .bind(site.as_str())
-            .bind(i16::from(update.score.get()))
-            .bind(update.comment.as_ref().map(|c| c.as_str()))
-            .bind(now_ms)
-            .execute(&self.pool)
+        let upsert = sqlx::query(sqlx::AssertSqlSafe(UPSERT_RESPONSE.as_str()));
+        let result = bind_response!(upsert, site, update, now_ms)
+            .execute(&mut *transaction)
             .await?;
         if result.rows_affected() == 0 {
             return Err(StoreError::ResponseOfAnotherSite(update.id));
         }
+        if let Some(sql) = update
+            .statements
+            .len()
+            .checked_sub(1)
+            .and_then(|i| UPSERT_STATEMENTS.get(i))
+        {
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
+            for statement in &update.statements {
+                query = query
+                    .bind(update.id.to_string())
+                    .bind(&statement.id)
+                    .bind(statement.dimension.as_str())
+                    .bind(statement.answer.map(i16::from));
+            }
+            query.execute(&mut *transaction).await?;
+        }
+        transaction.commit().await?;
         Ok(())
     }
 
     async fn responses(&self, site: &SiteId) -> Result<Vec<StoredResponse>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, score, comment, created_at_ms, updated_at_ms FROM responses \
-             WHERE site_id = $1 ORDER BY created_at_ms, id",
-        )
-        .bind(site.as_str())
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                let score: i16 = row.try_get("score")?;
-                Ok(StoredResponse {
-                    id: row.try_get("id")?,
-                    score: u8::try_from(score)
-                        .map_err(|_| StoreError::Corrupt(format!("score {score}")))?,
-                    comment: row.try_get("comment")?,
-                    created_at_ms: row.try_get("created_at_ms")?,
-                    updated_at_ms: row.try_get("updated_at_ms")?,
-                })
-            })
-            .collect()
+        let rows = sqlx::query(SELECT_RESPONSES)
+            .bind(site.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+        let statement_rows = sqlx::query(SELECT_STATEMENTS)
+            .bind(site.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+        read_responses!(rows, statement_rows)
+    }
+
+    async fn save_survey(
+        &self,
+        site: &SiteId,
+        definition: &SurveyDefinition,
+        now_ms: i64,
+    ) -> Result<u32, StoreError> {
+        let version: i64 = sqlx::query_scalar(INSERT_NEXT_SURVEY)
+            .bind(site.as_str())
+            .bind(definition_json(definition))
+            .bind(now_ms)
+            .fetch_one(&self.pool)
+            .await?;
+        u32::try_from(version).map_err(|e| StoreError::Corrupt(format!("survey version: {e}")))
+    }
+
+    async fn survey(
+        &self,
+        site: &SiteId,
+        version: u32,
+    ) -> Result<Option<SurveyDefinition>, StoreError> {
+        let definition: Option<String> = sqlx::query_scalar(SELECT_SURVEY)
+            .bind(site.as_str())
+            .bind(i64::from(version))
+            .fetch_optional(&self.pool)
+            .await?;
+        definition
+            .map(|json| serde_json::from_str(&json))
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(format!("survey {version} of site {site}: {e}")))
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -15,12 +15,17 @@ use async_trait::async_trait;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
-use sqlx::{ConnectOptions, Row, SqliteConnection, SqlitePool};
+use sqlx::{ConnectOptions, Connection, Row, SqliteConnection, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
 
+use soovita_wire::SurveyDefinition;
+
 use super::{
-    origins_json, ResponseUpdate, Site, SiteRow, Store, StoreError, StoredResponse, DELETE_SITE,
-    ERASE_RESPONSE, PURGE_EXPIRED, UPSERT_RESPONSE_ON_CONFLICT,
+    bind_response, definition_json, origins_json, placeholders, read_responses, ResponseUpdate,
+    Site, SiteRow, Store, StoreError, StoredResponse, DELETE_SITE, ERASE_RESPONSE,
+    INSERT_FIRST_SURVEY, INSERT_NEXT_SURVEY, PURGE_EXPIRED, RESPONSE_COLUMNS, RESPONSE_VALUES,
+    SELECT_RESPONSES, SELECT_SITE, SELECT_STATEMENTS, SELECT_SURVEY, STATEMENT_COLUMNS,
+    UPSERT_RESPONSE_ON_CONFLICT, UPSERT_STATEMENT_ON_CONFLICT,
 };
 use crate::domain::{ResponseId, SiteId};
 
@@ -100,48 +105,68 @@ async fn run_writer(mut connection: SqliteConnection, mut jobs: mpsc::Receiver<W
     }
 }
 
-/// Writes `batch` with one multi-row upsert: one statement, one commit, one fsync. The outer
-/// error means nothing was written.
+/// Writes `batch` in one transaction: one multi-row upsert of the responses, one of their
+/// statements, one commit, one fsync. The outer error means nothing was written.
 async fn commit_batch(
     connection: &mut SqliteConnection,
     batch: &[WriteJob],
 ) -> Result<Vec<Result<(), StoreError>>, sqlx::Error> {
-    let mut sql = String::from(
-        "INSERT INTO responses (id, site_id, score, comment, created_at_ms, updated_at_ms) VALUES ",
-    );
-    for i in 0..batch.len() {
-        sql.push_str(if i == 0 {
-            "(?, ?, ?, ?, ?, ?)"
-        } else {
-            ", (?, ?, ?, ?, ?, ?)"
-        });
-    }
-    // A foreign site's id is not written (see UPSERT_RESPONSE_ON_CONFLICT), and RETURNING lists
-    // only the rows written, so each request learns its own outcome.
-    sql.push_str(UPSERT_RESPONSE_ON_CONFLICT);
-    sql.push_str(" RETURNING id, site_id");
-    // Only placeholders are formatted into the SQL; every value is bound.
+    let mut transaction = connection.begin().await?;
+    // Only placeholders are formatted into the SQL; every value is bound. A foreign site's id
+    // is not written (see UPSERT_RESPONSE_ON_CONFLICT), and RETURNING lists only the rows
+    // written, so each request learns its own outcome.
+    let sql = [
+        RESPONSE_COLUMNS,
+        &placeholders(batch.len(), RESPONSE_VALUES),
+        UPSERT_RESPONSE_ON_CONFLICT,
+        " RETURNING id, site_id",
+    ]
+    .concat();
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
     for job in batch {
-        query = query
-            .bind(job.update.id.to_string())
-            .bind(job.site.as_str())
-            .bind(job.update.score.get())
-            .bind(job.update.comment.as_ref().map(|c| c.as_str()))
-            .bind(job.now_ms)
-            .bind(job.now_ms);
+        query = bind_response!(query, job.site, job.update, job.now_ms);
     }
     let written: HashSet<(String, String)> = query
-        .fetch_all(connection)
+        .fetch_all(&mut *transaction)
         .await?
         .iter()
         .map(|row| Ok((row.try_get("id")?, row.try_get("site_id")?)))
         .collect::<Result<_, sqlx::Error>>()?;
+    let is_written = |job: &WriteJob| {
+        written.contains(&(job.update.id.to_string(), job.site.as_str().to_owned()))
+    };
+    let statements: Vec<_> = batch
+        .iter()
+        .filter(|job| is_written(job))
+        .flat_map(|job| {
+            job.update
+                .statements
+                .iter()
+                .map(move |s| (job.update.id, s))
+        })
+        .collect();
+    if !statements.is_empty() {
+        let sql = [
+            STATEMENT_COLUMNS,
+            &placeholders(statements.len(), 4),
+            UPSERT_STATEMENT_ON_CONFLICT,
+        ]
+        .concat();
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (response_id, statement) in statements {
+            query = query
+                .bind(response_id.to_string())
+                .bind(&statement.id)
+                .bind(statement.dimension.as_str())
+                .bind(statement.answer.map(i16::from));
+        }
+        query.execute(&mut *transaction).await?;
+    }
+    transaction.commit().await?;
     Ok(batch
         .iter()
         .map(|job| {
-            let key = (job.update.id.to_string(), job.site.as_str().to_owned());
-            if written.contains(&key) {
+            if is_written(job) {
                 Ok(())
             } else {
                 Err(StoreError::ResponseOfAnotherSite(job.update.id))
@@ -160,6 +185,8 @@ fn site_from_row(row: &SqliteRow) -> Result<Site, StoreError> {
         retention_days: row.try_get("retention_days")?,
         honor_do_not_track: row.try_get("honor_do_not_track")?,
         admin_token_hash: row.try_get("admin_token_hash")?,
+        survey_version: row.try_get("survey_version")?,
+        survey_definition: row.try_get("survey_definition")?,
     }
     .parse()
 }
@@ -167,6 +194,8 @@ fn site_from_row(row: &SqliteRow) -> Result<Site, StoreError> {
 #[async_trait]
 impl Store for SqliteStore {
     async fn create_site(&self, site: &Site) -> Result<(), StoreError> {
+        let mut transaction = self.pool.begin().await?;
+        let now_ms = crate::clock::now_ms();
         sqlx::query(
             "INSERT INTO sites (id, name, allowed_origins, sample_percent, cooldown_days, \
              retention_days, honor_do_not_track, admin_token_hash, created_at_ms) \
@@ -180,9 +209,16 @@ impl Store for SqliteStore {
         .bind(site.retention_days)
         .bind(site.honor_do_not_track)
         .bind(site.admin_token_hash.as_str())
-        .bind(crate::clock::now_ms())
-        .execute(&self.pool)
+        .bind(now_ms)
+        .execute(&mut *transaction)
         .await?;
+        sqlx::query(INSERT_FIRST_SURVEY)
+            .bind(site.id.as_str())
+            .bind(definition_json(&site.survey.definition))
+            .bind(now_ms)
+            .execute(&mut *transaction)
+            .await?;
+        transaction.commit().await?;
         Ok(())
     }
 
@@ -209,15 +245,21 @@ impl Store for SqliteStore {
     }
 
     async fn site(&self, id: &SiteId) -> Result<Option<Site>, StoreError> {
-        let row = sqlx::query("SELECT * FROM sites WHERE id = ?")
-            .bind(id.as_str())
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(
+            [SELECT_SITE, " WHERE sites.id = $1"].concat(),
+        ))
+        .bind(id.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
         row.as_ref().map(site_from_row).transpose()
     }
 
     async fn site_by_name(&self, name: &str) -> Result<Option<Site>, StoreError> {
-        let row = sqlx::query("SELECT * FROM sites WHERE name = ? ORDER BY created_at_ms LIMIT 1")
+        let sql = [
+            SELECT_SITE,
+            " WHERE sites.name = $1 ORDER BY sites.created_at_ms LIMIT 1",
+        ];
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql.concat()))
             .bind(name)
             .fetch_optional(&self.pool)
             .await?;
@@ -243,24 +285,46 @@ impl Store for SqliteStore {
     }
 
     async fn responses(&self, site: &SiteId) -> Result<Vec<StoredResponse>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, score, comment, created_at_ms, updated_at_ms FROM responses \
-             WHERE site_id = ? ORDER BY created_at_ms, id",
-        )
-        .bind(site.as_str())
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(StoredResponse {
-                    id: row.try_get("id")?,
-                    score: row.try_get("score")?,
-                    comment: row.try_get("comment")?,
-                    created_at_ms: row.try_get("created_at_ms")?,
-                    updated_at_ms: row.try_get("updated_at_ms")?,
-                })
-            })
-            .collect()
+        let rows = sqlx::query(SELECT_RESPONSES)
+            .bind(site.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+        let statement_rows = sqlx::query(SELECT_STATEMENTS)
+            .bind(site.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+        read_responses!(rows, statement_rows)
+    }
+
+    async fn save_survey(
+        &self,
+        site: &SiteId,
+        definition: &SurveyDefinition,
+        now_ms: i64,
+    ) -> Result<u32, StoreError> {
+        let version: i64 = sqlx::query_scalar(INSERT_NEXT_SURVEY)
+            .bind(site.as_str())
+            .bind(definition_json(definition))
+            .bind(now_ms)
+            .fetch_one(&self.pool)
+            .await?;
+        u32::try_from(version).map_err(|e| StoreError::Corrupt(format!("survey version: {e}")))
+    }
+
+    async fn survey(
+        &self,
+        site: &SiteId,
+        version: u32,
+    ) -> Result<Option<SurveyDefinition>, StoreError> {
+        let definition: Option<String> = sqlx::query_scalar(SELECT_SURVEY)
+            .bind(site.as_str())
+            .bind(i64::from(version))
+            .fetch_optional(&self.pool)
+            .await?;
+        definition
+            .map(|json| serde_json::from_str(&json))
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(format!("survey {version} of site {site}: {e}")))
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

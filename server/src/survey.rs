@@ -1,0 +1,193 @@
+//! Survey definitions: what a site owner may save, and what one visitor is sent.
+
+use std::collections::HashSet;
+
+use soovita_wire::{
+    is_hex_color, Messages, Position, Reward, Statement, SurveyConfig, SurveyDefinition,
+    MAX_STATEMENTS_PER_VISITOR,
+};
+
+use crate::bank;
+use crate::domain::InvalidInput;
+use crate::store::Site;
+
+/// The longest wording override, in characters: a card question, not an essay.
+const MAX_WORDING_CHARS: usize = 300;
+
+/// Checks a definition before it is saved as a new version; names the first problem found.
+pub fn check(definition: &SurveyDefinition) -> Result<(), InvalidInput> {
+    let invalid = |message: String| Err(InvalidInput::Survey(message));
+    if definition.statements_per_visitor > MAX_STATEMENTS_PER_VISITOR {
+        return invalid(format!(
+            "statements_per_visitor must be 0 to {MAX_STATEMENTS_PER_VISITOR}, got {}",
+            definition.statements_per_visitor
+        ));
+    }
+    let mut seen = HashSet::new();
+    if let Some(twice) = definition.dimensions.iter().find(|d| !seen.insert(**d)) {
+        return invalid(format!("dimension {} is listed twice", twice.as_str()));
+    }
+    let appearance = &definition.appearance;
+    if !is_hex_color(&appearance.brand_color) {
+        return invalid(format!(
+            "appearance.brand_color must be #rrggbb, got {:?}",
+            appearance.brand_color
+        ));
+    }
+    if let Position::Inline { selector } = &appearance.position {
+        if selector.trim().is_empty() || selector.len() > 200 {
+            return invalid("appearance.position.selector must be a CSS selector of 1 to 200 characters, e.g. #feedback".into());
+        }
+    }
+    match &definition.reward {
+        Some(Reward::Coupon { code }) if code.trim().is_empty() || code.chars().count() > 64 => {
+            return invalid("reward.code must be 1 to 64 characters".into());
+        }
+        Some(Reward::Link { url }) => {
+            let web = url::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "https" | "http"));
+            if !web {
+                return invalid(format!(
+                    "reward.url must be an https:// or http:// URL, got {url:?}"
+                ));
+            }
+        }
+        _ => {}
+    }
+    let message_keys = serde_json::to_value(Messages::default()).expect("messages serialise");
+    for (lang, overrides) in &definition.wording {
+        if bank::language(lang).is_none() {
+            let known: Vec<_> = bank::codes().collect();
+            return invalid(format!(
+                "wording for unsupported language {lang:?}; supported: {}",
+                known.join(", ")
+            ));
+        }
+        for (key, text) in overrides {
+            if message_keys.get(key).is_none() {
+                return invalid(format!("wording.{lang}.{key} is not a message of the card"));
+            }
+            let length = text.chars().count();
+            if text.trim().is_empty() || length > MAX_WORDING_CHARS {
+                return invalid(format!(
+                    "wording.{lang}.{key} must be 1 to {MAX_WORDING_CHARS} characters, got {length}"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The site's current survey in the first supported language of `preferences` (comma-separated
+/// language tags, most preferred first), with the owner's wording applied.
+pub fn config_for(site: &Site, preferences: &str) -> SurveyConfig {
+    let (lang, language) = bank::negotiate(preferences);
+    let mut definition = site.survey.definition.clone();
+    let wording = std::mem::take(&mut definition.wording);
+    let mut messages = serde_json::to_value(&language.messages).expect("messages serialise");
+    if let (Some(overrides), Some(fields)) = (wording.get(lang), messages.as_object_mut()) {
+        for (key, text) in overrides {
+            fields.insert(key.clone(), text.clone().into());
+        }
+    }
+    // Overrides were checked against the message keys when the version was saved.
+    let messages = serde_json::from_value(messages).unwrap_or_else(|_| language.messages.clone());
+    let statements = language
+        .statements
+        .iter()
+        .filter(|(id, _)| {
+            soovita_wire::Dimension::of_statement(id)
+                .is_some_and(|d| definition.dimensions.contains(&d))
+        })
+        .map(|(id, text)| Statement {
+            id: id.clone(),
+            text: text.clone(),
+        })
+        .collect();
+    SurveyConfig {
+        site_id: site.id.to_string(),
+        site_name: site.name.clone(),
+        sample_percent: site.sample_percent,
+        cooldown_days: site.cooldown_days,
+        honor_do_not_track: site.honor_do_not_track,
+        version: site.survey.version,
+        lang: lang.to_owned(),
+        rtl: language.rtl,
+        survey: definition,
+        messages,
+        statements,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use soovita_wire::Dimension;
+
+    use super::*;
+
+    fn with(edit: impl FnOnce(&mut SurveyDefinition)) -> Result<(), InvalidInput> {
+        let mut definition = SurveyDefinition::default();
+        edit(&mut definition);
+        check(&definition)
+    }
+
+    #[test]
+    fn the_default_survey_is_valid() {
+        assert_eq!(with(|_| {}), Ok(()));
+    }
+
+    #[test]
+    fn bad_definitions_are_refused_with_the_field_named() {
+        type Edit = Box<dyn FnOnce(&mut SurveyDefinition)>;
+        let cases: [(&str, Edit); 7] = [
+            (
+                "statements_per_visitor",
+                Box::new(|d| d.statements_per_visitor = 4),
+            ),
+            ("twice", Box::new(|d| d.dimensions.push(Dimension::Trust))),
+            (
+                "brand_color",
+                Box::new(|d| d.appearance.brand_color = "blue".into()),
+            ),
+            (
+                "selector",
+                Box::new(|d| {
+                    d.appearance.position = Position::Inline {
+                        selector: " ".into(),
+                    }
+                }),
+            ),
+            (
+                "reward.url",
+                Box::new(|d| {
+                    d.reward = Some(Reward::Link {
+                        url: "javascript:alert(1)".into(),
+                    })
+                }),
+            ),
+            (
+                "unsupported language",
+                Box::new(|d| {
+                    d.wording.insert("xx".into(), BTreeMap::new());
+                }),
+            ),
+            (
+                "not a message",
+                Box::new(|d| {
+                    d.wording.insert(
+                        "et".into(),
+                        BTreeMap::from([("nps_qestion".into(), "?".into())]),
+                    );
+                }),
+            ),
+        ];
+        for (expected, edit) in cases {
+            let error = with(edit).expect_err(expected).to_string();
+            assert!(
+                error.contains(expected),
+                "{error:?} should mention {expected:?}"
+            );
+        }
+    }
+}
