@@ -226,7 +226,7 @@ describe('the loyalty flow', () => {
     await finnish.context.close();
   });
 
-  test('inline and bottom-bar positions, dark mode and 200% zoom', async () => {
+  test('inline and bottom-bar positions, dark and automatic modes, reduced motion and 200% zoom', async () => {
     const inline = await open('/inline', { colorScheme: 'light' });
     assert.equal(await inline.page.locator('#feedback > soovita-widget').count(), 1, 'the card is inside #feedback');
     const look = await inline.page.locator('section.card').evaluate((card) => ({
@@ -239,6 +239,12 @@ describe('the loyalty flow', () => {
     assert.equal(await selected.evaluate((b) => getComputedStyle(b).color), 'rgb(0, 0, 0)', 'black text on a yellow brand');
     await accessible(inline.page, 'inline, dark');
     await inline.context.close();
+
+    const auto = await open('/', { colorScheme: 'dark' });
+    const autoBackground = await auto.page.locator('section.card').evaluate((card) => getComputedStyle(card).backgroundColor);
+    assert.equal(autoBackground, 'rgb(29, 29, 34)', 'mode auto follows prefers-color-scheme: dark');
+    await accessible(auto.page, 'automatic dark mode');
+    await auto.context.close();
 
     const bar = await open('/bar', { reducedMotion: 'reduce' });
     const animations = await bar.page.locator('section.card').evaluate((card) => card.getAnimations().length);
