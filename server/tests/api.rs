@@ -992,3 +992,36 @@ async fn each_step_updates_one_response_and_a_bad_answer_keeps_the_rest() {
         (Some(true), Some("mari@example.ee"))
     );
 }
+
+#[tokio::test]
+async fn a_respondent_is_erased_by_email() {
+    let server = TestServer::start().await;
+    let body = json!({"response_id": RESPONSE_ID, "score": 2,
+        "contact": {"consent": true, "email": "mari@example.ee"}});
+    assert_eq!(
+        server.post(Some(SHOP), body.to_string()).await.0,
+        StatusCode::OK
+    );
+    let erase = |query: &'static str, token: &str| {
+        server
+            .http
+            .delete(server.url(&server.site.site_id, &format!("responses{query}")))
+            .bearer_auth(token)
+            .send()
+    };
+    let missing = erase("", &server.site.admin_token).await.unwrap();
+    assert_eq!(missing.status(), StatusCode::BAD_REQUEST);
+    let body: Value = missing.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "bad_query");
+    let foreign = erase("?email=mari@example.ee", "sv_not_the_token")
+        .await
+        .unwrap();
+    assert_eq!(foreign.status(), StatusCode::FORBIDDEN);
+    assert_eq!(server.export(&server.site.admin_token).await.len(), 1);
+    let erased = erase("?email=MARI%40example.ee", &server.site.admin_token)
+        .await
+        .unwrap();
+    assert_eq!(erased.status(), StatusCode::OK);
+    assert_eq!(erased.json::<Value>().await.unwrap(), json!({"erased": 1}));
+    assert!(server.export(&server.site.admin_token).await.is_empty());
+}

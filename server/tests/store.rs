@@ -251,6 +251,50 @@ async fn loyalty_answers_merge(store: &dyn Store, shop: &Site) {
         .erase_response(&shop.id, &ResponseId::parse(FLOW).unwrap())
         .await
         .unwrap());
+
+    // Erasure by email takes every response of that respondent, and only of this site.
+    for (n, email) in ["Mari@Example.ee", "mari@example.ee", "jaan@example.ee"]
+        .iter()
+        .enumerate()
+    {
+        let mut answer = update(&format!("00000000-0000-4000-8000-0000000000e{n}"), 1, None);
+        answer.statements = vec![statement("trust.honest", Dimension::Trust, Some(1))];
+        answer.contact_consent = Some(true);
+        answer.email = Some((*email).into());
+        store
+            .upsert_response(&shop.id, &answer, 53_000)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        store
+            .erase_by_email(&SiteId::generate(), "mari@example.ee")
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        store
+            .erase_by_email(&shop.id, "MARI@example.ee")
+            .await
+            .unwrap(),
+        2
+    );
+    let left: Vec<_> = store
+        .responses(&shop.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|r| r.email)
+        .collect();
+    assert_eq!(left, ["jaan@example.ee"]);
+    assert_eq!(
+        store
+            .erase_by_email(&shop.id, "jaan@example.ee")
+            .await
+            .unwrap(),
+        1
+    );
 }
 
 async fn find(store: &dyn Store, shop: &Site, id: &str) -> store::StoredResponse {

@@ -99,6 +99,37 @@ pub async fn erase_response(
     }
 }
 
+/// The query of the erasure-by-email endpoint.
+#[derive(Deserialize)]
+pub struct ErasureQuery {
+    email: Option<String>,
+}
+
+/// What an erasure by email deleted.
+#[derive(Serialize)]
+pub struct Erased {
+    /// How many responses were deleted.
+    erased: u64,
+}
+
+/// `DELETE /v1/sites/{site_id}/responses?email=…`: erases every response a respondent left
+/// with this contact address (GDPR). 200 with the count, which may be 0.
+pub async fn erase_by_email(
+    State(state): State<AppState>,
+    Path(site_id): Path<String>,
+    BearerToken(token): BearerToken,
+    query: Result<Query<ErasureQuery>, QueryRejection>,
+) -> Result<Json<Erased>, ApiError> {
+    let Query(query) = query.map_err(|rejection| ApiError::BadQuery(rejection.body_text()))?;
+    let site = state.owned_site(&site_id, &token).await?;
+    let email = query
+        .email
+        .filter(|e| !e.trim().is_empty())
+        .ok_or_else(|| ApiError::BadQuery("name the respondent: ?email=name@example.com".into()))?;
+    let erased = state.store.erase_by_email(&site.id, email.trim()).await?;
+    Ok(Json(Erased { erased }))
+}
+
 /// A saved survey version, as the definition endpoints return it.
 #[derive(Serialize)]
 pub struct VersionedDefinition {

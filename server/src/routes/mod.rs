@@ -82,7 +82,8 @@ fn unknown_site(raw_id: &str) -> ApiError {
 pub fn router(state: AppState, options: &ServeOptions) -> Router {
     let responses = ingest_body(post(public::submit_response).options(|| async {}), options)
         .layer::<_, Infallible>(public_cors(state.sites.clone()))
-        .get(admin::export_responses);
+        .get(admin::export_responses)
+        .delete(admin::erase_by_email);
     let survey = get(public::survey_config)
         .options(|| async {})
         .layer::<_, Infallible>(public_cors(state.sites.clone()));

@@ -192,6 +192,9 @@ pub trait Store: Send + Sync {
     async fn purge_expired(&self, now_ms: i64) -> Result<u64, StoreError>;
     /// Deletes one response of a site (GDPR erasure); `false` if there was none.
     async fn erase_response(&self, site: &SiteId, id: &ResponseId) -> Result<bool, StoreError>;
+    /// Deletes every response of a site that left this email address (GDPR erasure of a
+    /// respondent, compared without regard to case); returns how many.
+    async fn erase_by_email(&self, site: &SiteId, email: &str) -> Result<u64, StoreError>;
     /// Deletes a site and every response it has; `false` if there was none.
     async fn delete_site(&self, site: &SiteId) -> Result<bool, StoreError>;
 }
@@ -431,6 +434,10 @@ pub(crate) use read_responses;
 
 /// Deletes one response of one site.
 const ERASE_RESPONSE: &str = "DELETE FROM responses WHERE site_id = $1 AND id = $2";
+
+/// Deletes one respondent's responses of one site, found by email; statements go with them.
+const ERASE_BY_EMAIL: &str =
+    "DELETE FROM responses WHERE site_id = $1 AND lower(email) = lower($2)";
 
 /// Deletes a site; its responses go with it (ON DELETE CASCADE).
 const DELETE_SITE: &str = "DELETE FROM sites WHERE id = $1";

@@ -22,7 +22,7 @@ use soovita_wire::SurveyDefinition;
 
 use super::{
     bind_response, definition_json, origins_json, placeholders, read_responses, ResponseUpdate,
-    Site, SiteRow, Store, StoreError, StoredResponse, DELETE_SITE, ERASE_RESPONSE,
+    Site, SiteRow, Store, StoreError, StoredResponse, DELETE_SITE, ERASE_BY_EMAIL, ERASE_RESPONSE,
     INSERT_FIRST_SURVEY, INSERT_NEXT_SURVEY, PURGE_EXPIRED, RESPONSE_COLUMNS, RESPONSE_VALUES,
     SELECT_RESPONSES, SELECT_SITE, SELECT_STATEMENTS, SELECT_SURVEY, STATEMENT_COLUMNS,
     UPSERT_RESPONSE_ON_CONFLICT, UPSERT_STATEMENT_ON_CONFLICT,
@@ -347,6 +347,15 @@ impl Store for SqliteStore {
             .execute(&self.pool)
             .await?;
         Ok(result.rows_affected() > 0)
+    }
+
+    async fn erase_by_email(&self, site: &SiteId, email: &str) -> Result<u64, StoreError> {
+        let result = sqlx::query(ERASE_BY_EMAIL)
+            .bind(site.as_str())
+            .bind(email)
+            .execute(&self.pool)
+            .await?;
+        Ok(result.rows_affected())
     }
 
     async fn delete_site(&self, site: &SiteId) -> Result<bool, StoreError> {
