@@ -47,6 +47,8 @@ pub fn handle() -> &'static PrometheusHandle {
 }
 
 /// `GET /metrics`.
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
 pub async fn render() -> String {
     handle().render()
 }

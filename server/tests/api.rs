@@ -1025,3 +1025,76 @@ async fn a_respondent_is_erased_by_email() {
     assert_eq!(erased.json::<Value>().await.unwrap(), json!({"erased": 1}));
     assert!(server.export(&server.site.admin_token).await.is_empty());
 }
+
+#[tokio::test]
+async fn the_openapi_document_lists_exactly_the_routes_served() {
+    let server = TestServer::start().await;
+    let response = server
+        .http
+        .get(format!("{}/openapi.json", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let doc: Value = response.json().await.unwrap();
+    let paths = doc["paths"].as_object().expect("a paths object");
+    let mut documented: Vec<&str> = paths.keys().map(String::as_str).collect();
+    let mut served = soovita_server::routes::PATHS.to_vec();
+    documented.sort_unstable();
+    served.sort_unstable();
+    assert_eq!(
+        documented, served,
+        "documented paths differ from the router's"
+    );
+
+    for (path, operations) in paths {
+        let url = format!(
+            "{}{}",
+            server.base,
+            path.replace("{site_id}", &server.site.site_id)
+                .replace("{response_id}", RESPONSE_ID)
+                .replace("{name}", "missing.wasm")
+        );
+        for method in ["get", "post", "put", "delete"] {
+            let request = server
+                .http
+                .request(method.to_uppercase().parse().unwrap(), &url)
+                .header("origin", SHOP)
+                .body("{}");
+            let response = request.send().await.unwrap();
+            let status = response.status();
+            let code = response
+                .json::<Value>()
+                .await
+                .ok()
+                .and_then(|body| body["error"]["code"].as_str().map(str::to_owned));
+            if operations.get(method).is_some() {
+                assert!(
+                    !matches!(
+                        code.as_deref(),
+                        Some("no_such_endpoint" | "method_not_allowed")
+                    ),
+                    "{method} {path} is documented but not served ({status})"
+                );
+            } else {
+                assert_eq!(
+                    code.as_deref(),
+                    Some("method_not_allowed"),
+                    "{method} {path} is served but not documented ({status})"
+                );
+            }
+        }
+    }
+
+    // Every schema an operation refers to is in the document.
+    let text = doc.to_string();
+    let schemas = doc["components"]["schemas"].as_object().expect("schemas");
+    for reference in text.split("\"#/components/schemas/").skip(1) {
+        let name = reference.split('"').next().unwrap();
+        assert!(
+            schemas.contains_key(name),
+            "{name} is referenced but not defined"
+        );
+    }
+    assert!(schemas.contains_key("ResponseSubmission") && schemas.contains_key("Messages"));
+}

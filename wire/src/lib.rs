@@ -33,6 +33,7 @@ pub const MAX_EMAIL_BYTES: usize = 254;
 /// show anything, and what it hands to the widget when it mounts it: the site's current survey,
 /// resolved into one language.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SurveyConfig {
     /// The site the answers belong to.
     pub site_id: String,
@@ -60,6 +61,7 @@ pub struct SurveyConfig {
 
 /// One loyalty statement in one language.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Statement {
     /// `dimension.name`, e.g. `trust.honest`; the same in every language.
     pub id: String,
@@ -75,6 +77,7 @@ pub struct Statement {
 /// Every post carries all answers given so far, so a lost or late request costs nothing: the
 /// server keeps the last non-empty value of every field.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ResponseSubmission {
     /// A UUID the widget generates once per survey display.
@@ -110,6 +113,7 @@ pub struct ResponseSubmission {
 
 /// A loyalty statement that was shown, and the visitor's agreement if they gave one.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct StatementAnswer {
     /// The statement's id, e.g. `trust.honest`.
@@ -121,6 +125,7 @@ pub struct StatementAnswer {
 
 /// Whether the visitor may be contacted, and where.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ContactAnswer {
     /// Yes or no.
@@ -132,6 +137,7 @@ pub struct ContactAnswer {
 
 /// The body of a 2xx answer to a submission: the answer is stored.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SubmissionAccepted {
     /// The id the answer is stored under.
     pub response_id: String,
@@ -139,6 +145,7 @@ pub struct SubmissionAccepted {
 
 /// The body of every 4xx and 5xx answer.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     /// What went wrong.
     pub error: ErrorDetail,
@@ -146,6 +153,7 @@ pub struct ErrorBody {
 
 /// A machine-readable code and a sentence for the person reading the logs.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorDetail {
     /// Stable, snake_case; clients may branch on it.
     pub code: String,
@@ -155,6 +163,7 @@ pub struct ErrorDetail {
 
 /// Where a score puts a visitor in the Net Promoter model (see `LOYALTY.md` §1).
 #[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Category {
     /// 0–6: unhappy, and likely to say so to others.
@@ -187,6 +196,7 @@ impl Category {
 
 /// One stored response as `GET /v1/sites/{site_id}/responses` returns it.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ExportedResponse {
     /// The id the widget generated.
     pub response_id: String,
@@ -218,6 +228,7 @@ pub struct ExportedResponse {
 
 /// A statement as exported: shown, and maybe answered.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ExportedStatement {
     /// The statement's id.
     pub id: String,

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// The card's wording in one language. `{site}` and `{email}` are filled in by the card.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Messages {
     /// The accessible name of the whole card.

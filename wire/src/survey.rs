@@ -24,6 +24,7 @@ pub const EFFORT_RANGE: std::ops::RangeInclusive<i32> = 1..=7;
 /// What a loyalty statement measures: one of the five drivers or five stages of loyalty
 /// (`LOYALTY.md` §2 and §3).
 #[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Dimension {
     /// Driver: treated with respect, clear answers, a reasonable price.
@@ -91,6 +92,7 @@ impl Dimension {
 
 /// The effort drivers of `LOYALTY.md` §4 a visitor can tick after the effort question.
 #[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum EffortDriver {
     /// Had to contact the company more than once.
@@ -130,6 +132,7 @@ pub type Audience = Vec<Category>;
 /// Externally tagged, like [`Position`]: internally tagged enums make serde buffer the whole
 /// object, which costs the widget kilobytes of code.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Reward {
     /// A code to use at the checkout.
@@ -146,6 +149,7 @@ pub enum Reward {
 
 /// Light, dark, or whatever the visitor's system prefers.
 #[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ColorMode {
     /// Follows `prefers-color-scheme`.
@@ -159,6 +163,7 @@ pub enum ColorMode {
 
 /// Where the card appears: `"bottom_right"`, … or `{"inline":{"selector":"#feedback"}}`.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Position {
     /// Floating in the bottom-right corner.
@@ -181,6 +186,7 @@ pub enum Position {
 
 /// How the card looks.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Appearance {
     /// The accent colour, `#rrggbb`.
@@ -206,6 +212,7 @@ impl Default for Appearance {
 /// A site's survey as its owner configured it. Every change is saved as a new version, and
 /// each response records the version it answered.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SurveyDefinition {
     /// Step 2: the open question tailored to the visitor's category.

@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use soovita_wire::SurveyDefinition;
+use soovita_wire::{ErrorBody, ExportedResponse, SurveyDefinition};
 
 use super::AppState;
 use crate::domain::ResponseId;
@@ -16,8 +16,9 @@ use crate::export::{exported, to_csv};
 use crate::extract::{BearerToken, JsonBody};
 
 /// The query of the export endpoint.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 pub struct ExportQuery {
+    /// `json` or `csv`; without it, `Accept: text/csv` chooses CSV.
     format: Option<String>,
 }
 
@@ -49,6 +50,13 @@ impl ExportFormat {
     }
 }
 
+#[utoipa::path(get, path = "/v1/sites/{site_id}/responses", tag = "admin",
+    params(("site_id" = String, Path), ExportQuery), security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "every response, JSON or CSV", body = Vec<ExportedResponse>),
+        (status = 401, description = "missing_token", body = ErrorBody),
+        (status = 403, description = "wrong_token", body = ErrorBody),
+        (status = 404, description = "unknown_site", body = ErrorBody)))]
 /// `GET /v1/sites/{site_id}/responses[?format=json|csv]`: every response of the site.
 pub async fn export_responses(
     State(state): State<AppState>,
@@ -84,6 +92,11 @@ pub async fn export_responses(
     })
 }
 
+#[utoipa::path(delete, path = "/v1/sites/{site_id}/responses/{response_id}", tag = "admin",
+    params(("site_id" = String, Path), ("response_id" = String, Path)), security(("admin_token" = [])),
+    responses(
+        (status = 204, description = "erased"),
+        (status = 404, description = "unknown_response or unknown_site", body = ErrorBody)))]
 /// `DELETE /v1/sites/{site_id}/responses/{response_id}`: erases one respondent's answers.
 pub async fn erase_response(
     State(state): State<AppState>,
@@ -100,18 +113,24 @@ pub async fn erase_response(
 }
 
 /// The query of the erasure-by-email endpoint.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 pub struct ErasureQuery {
+    /// The contact address the respondent left.
     email: Option<String>,
 }
 
 /// What an erasure by email deleted.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Erased {
     /// How many responses were deleted.
     erased: u64,
 }
 
+#[utoipa::path(delete, path = "/v1/sites/{site_id}/responses", tag = "admin",
+    params(("site_id" = String, Path), ErasureQuery), security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "how many responses were erased", body = Erased),
+        (status = 400, description = "bad_query: no email", body = ErrorBody)))]
 /// `DELETE /v1/sites/{site_id}/responses?email=…`: erases every response a respondent left
 /// with this contact address (GDPR). 200 with the count, which may be 0.
 pub async fn erase_by_email(
@@ -131,7 +150,7 @@ pub async fn erase_by_email(
 }
 
 /// A saved survey version, as the definition endpoints return it.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct VersionedDefinition {
     /// The version responses record.
     version: u32,
@@ -139,6 +158,9 @@ pub struct VersionedDefinition {
     definition: SurveyDefinition,
 }
 
+#[utoipa::path(get, path = "/v1/sites/{site_id}/survey/definition", tag = "admin",
+    params(("site_id" = String, Path)), security(("admin_token" = [])),
+    responses((status = 200, description = "the current version", body = VersionedDefinition)))]
 /// `GET /v1/sites/{site_id}/survey/definition`: the current survey, for editing.
 pub async fn survey_definition(
     State(state): State<AppState>,
@@ -152,6 +174,11 @@ pub async fn survey_definition(
     }))
 }
 
+#[utoipa::path(put, path = "/v1/sites/{site_id}/survey/definition", tag = "admin",
+    params(("site_id" = String, Path)), security(("admin_token" = [])), request_body = SurveyDefinition,
+    responses(
+        (status = 201, description = "saved as the next version", body = VersionedDefinition),
+        (status = 400, description = "invalid_survey, naming the field", body = ErrorBody)))]
 /// `PUT /v1/sites/{site_id}/survey/definition`: saves a new version of the survey. Visitors get
 /// it within the site cache's lifetime; answers to the old version stay valid.
 pub async fn save_survey_definition(

@@ -128,6 +128,8 @@ impl WidgetAssets {
 }
 
 /// `GET /widget.js`: the loader from the site owner's script tag.
+#[utoipa::path(get, path = "/widget.js", tag = "assets",
+    responses((status = 200, description = "the loader script", content_type = "text/javascript")))]
 pub async fn loader(State(state): State<AppState>) -> Result<Response, ApiError> {
     let loader = state.assets.loader.clone().ok_or(ApiError::AssetsMissing)?;
     Ok((
@@ -141,6 +143,9 @@ pub async fn loader(State(state): State<AppState>) -> Result<Response, ApiError>
 }
 
 /// `GET /assets/{name}`: a content-hashed file, cacheable forever.
+#[utoipa::path(get, path = "/assets/{name}", tag = "assets", params(("name" = String, Path)),
+    responses((status = 200, description = "the glue or wasm, cached forever"),
+        (status = 404, description = "unknown_asset", body = soovita_wire::ErrorBody)))]
 pub async fn hashed_asset(
     State(state): State<AppState>,
     Path(name): Path<String>,

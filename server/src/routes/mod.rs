@@ -2,6 +2,7 @@
 
 mod admin;
 mod assets;
+mod openapi;
 mod public;
 
 use std::convert::Infallible;
@@ -29,6 +30,33 @@ use crate::store::{Site, Store};
 use crate::ServeOptions;
 
 pub use assets::WidgetAssets;
+pub use openapi::ApiDoc;
+
+/// Every path the router serves (benchmark endpoints aside), in one place so that the OpenAPI
+/// document can be checked against it (`tests/api.rs`).
+pub const PATHS: [&str; 10] = [
+    SURVEY,
+    SURVEY_DEFINITION,
+    RESPONSES,
+    RESPONSE,
+    LOADER,
+    ASSET,
+    HEALTHZ,
+    READYZ,
+    METRICS,
+    OPENAPI,
+];
+
+const SURVEY: &str = "/v1/sites/{site_id}/survey";
+const SURVEY_DEFINITION: &str = "/v1/sites/{site_id}/survey/definition";
+const RESPONSES: &str = "/v1/sites/{site_id}/responses";
+const RESPONSE: &str = "/v1/sites/{site_id}/responses/{response_id}";
+const LOADER: &str = "/widget.js";
+const ASSET: &str = "/assets/{name}";
+const HEALTHZ: &str = "/healthz";
+const READYZ: &str = "/readyz";
+const METRICS: &str = "/metrics";
+const OPENAPI: &str = "/openapi.json";
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -89,8 +117,8 @@ pub fn router(state: AppState, options: &ServeOptions) -> Router {
         .layer::<_, Infallible>(public_cors(state.sites.clone()));
     // Assets are public and fetched cross-origin by `import()` and `fetch()`, which need CORS.
     let assets = Router::new()
-        .route("/widget.js", get(assets::loader))
-        .route("/assets/{name}", get(assets::hashed_asset))
+        .route(LOADER, get(assets::loader))
+        .route(ASSET, get(assets::hashed_asset))
         .layer(
             CorsLayer::new()
                 .allow_origin(AllowOrigin::any())
@@ -105,19 +133,17 @@ pub fn router(state: AppState, options: &ServeOptions) -> Router {
         );
     }
     router
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(readiness))
-        .route("/metrics", get(crate::telemetry::render))
-        .route("/v1/sites/{site_id}/survey", survey)
+        .route(HEALTHZ, get(healthz))
+        .route(READYZ, get(readiness))
+        .route(METRICS, get(crate::telemetry::render))
+        .route(OPENAPI, get(openapi::openapi_json))
+        .route(SURVEY, survey)
         .route(
-            "/v1/sites/{site_id}/survey/definition",
+            SURVEY_DEFINITION,
             get(admin::survey_definition).put(admin::save_survey_definition),
         )
-        .route("/v1/sites/{site_id}/responses", responses)
-        .route(
-            "/v1/sites/{site_id}/responses/{response_id}",
-            delete(admin::erase_response),
-        )
+        .route(RESPONSES, responses)
+        .route(RESPONSE, delete(admin::erase_response))
         .merge(assets)
         .fallback(|| async { ApiError::NoSuchEndpoint })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
@@ -126,7 +152,17 @@ pub fn router(state: AppState, options: &ServeOptions) -> Router {
         .with_state(state)
 }
 
+/// `GET /healthz`: 200 while the process runs.
+#[utoipa::path(get, path = "/healthz", tag = "operations",
+    responses((status = 200, description = "ok", content_type = "text/plain")))]
+async fn healthz() -> &'static str {
+    "ok"
+}
+
 /// `GET /readyz`: 200 while storage answers, 503 (so load balancers look elsewhere) when not.
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses((status = 200, description = "ready", content_type = "text/plain"),
+        (status = 503, description = "storage_unavailable", body = soovita_wire::ErrorBody)))]
 async fn readiness(
     axum::extract::State(state): axum::extract::State<AppState>,
 ) -> Result<&'static str, ApiError> {

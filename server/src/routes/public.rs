@@ -10,7 +10,7 @@ use axum::http::header::{ACCEPT_LANGUAGE, CACHE_CONTROL, USER_AGENT, VARY};
 use axum::http::HeaderMap;
 use axum::Json;
 use serde::Deserialize;
-use soovita_wire::{ResponseSubmission, SubmissionAccepted, SurveyConfig};
+use soovita_wire::{ErrorBody, ResponseSubmission, SubmissionAccepted, SurveyConfig};
 
 use super::AppState;
 use crate::bots::is_bot;
@@ -23,13 +23,19 @@ use crate::submission;
 use crate::survey::config_for;
 
 /// The query of the survey endpoint.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 pub struct SurveyQuery {
     /// Comma-separated language tags, most preferred first; the loader sends `data-lang`,
     /// `<html lang>` and `navigator.languages`.
     lang: Option<String>,
 }
 
+#[utoipa::path(get, path = "/v1/sites/{site_id}/survey", tag = "public",
+    params(("site_id" = String, Path, description = "the data-site of the script tag"), SurveyQuery),
+    responses(
+        (status = 200, description = "the current survey in the chosen language", body = SurveyConfig),
+        (status = 403, description = "origin_not_allowed", body = ErrorBody),
+        (status = 404, description = "unknown_site", body = ErrorBody)))]
 /// `GET /v1/sites/{site_id}/survey[?lang=et,en]`: what the loader needs to decide whether to
 /// show anything, and the card's texts in the visitor's language. Without `lang`, the browser's
 /// `Accept-Language` decides.
@@ -68,6 +74,19 @@ pub async fn survey_config(
     ))
 }
 
+#[utoipa::path(post, path = "/v1/sites/{site_id}/responses", tag = "public",
+    params(("site_id" = String, Path, description = "the data-site of the script tag")),
+    request_body(content = ResponseSubmission, content_type = "text/plain",
+        description = "JSON, sent as text/plain so that browsers need no preflight"),
+    responses(
+        (status = 200, description = "stored and committed", body = SubmissionAccepted),
+        (status = 400, description = "a field is invalid; the code names it", body = ErrorBody),
+        (status = 403, description = "missing_origin or origin_not_allowed", body = ErrorBody),
+        (status = 404, description = "unknown_site", body = ErrorBody),
+        (status = 409, description = "response_id_taken", body = ErrorBody),
+        (status = 413, description = "payload_too_large", body = ErrorBody),
+        (status = 429, description = "rate_limited, with Retry-After", body = ErrorBody),
+        (status = 503, description = "storage_unavailable: nothing stored, retry", body = ErrorBody)))]
 /// `POST /v1/sites/{site_id}/responses`: stores or updates one visitor's answers.
 /// Answers 200 only after the change is committed.
 pub async fn submit_response(
