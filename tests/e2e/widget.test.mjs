@@ -22,6 +22,10 @@ describe('the widget on a host page', () => {
       '/hostile': { get html() { return hostPage(ARTICLE, { head: HOSTILE_CSS, snippet: snippets.main }); } },
       '/sampled-out': { get html() { return hostPage(ARTICLE, { snippet: snippets.sampledOut }); } },
       '/private': { get html() { return hostPage(ARTICLE, { snippet: snippets.private }); } },
+      '/strict-csp': {
+        get html() { return hostPage(ARTICLE, { snippet: snippets.main }); },
+        get headers() { return { 'content-security-policy': snippets.csp }; },
+      },
     });
     db = createDatabase();
     site = db.addSite({ origins: [pages.origin], cooldownDays: 90 });
@@ -31,6 +35,9 @@ describe('the widget on a host page', () => {
     snippets.main = embed(server.url, site.site_id);
     snippets.sampledOut = embed(server.url, sampledOut.site_id);
     snippets.private = embed(server.url, privateSite.site_id);
+    // The minimal policy README.md documents: nothing inline, nothing eval'd, no other origin.
+    snippets.csp = `default-src 'none'; script-src 'self' ${server.url} 'wasm-unsafe-eval'; `
+      + `connect-src ${server.url}; style-src 'self'`;
     browser = await launchBrowser();
   });
 
@@ -157,6 +164,24 @@ describe('the widget on a host page', () => {
     }, { url: server.url, id: site.site_id });
     assert.equal(status, 'opaque');
     assert.equal((await exportResponses(server.url, site)).length, before);
+    await context.close();
+  });
+
+  test('the card works on a page with a strict Content-Security-Policy', async () => {
+    const context = await browser.newContext();
+    await context.addInitScript(() => {
+      window.__violations = [];
+      document.addEventListener('securitypolicyviolation', (event) =>
+        window.__violations.push(`${event.violatedDirective} ${event.blockedURI}`));
+    });
+    const page = await context.newPage();
+    await page.goto(`${pages.origin}/strict-csp`);
+    await page.locator('[role=radio]', { hasText: /^8$/ }).click();
+    await page.getByRole('button', { name: 'Skip' }).waitFor();
+    const style = await page.locator('section.card').evaluate((card) => getComputedStyle(card).borderRadius);
+    assert.equal(style, '12px', 'the adopted stylesheet applies under style-src \'self\'');
+    assert.deepEqual(await page.evaluate(() => window.__violations), []);
+    await eventually(async () => (await exportResponses(server.url, site)).some((r) => r.score === 8));
     await context.close();
   });
 
