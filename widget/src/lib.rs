@@ -58,10 +58,16 @@ fn container(document: &Document, config: &mut SurveyConfig) -> Result<Element, 
     Ok(document.body().ok_or("soovita: no body")?.into())
 }
 
-/// Shows the survey of `config` (the JSON of `GET /v1/sites/{id}/survey`), posting answers
-/// to the server at `api_base`.
+/// Shows the survey of `config` (the JSON of `GET /v1/sites/{id}/survey`). Answers for the
+/// server at `api_base` go to the loader's outbox: `deliver(response_id, url, body)` sends until
+/// acknowledged, `beacon(response_id, url, body)` keeps them and sends a beacon on `pagehide`.
 #[wasm_bindgen]
-pub fn mount(config: JsValue, api_base: &str) -> Result<Widget, JsValue> {
+pub fn mount(
+    config: JsValue,
+    api_base: &str,
+    deliver: js_sys::Function,
+    beacon: js_sys::Function,
+) -> Result<Widget, JsValue> {
     let mut config: SurveyConfig = serde_wasm_bindgen::from_value(config)?;
     let document = web_sys::window()
         .and_then(|w| w.document())
@@ -80,7 +86,7 @@ pub fn mount(config: JsValue, api_base: &str) -> Result<Widget, JsValue> {
     let removable_host = host.clone();
     let seed = u32::from_le_bytes(random_bytes());
     let props = SurveyProps {
-        endpoint: Endpoint::new(api_base, &config.site_id),
+        endpoint: Endpoint::new(api_base, &config.site_id, deliver, beacon),
         config: Rc::new(config),
         response_id: AttrValue::from(random_uuid()),
         seed,

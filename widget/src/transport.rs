@@ -1,19 +1,26 @@
-//! The only place the widget speaks HTTP.
+//! Where answers go. The loader delivers them (`deliver` in `loader/loader.js`): it keeps each
+//! in `localStorage` until the server acknowledges it, retries, and beacons on `pagehide`, and
+//! it is the part that still runs on later pages, when the card no longer loads.
 
 use soovita_wire::ResponseSubmission;
-use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
-use web_sys::{RequestInit, Response};
+use wasm_bindgen::JsValue;
 
-/// Where answers go.
-#[derive(Clone, PartialEq, Eq, Debug)]
+/// The responses endpoint of one site and the loader's outbox functions.
+#[derive(Clone, PartialEq, Debug)]
 pub struct Endpoint {
     url: String,
+    deliver: js_sys::Function,
+    beacon: js_sys::Function,
 }
 
 impl Endpoint {
     /// The responses endpoint of `site_id` on the server at `api_base`.
-    pub fn new(api_base: &str, site_id: &str) -> Self {
+    pub fn new(
+        api_base: &str,
+        site_id: &str,
+        deliver: js_sys::Function,
+        beacon: js_sys::Function,
+    ) -> Self {
         Self {
             url: [
                 api_base.trim_end_matches('/'),
@@ -22,42 +29,37 @@ impl Endpoint {
                 "/responses",
             ]
             .concat(),
+            deliver,
+            beacon,
         }
     }
 
-    /// Sends the visitor's answers so far. A string body goes as `text/plain`, a CORS-safelisted
-    /// type, so the browser sends no preflight; `keepalive` lets it finish if the page closes.
+    /// Hands the visitor's answers so far to the loader, which sends them as `text/plain` (a
+    /// CORS-safelisted type: no preflight) until the server has them.
     pub fn send(&self, submission: &ResponseSubmission) {
+        self.hand_over(&self.deliver, submission);
+    }
+
+    /// Puts the answers in the outbox and sends them by beacon: for `pagehide`, when a fetch
+    /// may not finish.
+    pub fn beacon(&self, submission: &ResponseSubmission) {
+        self.hand_over(&self.beacon, submission);
+    }
+
+    fn hand_over(&self, function: &js_sys::Function, submission: &ResponseSubmission) {
         let Some(body) = serde_wasm_bindgen::to_value(submission)
             .ok()
             .and_then(|value| js_sys::JSON::stringify(&value).ok())
         else {
             return;
         };
-        let init = RequestInit::new();
-        init.set_method("POST");
-        init.set_body(&body);
-        // web-sys has no setter for `keepalive` yet.
-        let _ = js_sys::Reflect::set(&init, &"keepalive".into(), &true.into());
-        let Some(window) = web_sys::window() else {
-            return;
-        };
-        let request = window.fetch_with_str_and_init(&self.url, &init);
-        wasm_bindgen_futures::spawn_local(async move {
-            match JsFuture::from(request)
-                .await
-                .map(JsCast::unchecked_into::<Response>)
-            {
-                Ok(response) if response.ok() => {}
-                Ok(response) => warn(&JsValue::from(response.status())),
-                Err(error) => warn(&error),
-            }
-        });
+        let id = JsValue::from_str(&submission.response_id);
+        if let Err(error) =
+            function.call3(&JsValue::NULL, &id, &JsValue::from_str(&self.url), &body)
+        {
+            web_sys::console::warn_2(&JsValue::from_str("soovita: answer not queued"), &error);
+        }
     }
-}
-
-fn warn(detail: &JsValue) {
-    web_sys::console::warn_2(&JsValue::from_str("soovita: answer not stored"), detail);
 }
 
 /// `N` random bytes from `crypto.getRandomValues`, or `Math.random` where there is no crypto.

@@ -49,6 +49,25 @@ fn config() -> wasm_bindgen::JsValue {
     config_with(SurveyDefinition::default())
 }
 
+/// A stand-in for the loader's `deliver` that keeps what it is given in `window.sent`.
+fn outbox() -> js_sys::Function {
+    js_sys::Function::new_with_args(
+        "id, url, body",
+        "(window.sent = window.sent || []).push({ id, url, body: JSON.parse(body) });",
+    )
+}
+
+/// What the card handed to the loader so far.
+fn sent() -> Vec<serde_json::Value> {
+    let window = web_sys::window().unwrap();
+    let sent = js_sys::Reflect::get(&window, &"sent".into()).unwrap();
+    if sent.is_undefined() {
+        return Vec::new();
+    }
+    let json: String = js_sys::JSON::stringify(&sent).unwrap().into();
+    serde_json::from_str(&json).unwrap()
+}
+
 /// Lets Yew's scheduler render.
 async fn settle() {
     let promise = js_sys::Promise::new(&mut |resolve, _| {
@@ -96,7 +115,7 @@ fn press(target: &Element, key: &str) {
 
 #[wasm_bindgen_test]
 async fn the_scale_is_a_radio_group_of_eleven_with_one_tab_stop() {
-    let widget = soovita_widget::mount(config(), "http://127.0.0.1:9").unwrap();
+    let widget = soovita_widget::mount(config(), "http://127.0.0.1:9", outbox(), outbox()).unwrap();
     settle().await;
     let root = shadow();
     let group = find(&root, "[role=radiogroup]").expect("a radiogroup");
@@ -140,7 +159,7 @@ async fn the_scale_is_a_radio_group_of_eleven_with_one_tab_stop() {
 
 #[wasm_bindgen_test]
 async fn arrow_keys_move_selection_and_focus_without_committing() {
-    let widget = soovita_widget::mount(config(), "http://127.0.0.1:9").unwrap();
+    let widget = soovita_widget::mount(config(), "http://127.0.0.1:9", outbox(), outbox()).unwrap();
     settle().await;
     let root = shadow();
     let first = radios(&root)[0].clone();
@@ -170,7 +189,9 @@ async fn choosing_a_score_moves_focus_to_the_open_question_and_next_thanks() {
         contact: vec![],
         ..SurveyDefinition::default()
     };
-    let widget = soovita_widget::mount(config_with(short), "http://127.0.0.1:9").unwrap();
+    let widget =
+        soovita_widget::mount(config_with(short), "http://127.0.0.1:9", outbox(), outbox())
+            .unwrap();
     settle().await;
     let root = shadow();
     radios(&root)[3].unchecked_ref::<HtmlElement>().click();
@@ -186,16 +207,30 @@ async fn choosing_a_score_moves_focus_to_the_open_question_and_next_thanks() {
         "What disappointed you?",
         "a detractor's question"
     );
+    let textarea: web_sys::HtmlTextAreaElement = textarea.unchecked_into();
+    textarea.set_value("Cold coffee");
+    textarea
+        .dispatch_event(&web_sys::InputEvent::new("input").unwrap())
+        .unwrap();
+    settle().await;
     find(&root, "button[type=submit]").unwrap().click();
     settle().await;
     let status = find(&root, "[role=status]").unwrap();
     assert!(status.text_content().unwrap().contains("Thank you"));
+    let last = sent().pop().expect("the answers went to the outbox");
+    assert_eq!(
+        last["url"],
+        "http://127.0.0.1:9/v1/sites/0123456789abcdef0123456789abcdef/responses"
+    );
+    assert_eq!(last["body"]["score"], 3);
+    assert_eq!(last["body"]["comment"], "Cold coffee");
+    assert_eq!(last["id"], last["body"]["response_id"]);
     widget.destroy();
 }
 
 #[wasm_bindgen_test]
 async fn a_statement_is_a_labelled_five_point_list_that_takes_focus() {
-    let widget = soovita_widget::mount(config(), "http://127.0.0.1:9").unwrap();
+    let widget = soovita_widget::mount(config(), "http://127.0.0.1:9", outbox(), outbox()).unwrap();
     settle().await;
     let root = shadow();
     radios(&root)[10].unchecked_ref::<HtmlElement>().click();
@@ -230,7 +265,8 @@ async fn a_statement_is_a_labelled_five_point_list_that_takes_focus() {
 
 #[wasm_bindgen_test]
 async fn the_close_button_removes_the_card_from_the_page() {
-    let _widget = soovita_widget::mount(config(), "http://127.0.0.1:9").unwrap();
+    let _widget =
+        soovita_widget::mount(config(), "http://127.0.0.1:9", outbox(), outbox()).unwrap();
     settle().await;
     find(&shadow(), "button.close")
         .expect("a close button")

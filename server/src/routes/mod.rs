@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
-use axum::http::header::CONTENT_TYPE;
+use axum::http::header::{CONTENT_TYPE, RETRY_AFTER};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method};
 use axum::routing::{delete, get, post, MethodRouter};
@@ -205,5 +205,8 @@ fn public_cors(sites: Arc<SiteCache>) -> CorsLayer {
         .allow_origin(AllowOrigin::async_predicate(predicate))
         .allow_methods([Method::GET, Method::POST])
         .allow_headers([CONTENT_TYPE])
+        // The loader's retry waits as long as a 429 or 503 says, which it can only read if
+        // the header is exposed to cross-origin scripts.
+        .expose_headers([RETRY_AFTER])
         .max_age(Duration::from_secs(24 * 60 * 60))
 }

@@ -1,0 +1,104 @@
+// Answers are never lost: the loader's outbox in real headless Chromium, against the real server.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  createDatabase, embed, eventually, exportResponses, hostPage, launchBrowser, startHostPages, startServer,
+} from './harness.mjs';
+
+describe('delivering answers', () => {
+  let db, server, pages, browser, site;
+  const snippet = {};
+
+  before(async () => {
+    pages = await startHostPages({ '/': { get html() { return hostPage('<h1>Kohvik</h1>', { snippet: snippet.main }); } } });
+    db = createDatabase();
+    site = db.addSite({ origins: [pages.origin], cooldownDays: 0 });
+    server = await startServer(db.database);
+    snippet.main = embed(server.url, site.site_id);
+    browser = await launchBrowser();
+  });
+
+  after(async () => {
+    await browser?.close();
+    server?.stop();
+    pages?.close();
+    db?.remove();
+  });
+
+  async function open() {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    page.setDefaultTimeout(15_000);
+    await page.goto(`${pages.origin}/`);
+    await page.locator('[role=radio]').first().waitFor();
+    return { context, page };
+  }
+
+  const outbox = (page) => page.evaluate(() => JSON.parse(localStorage.getItem('soovita:outbox') || '{}'));
+  const responsesWith = async (predicate) => (await exportResponses(server.url, site)).filter(predicate);
+  const cors = () => ({ 'access-control-allow-origin': pages.origin, 'access-control-expose-headers': 'retry-after' });
+
+  test('an answer given offline is delivered exactly once when the connection returns', async () => {
+    const { context, page } = await open();
+    await context.setOffline(true);
+    await page.locator('[role=radio]', { hasText: /^4$/ }).click();
+    await page.getByRole('button', { name: 'Next' }).waitFor();
+    const queued = await outbox(page);
+    assert.equal(Object.keys(queued).length, 1, 'the answer waits in the outbox');
+    const [id] = Object.keys(queued);
+    await context.setOffline(false);
+    await eventually(async () => (await responsesWith((r) => r.response_id === id)).length === 1, 15_000);
+    await eventually(async () => Object.keys(await outbox(page)).length === 0);
+    assert.equal((await responsesWith((r) => r.response_id === id)).length, 1);
+    await context.close();
+  });
+
+  test('a 429 is retried no sooner than its Retry-After says', async () => {
+    const { context, page } = await open();
+    const attempts = [];
+    await page.route('**/responses', async (route) => {
+      attempts.push(Date.now());
+      if (attempts.length === 1) {
+        await route.fulfill({ status: 429, headers: { ...cors(), 'retry-after': '2' },
+          contentType: 'application/json', body: '{"error":{"code":"rate_limited","message":"retry in 2 s"}}' });
+      } else {
+        await route.continue();
+      }
+    });
+    await page.locator('[role=radio]', { hasText: /^8$/ }).click();
+    await eventually(async () => (await responsesWith((r) => r.score === 8)).length === 1, 15_000);
+    assert.ok(attempts[1] - attempts[0] >= 1900, `retried after ${attempts[1] - attempts[0]} ms`);
+    await context.close();
+  });
+
+  test('an answer the server refuses with 400 is dropped, not retried', async () => {
+    const { context, page } = await open();
+    const warnings = [];
+    page.on('console', (message) => message.type() === 'warning' && warnings.push(message.text()));
+    let attempts = 0;
+    await page.route('**/responses', async (route) => {
+      attempts += 1;
+      await route.fulfill({ status: 400, headers: cors(), contentType: 'application/json',
+        body: '{"error":{"code":"invalid_score","message":"score must be 0 to 10"}}' });
+    });
+    await page.locator('[role=radio]', { hasText: /^2$/ }).click();
+    await eventually(() => warnings.some((w) => w.includes('invalid_score')));
+    assert.deepEqual(await outbox(page), {});
+    // A retry would come within 1.5 s; give it twice that.
+    await page.waitForTimeout(3000);
+    assert.equal(attempts, 1);
+    await context.close();
+  });
+
+  test('a comment typed when the page closes arrives by beacon', async () => {
+    const { context, page } = await open();
+    await page.locator('[role=radio]', { hasText: /^9$/ }).click();
+    await eventually(async () => Object.keys(await outbox(page)).length === 0);
+    // From here on every fetch fails, so only the beacon can carry the comment.
+    await page.route('**/responses', (route) => route.abort());
+    await page.getByLabel('What do you value most about us?').fill('The oat milk flat white');
+    await page.goto('about:blank');
+    await eventually(async () => (await responsesWith((r) => r.comment === 'The oat milk flat white')).length === 1);
+    await context.close();
+  });
+});
