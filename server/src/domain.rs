@@ -71,6 +71,12 @@ pub enum InvalidInput {
     /// The email address is not one.
     #[error("contact.email is not an email address like name@example.com")]
     Email,
+    /// The page context is malformed.
+    #[error("context: {0}")]
+    Context(String),
+    /// The attributes break a limit.
+    #[error("attributes: {0}")]
+    Attributes(String),
     /// Consent without an address to write to.
     #[error("contact.email is required when contact.consent is true")]
     MissingEmail,

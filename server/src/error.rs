@@ -118,6 +118,8 @@ impl ApiError {
             Self::InvalidField(InvalidInput::Effort(_)) => "invalid_effort",
             Self::InvalidField(InvalidInput::Email) => "invalid_email",
             Self::InvalidField(InvalidInput::MissingEmail) => "missing_email",
+            Self::InvalidField(InvalidInput::Context(_)) => "invalid_context",
+            Self::InvalidField(InvalidInput::Attributes(_)) => "invalid_attributes",
             Self::InvalidField(InvalidInput::EmailWithoutConsent) => "email_without_consent",
             Self::MalformedJson(_) => "malformed_json",
             Self::UnreadableBody(_) => "unreadable_body",

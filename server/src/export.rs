@@ -2,7 +2,12 @@
 
 use std::borrow::Cow;
 
-use soovita_wire::{Category, Dimension, EffortDriver, ExportedResponse, ExportedStatement};
+use std::collections::BTreeMap;
+
+use soovita_wire::{
+    Category, DeviceClass, Dimension, EffortDriver, ExportedResponse, ExportedStatement,
+    PageContext,
+};
 use time::macros::format_description;
 use time::OffsetDateTime;
 
@@ -38,9 +43,27 @@ pub fn exported(response: StoredResponse) -> ExportedResponse {
             .collect(),
         contact_consent: response.contact_consent,
         email: response.email,
+        context: response.page_path.map(|path| PageContext {
+            path,
+            utm: json_map(response.utm.as_deref()),
+            referrer: response.referrer,
+            device: match response.device.as_deref() {
+                Some("phone") => DeviceClass::Phone,
+                Some("tablet") => DeviceClass::Tablet,
+                _ => DeviceClass::Desktop,
+            },
+        }),
+        attributes: json_map(response.attributes.as_deref()),
         created_at: rfc3339(response.created_at_ms),
         updated_at: rfc3339(response.updated_at_ms),
     }
+}
+
+/// A stored JSON object of strings; empty if absent (or, after a manual edit, unreadable).
+fn json_map(stored: Option<&str>) -> BTreeMap<String, String> {
+    stored
+        .and_then(|json| serde_json::from_str(json).ok())
+        .unwrap_or_default()
 }
 
 /// RFC 3339 in UTC with exactly three fractional digits, so that timestamps sort as text.
@@ -55,7 +78,7 @@ fn rfc3339(unix_ms: i64) -> String {
 
 /// The CSV header; one column per answer of the loyalty flow. Statements share one column,
 /// `id=answer` pairs separated by `; `, with `-` for a statement shown but not answered.
-const CSV_HEADER: [&str; 13] = [
+const CSV_HEADER: [&str; 18] = [
     "response_id",
     "created_at",
     "updated_at",
@@ -69,18 +92,27 @@ const CSV_HEADER: [&str; 13] = [
     "effort_drivers",
     "contact_consent",
     "email",
+    "page_path",
+    "referrer",
+    "device",
+    "utm",
+    "attributes",
 ];
 
 /// A CSV file with a header row, every cell safe to open in a spreadsheet.
 pub fn to_csv(responses: &[ExportedResponse]) -> Vec<u8> {
     let mut writer = csv::Writer::from_writer(Vec::new());
-    let mut write = |row: [&str; 13]| {
+    let mut write = |row: [&str; 18]| {
         writer
             .write_record(row.map(spreadsheet_safe).iter().map(|cell| cell.as_bytes()))
             .expect("writing to a Vec cannot fail");
     };
     write(CSV_HEADER);
     let text = |value: Option<String>| value.unwrap_or_default();
+    let pairs = |map: &BTreeMap<String, String>| {
+        let pairs: Vec<String> = map.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        pairs.join("; ")
+    };
     for response in responses {
         let statements: Vec<String> = response
             .statements
@@ -108,6 +140,19 @@ pub fn to_csv(responses: &[ExportedResponse]) -> Vec<u8> {
             &drivers.join(","),
             &text(response.contact_consent.map(|c| c.to_string())),
             response.email.as_deref().unwrap_or(""),
+            response.context.as_ref().map_or("", |c| c.path.as_str()),
+            response
+                .context
+                .as_ref()
+                .and_then(|c| c.referrer.as_deref())
+                .unwrap_or(""),
+            response.context.as_ref().map_or("", |c| c.device.as_str()),
+            &response
+                .context
+                .as_ref()
+                .map(|c| pairs(&c.utm))
+                .unwrap_or_default(),
+            &pairs(&response.attributes),
         ]);
     }
     writer.into_inner().expect("writing to a Vec cannot fail")
@@ -150,6 +195,11 @@ mod tests {
             effort_drivers: Some("contacted_again,transferred".into()),
             contact_consent: Some(true),
             email: Some("mari@example.ee".into()),
+            page_path: Some("/kassa".into()),
+            referrer: None,
+            device: Some("phone".into()),
+            utm: Some(r#"{"utm_source":"uudiskiri"}"#.into()),
+            attributes: Some(r#"{"plan":"pro"}"#.into()),
             created_at_ms: 0,
             updated_at_ms: 1_500,
         })
@@ -175,13 +225,15 @@ mod tests {
         assert_eq!(
             lines[0],
             "response_id,created_at,updated_at,survey_version,lang,score,category,comment,\
-             statements,effort,effort_drivers,contact_consent,email"
+             statements,effort,effort_drivers,contact_consent,email,page_path,referrer,device,utm,\
+             attributes"
         );
         assert_eq!(
             lines[1],
             "3f2b8c1e-7a4d-4e8b-9c0a-1b2c3d4e5f60,1970-01-01T00:00:00.000Z,1970-01-01T00:00:01.500Z,\
              1,et,3,detractor,\"Fast, friendly\",trust.honest=4; fairness.respect=-,2,\
-             \"contacted_again,transferred\",true,mari@example.ee"
+             \"contacted_again,transferred\",true,mari@example.ee,/kassa,,phone,utm_source=uudiskiri,\
+             plan=pro"
         );
     }
 }

@@ -1,11 +1,13 @@
 //! From request body to validated update: the whole of ingest's input handling, in one place
 //! so the handler and the fuzz target (`server/fuzz`) run the same code.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 use soovita_wire::{
-    is_valid_email, Category, ContactAnswer, EffortDriver, ResponseSubmission, StatementAnswer,
-    SurveyDefinition, AGREEMENT_RANGE, EFFORT_RANGE, MAX_EMAIL_BYTES,
+    is_valid_email, Category, ContactAnswer, EffortDriver, PageContext, ResponseSubmission,
+    StatementAnswer, SurveyDefinition, AGREEMENT_RANGE, EFFORT_RANGE, MAX_ATTRIBUTES,
+    MAX_ATTRIBUTE_NAME_CHARS, MAX_ATTRIBUTE_VALUE_CHARS, MAX_EMAIL_BYTES, MAX_PATH_CHARS,
+    UTM_PARAMETERS,
 };
 
 use crate::bank;
@@ -81,6 +83,8 @@ pub fn validate(
         }
         None => (None, None),
     };
+    let context = submission.context.map(context).transpose()?;
+    let attributes = attributes(&submission.attributes)?;
     let update = ResponseUpdate {
         id,
         score,
@@ -92,6 +96,13 @@ pub fn validate(
         effort_drivers,
         contact_consent,
         email,
+        page_path: context.as_ref().map(|c| c.path.clone()),
+        referrer: context.as_ref().and_then(|c| c.referrer.clone()),
+        device: context.as_ref().map(|c| c.device.as_str()),
+        utm: context
+            .filter(|c| !c.utm.is_empty())
+            .map(|c| serde_json::to_string(&c.utm).expect("a map of strings serialises")),
+        attributes,
     };
     Ok((update, honeypot_filled))
 }
@@ -133,6 +144,82 @@ fn statements(
             })
         })
         .collect()
+}
+
+/// The page context, checked: a path (never a query string), known UTM parameters, and a
+/// referrer that is a bare host name.
+fn context(context: PageContext) -> Result<PageContext, InvalidInput> {
+    let invalid = |message: String| Err(InvalidInput::Context(message));
+    let path_ok = context.path.starts_with('/')
+        && context.path.chars().count() <= MAX_PATH_CHARS
+        && !context.path.contains(['?', '#'])
+        && !context.path.chars().any(char::is_control);
+    if !path_ok {
+        return invalid(format!(
+            "path must be a URL path of at most {MAX_PATH_CHARS} characters starting with /, without query or fragment"
+        ));
+    }
+    if let Some(name) = context
+        .utm
+        .keys()
+        .find(|name| !UTM_PARAMETERS.contains(&name.as_str()))
+    {
+        return invalid(format!(
+            "utm has {name:?}; only {} are kept",
+            UTM_PARAMETERS.join(", ")
+        ));
+    }
+    if context
+        .utm
+        .values()
+        .any(|value| value.chars().count() > MAX_ATTRIBUTE_VALUE_CHARS)
+    {
+        return invalid(format!(
+            "utm values must be at most {MAX_ATTRIBUTE_VALUE_CHARS} characters"
+        ));
+    }
+    let host_like = |host: &str| {
+        (1..=253).contains(&host.len())
+            && host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':'))
+    };
+    if context
+        .referrer
+        .as_deref()
+        .is_some_and(|host| !host_like(host))
+    {
+        return invalid("referrer must be a host name such as news.example".into());
+    }
+    Ok(context)
+}
+
+/// The attributes as stored (a JSON object), within the limits; `None` if there are none.
+fn attributes(attributes: &BTreeMap<String, String>) -> Result<Option<String>, InvalidInput> {
+    let invalid = |message: String| Err(InvalidInput::Attributes(message));
+    if attributes.len() > MAX_ATTRIBUTES {
+        return invalid(format!(
+            "at most {MAX_ATTRIBUTES} per response, got {}",
+            attributes.len()
+        ));
+    }
+    for (name, value) in attributes {
+        let name_ok = (1..=MAX_ATTRIBUTE_NAME_CHARS).contains(&name.len())
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !name_ok {
+            return invalid(format!(
+                "name {:?} must be 1 to {MAX_ATTRIBUTE_NAME_CHARS} letters, digits or _",
+                name.chars().take(64).collect::<String>()
+            ));
+        }
+        if value.chars().count() > MAX_ATTRIBUTE_VALUE_CHARS {
+            return invalid(format!(
+                "{name} is longer than {MAX_ATTRIBUTE_VALUE_CHARS} characters"
+            ));
+        }
+    }
+    Ok((!attributes.is_empty())
+        .then(|| serde_json::to_string(attributes).expect("a map of strings serialises")))
 }
 
 /// The ticked drivers as stored: each once, in checklist order; `None` if none was ticked.
@@ -239,6 +326,27 @@ mod tests {
     }
 
     #[test]
+    fn context_and_attributes_are_kept_within_their_limits() {
+        let update = check(json!({
+            "response_id": ID, "score": 9,
+            "context": {"path": "/checkout/done", "device": "tablet", "referrer": "news.example",
+                "utm": {"utm_source": "newsletter"}},
+            "attributes": {"plan": "pro"}
+        }))
+        .unwrap();
+        assert_eq!(update.page_path.as_deref(), Some("/checkout/done"));
+        assert_eq!(
+            (update.device, update.referrer.as_deref()),
+            (Some("tablet"), Some("news.example"))
+        );
+        assert_eq!(
+            update.utm.as_deref(),
+            Some(r#"{"utm_source":"newsletter"}"#)
+        );
+        assert_eq!(update.attributes.as_deref(), Some(r#"{"plan":"pro"}"#));
+    }
+
+    #[test]
     fn every_wrong_answer_is_refused_by_name() {
         let cases = [
             (
@@ -270,6 +378,26 @@ mod tests {
                 InvalidInput::DuplicateStatement("trust.honest".into()),
             ),
             (json!({"lang": "xx"}), InvalidInput::Language("xx".into())),
+            (
+                json!({"context": {"path": "/a?token=secret", "device": "phone"}}),
+                InvalidInput::Context("path must be a URL path of at most 512 characters starting with /, without query or fragment".into()),
+            ),
+            (
+                json!({"context": {"path": "/", "device": "phone", "utm": {"gclid": "x"}}}),
+                InvalidInput::Context("utm has \"gclid\"; only utm_source, utm_medium, utm_campaign, utm_term, utm_content are kept".into()),
+            ),
+            (
+                json!({"context": {"path": "/", "device": "phone", "referrer": "<b>"}}),
+                InvalidInput::Context("referrer must be a host name such as news.example".into()),
+            ),
+            (
+                json!({"attributes": (0..21).map(|i| (format!("a{i}"), "x".to_owned())).collect::<BTreeMap<_, _>>()}),
+                InvalidInput::Attributes("at most 20 per response, got 21".into()),
+            ),
+            (
+                json!({"attributes": {"plan tier": "pro"}}),
+                InvalidInput::Attributes("name \"plan tier\" must be 1 to 40 letters, digits or _".into()),
+            ),
         ];
         for (fields, expected) in cases {
             let mut body = json!({"response_id": ID, "score": 2});

@@ -40,6 +40,11 @@ fn update(id: &str, score: i32, comment: Option<&str>) -> ResponseUpdate {
         effort_drivers: None,
         contact_consent: None,
         email: None,
+        page_path: None,
+        referrer: None,
+        device: None,
+        utm: None,
+        attributes: None,
     }
 }
 
@@ -205,6 +210,9 @@ async fn loyalty_answers_merge(store: &dyn Store, shop: &Site) {
     later.effort_drivers = Some("contacted_again,transferred".into());
     later.contact_consent = Some(true);
     later.email = Some("mari@example.ee".into());
+    later.page_path = Some("/kassa".into());
+    later.device = Some("phone");
+    later.attributes = Some(r#"{"plan":"pro"}"#.into());
     store
         .upsert_response(&shop.id, &later, 51_000)
         .await
@@ -247,6 +255,15 @@ async fn loyalty_answers_merge(store: &dyn Store, shop: &Site) {
     let stored = find(store, shop, FLOW).await;
     assert_eq!((stored.contact_consent, stored.email), (Some(false), None));
     assert_eq!(stored.effort, Some(3), "other answers stay");
+    assert_eq!(
+        (
+            stored.page_path.as_deref(),
+            stored.device.as_deref(),
+            stored.attributes.as_deref()
+        ),
+        (Some("/kassa"), Some("phone"), Some(r#"{"plan":"pro"}"#)),
+        "the page context stays too"
+    );
     assert!(store
         .erase_response(&shop.id, &ResponseId::parse(FLOW).unwrap())
         .await

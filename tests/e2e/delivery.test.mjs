@@ -90,6 +90,20 @@ describe('delivering answers', () => {
     await context.close();
   });
 
+  test('the page context comes with the answer: path, UTM, referring site, device; never the query', async () => {
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    const page = await context.newPage();
+    await page.goto(`${pages.origin}/?utm_source=newsletter&token=secret123`, { referer: 'https://news.example/article' });
+    await page.locator('[role=radio]', { hasText: /^7$/ }).click();
+    const [answer] = await eventually(async () => {
+      const rows = await responsesWith((r) => r.score === 7 && r.context);
+      return rows.length ? rows : null;
+    });
+    assert.deepEqual(answer.context, { path: '/', utm: { utm_source: 'newsletter' }, referrer: 'news.example', device: 'phone' });
+    assert.ok(!JSON.stringify(answer).includes('secret123'), 'the query string is never stored');
+    await context.close();
+  });
+
   test('a comment typed when the page closes arrives by beacon', async () => {
     const { context, page } = await open();
     await page.locator('[role=radio]', { hasText: /^9$/ }).click();

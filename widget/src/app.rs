@@ -3,8 +3,8 @@
 use std::rc::Rc;
 
 use soovita_wire::{
-    Category, ColorMode, EffortDriver, Messages, Position, Reward, SurveyConfig, MAX_COMMENT_CHARS,
-    MAX_EMAIL_BYTES,
+    Category, ColorMode, EffortDriver, Messages, PageContext, Position, Reward, SurveyConfig,
+    MAX_COMMENT_CHARS, MAX_EMAIL_BYTES,
 };
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
@@ -26,6 +26,8 @@ pub struct SurveyProps {
     pub response_id: AttrValue,
     /// Random per display; picks the loyalty statements.
     pub seed: u32,
+    /// The page the survey is shown on.
+    pub context: Option<PageContext>,
     /// Called once the visitor closes the card, so the host element can go too.
     pub on_dismiss: Callback<()>,
 }
@@ -52,8 +54,8 @@ fn driver_text(messages: &Messages, driver: EffortDriver) -> &str {
 #[function_component]
 pub fn Survey(props: &SurveyProps) -> Html {
     let flow = {
-        let (config, seed) = (props.config.clone(), props.seed);
-        use_reducer(move || Flow::new(config, seed))
+        let (config, seed, context) = (props.config.clone(), props.seed, props.context.clone());
+        use_reducer(move || Flow::new(config, seed, context))
     };
     let text_ref = use_node_ref();
     let honeypot_ref = use_node_ref();

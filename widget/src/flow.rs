@@ -3,8 +3,8 @@
 use std::rc::Rc;
 
 use soovita_wire::{
-    is_valid_email, rotate_statements, Category, ContactAnswer, EffortDriver, ResponseSubmission,
-    StatementAnswer, SurveyConfig,
+    is_valid_email, rotate_statements, Category, ContactAnswer, EffortDriver, PageContext,
+    ResponseSubmission, StatementAnswer, SurveyConfig,
 };
 use yew::Reducible;
 
@@ -60,12 +60,15 @@ pub struct Flow {
     pub email_invalid: bool,
     /// What the honeypot field held when the open question was left.
     pub honeypot: String,
+    /// The page the survey is shown on.
+    pub context: Option<PageContext>,
 }
 
 impl Flow {
-    /// A fresh display of `config`.
-    pub fn new(config: Rc<SurveyConfig>, seed: u32) -> Self {
+    /// A fresh display of `config` on the page `context` describes.
+    pub fn new(config: Rc<SurveyConfig>, seed: u32, context: Option<PageContext>) -> Self {
         Self {
+            context,
             config,
             seed,
             step: Step::Score,
@@ -124,6 +127,8 @@ impl Flow {
                 consent,
                 email: consent.then(|| self.email.trim().to_owned()),
             }),
+            context: self.context.clone(),
+            attributes: Default::default(),
             website: (!self.honeypot.is_empty()).then(|| self.honeypot.clone()),
         })
     }
@@ -327,7 +332,10 @@ mod tests {
     fn run(definition: SurveyDefinition, actions: impl IntoIterator<Item = Action>) -> Flow {
         actions
             .into_iter()
-            .fold(Rc::new(Flow::new(config(definition), 7)), Reducible::reduce)
+            .fold(
+                Rc::new(Flow::new(config(definition), 7, None)),
+                Reducible::reduce,
+            )
             .as_ref()
             .clone()
     }

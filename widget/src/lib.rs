@@ -10,7 +10,10 @@ mod transport;
 
 use std::rc::Rc;
 
-use soovita_wire::{Position, SurveyConfig};
+use soovita_wire::{
+    DeviceClass, PageContext, Position, SurveyConfig, MAX_ATTRIBUTE_VALUE_CHARS, MAX_PATH_CHARS,
+    UTM_PARAMETERS,
+};
 use wasm_bindgen::prelude::*;
 use web_sys::{CssStyleSheet, Document, Element, ShadowRootInit, ShadowRootMode};
 use yew::{AppHandle, AttrValue, Callback, Renderer};
@@ -58,6 +61,52 @@ fn container(document: &Document, config: &mut SurveyConfig) -> Result<Element, 
     Ok(document.body().ok_or("soovita: no body")?.into())
 }
 
+/// Where the survey is shown: the path (never the query string), the UTM parameters, the
+/// referring site if it is another one, and a coarse device class.
+fn page_context() -> Option<PageContext> {
+    let window = web_sys::window()?;
+    let location = window.location();
+    let clip = |text: String, limit: usize| text.chars().take(limit).collect::<String>();
+    let query = web_sys::UrlSearchParams::new_with_str(&location.search().ok()?).ok()?;
+    let utm = UTM_PARAMETERS
+        .iter()
+        .filter_map(|name| {
+            Some((
+                name.to_string(),
+                clip(query.get(name)?, MAX_ATTRIBUTE_VALUE_CHARS),
+            ))
+        })
+        .collect();
+    let host = location.host().ok()?;
+    let referrer = window
+        .document()
+        .map(|document| document.referrer())
+        .and_then(|referrer| web_sys::Url::new(&referrer).ok())
+        .map(|url| url.host())
+        .filter(|referrer| !referrer.is_empty() && *referrer != host);
+    let coarse = window
+        .match_media("(pointer: coarse)")
+        .ok()
+        .flatten()
+        .is_some_and(|query| query.matches());
+    // The screen, not the window: pages without a viewport meta tag lay out phones 980 px wide.
+    let wide = window
+        .screen()
+        .and_then(|screen| screen.width())
+        .is_ok_and(|width| width >= 768);
+    let device = match (coarse, wide) {
+        (false, _) => DeviceClass::Desktop,
+        (true, false) => DeviceClass::Phone,
+        (true, true) => DeviceClass::Tablet,
+    };
+    Some(PageContext {
+        path: clip(location.pathname().ok()?, MAX_PATH_CHARS),
+        utm,
+        referrer,
+        device,
+    })
+}
+
 /// Shows the survey of `config` (the JSON of `GET /v1/sites/{id}/survey`). Answers for the
 /// server at `api_base` go to the loader's outbox: `deliver(response_id, url, body)` sends until
 /// acknowledged, `beacon(response_id, url, body)` keeps them and sends a beacon on `pagehide`.
@@ -90,6 +139,7 @@ pub fn mount(
         config: Rc::new(config),
         response_id: AttrValue::from(random_uuid()),
         seed,
+        context: page_context(),
         on_dismiss: Callback::from(move |()| removable_host.remove()),
     };
     let app = Renderer::<Survey>::with_root_and_props(root, props).render();

@@ -2,6 +2,7 @@
 //! in `localStorage` until the server acknowledges it, retries, and beacons on `pagehide`, and
 //! it is the part that still runs on later pages, when the card no longer loads.
 
+use serde::Serialize;
 use soovita_wire::ResponseSubmission;
 use wasm_bindgen::JsValue;
 
@@ -47,7 +48,10 @@ impl Endpoint {
     }
 
     fn hand_over(&self, function: &js_sys::Function, submission: &ResponseSubmission) {
-        let Some(body) = serde_wasm_bindgen::to_value(submission)
+        // JSON-compatible: serde-wasm-bindgen otherwise makes maps (UTM, attributes) into JS
+        // `Map`s, which `JSON.stringify` writes as `{}`.
+        let Some(body) = submission
+            .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
             .ok()
             .and_then(|value| js_sys::JSON::stringify(&value).ok())
         else {

@@ -8,6 +8,8 @@
 mod messages;
 mod survey;
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 pub use messages::Messages;
@@ -105,10 +107,79 @@ pub struct ResponseSubmission {
     /// The answer to "May we contact you about this?".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contact: Option<ContactAnswer>,
+    /// Where and on what the survey was answered, captured by the widget.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<PageContext>,
+    /// Name–value pairs the site set through the JS API, e.g. `{"plan": "pro"}`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: BTreeMap<String, String>,
     /// A honeypot: the widget's hidden "website" field, which people never see and form-filling
     /// bots fill in. Anything in it marks the submission as a bot's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub website: Option<String>,
+}
+
+/// The most attributes one response may carry.
+pub const MAX_ATTRIBUTES: usize = 20;
+
+/// The longest attribute name, and the longest value, in characters.
+pub const MAX_ATTRIBUTE_NAME_CHARS: usize = 40;
+/// The longest attribute value, in characters.
+pub const MAX_ATTRIBUTE_VALUE_CHARS: usize = 200;
+
+/// The longest page path kept, in characters.
+pub const MAX_PATH_CHARS: usize = 512;
+
+/// The UTM parameters the widget passes on; others in the query string are never read.
+pub const UTM_PARAMETERS: [&str; 5] = [
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_term",
+    "utm_content",
+];
+
+/// The page a survey was answered on. Only the path is taken, never the query string, so
+/// tokens and e-mail addresses in URLs stay out of the database.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PageContext {
+    /// `location.pathname`, e.g. `/checkout/done`.
+    pub path: String,
+    /// The UTM parameters of the page's URL, by name (`utm_source`…).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub utm: BTreeMap<String, String>,
+    /// The host name of the referring page, if it was another site.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub referrer: Option<String>,
+    /// Phone, tablet or desktop.
+    pub device: DeviceClass,
+}
+
+/// A coarse device class, from the viewport width and the pointer.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceClass {
+    /// A touch screen narrower than 768 CSS pixels.
+    Phone,
+    /// A touch screen 768 CSS pixels or wider.
+    Tablet,
+    /// Anything with a fine pointer.
+    #[default]
+    Desktop,
+}
+
+impl DeviceClass {
+    /// The snake_case name used in JSON, CSV and the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Phone => "phone",
+            Self::Tablet => "tablet",
+            Self::Desktop => "desktop",
+        }
+    }
 }
 
 /// A loyalty statement that was shown, and the visitor's agreement if they gave one.
@@ -220,6 +291,10 @@ pub struct ExportedResponse {
     pub contact_consent: Option<bool>,
     /// Where to contact them; only with consent.
     pub email: Option<String>,
+    /// Where and on what the survey was answered.
+    pub context: Option<PageContext>,
+    /// What the site set through the JS API.
+    pub attributes: BTreeMap<String, String>,
     /// When the first answer arrived, RFC 3339 in UTC.
     pub created_at: String,
     /// When the latest answer arrived, RFC 3339 in UTC.

@@ -100,6 +100,16 @@ pub struct ResponseUpdate {
     pub contact_consent: Option<bool>,
     /// Where to write, with consent.
     pub email: Option<String>,
+    /// The page path; `None` keeps an earlier one.
+    pub page_path: Option<String>,
+    /// The referring site's host name.
+    pub referrer: Option<String>,
+    /// `phone`, `tablet` or `desktop`.
+    pub device: Option<&'static str>,
+    /// UTM parameters as a JSON object.
+    pub utm: Option<String>,
+    /// The site's attributes as a JSON object.
+    pub attributes: Option<String>,
 }
 
 /// A loyalty statement shown to a visitor, and their agreement (1–5) if they gave one.
@@ -136,6 +146,16 @@ pub struct StoredResponse {
     pub contact_consent: Option<bool>,
     /// Where to write, with consent.
     pub email: Option<String>,
+    /// The page path.
+    pub page_path: Option<String>,
+    /// The referring site's host name.
+    pub referrer: Option<String>,
+    /// `phone`, `tablet` or `desktop`.
+    pub device: Option<String>,
+    /// UTM parameters as a JSON object.
+    pub utm: Option<String>,
+    /// Attributes as a JSON object.
+    pub attributes: Option<String>,
     /// Unix milliseconds of the first answer.
     pub created_at_ms: i64,
     /// Unix milliseconds of the latest answer.
@@ -284,11 +304,11 @@ impl SiteRow {
 
 /// The columns of a response upsert, in the order values are bound (see [`bind_response!`]).
 const RESPONSE_COLUMNS: &str = "INSERT INTO responses (id, site_id, score, comment, \
-     survey_version, lang, effort, effort_drivers, contact_consent, email, created_at_ms, \
-     updated_at_ms) VALUES ";
+     survey_version, lang, effort, effort_drivers, contact_consent, email, page_path, \
+     referrer_domain, device_class, utm, attributes, created_at_ms, updated_at_ms) VALUES ";
 
 /// How many values [`RESPONSE_COLUMNS`] takes per row.
-const RESPONSE_VALUES: usize = 12;
+const RESPONSE_VALUES: usize = 17;
 
 /// The tail of every response upsert. The WHERE makes a response id that belongs to another
 /// site a no-op instead of a takeover. A field a later post leaves out keeps its earlier value,
@@ -303,6 +323,11 @@ const UPSERT_RESPONSE_ON_CONFLICT: &str =
      contact_consent = COALESCE(excluded.contact_consent, responses.contact_consent), \
      email = CASE WHEN excluded.contact_consent = FALSE THEN NULL \
                   ELSE COALESCE(excluded.email, responses.email) END, \
+     page_path = COALESCE(excluded.page_path, responses.page_path), \
+     referrer_domain = COALESCE(excluded.referrer_domain, responses.referrer_domain), \
+     device_class = COALESCE(excluded.device_class, responses.device_class), \
+     utm = COALESCE(excluded.utm, responses.utm), \
+     attributes = COALESCE(excluded.attributes, responses.attributes), \
      updated_at_ms = excluded.updated_at_ms \
      WHERE responses.site_id = excluded.site_id";
 
@@ -341,6 +366,11 @@ macro_rules! bind_response {
             .bind($update.effort_drivers.as_deref())
             .bind($update.contact_consent)
             .bind($update.email.as_deref())
+            .bind($update.page_path.as_deref())
+            .bind($update.referrer.as_deref())
+            .bind($update.device)
+            .bind($update.utm.as_deref())
+            .bind($update.attributes.as_deref())
             .bind($now_ms)
             .bind($now_ms)
     };
@@ -369,7 +399,8 @@ const SELECT_SURVEY: &str = "SELECT definition FROM surveys WHERE site_id = $1 A
 /// A site's responses, every integer as BIGINT so both backends decode them alike.
 const SELECT_RESPONSES: &str = "SELECT id, CAST(score AS BIGINT) AS score, comment, \
      CAST(survey_version AS BIGINT) AS survey_version, lang, CAST(effort AS BIGINT) AS effort, \
-     effort_drivers, contact_consent, email, created_at_ms, updated_at_ms \
+     effort_drivers, contact_consent, email, page_path, referrer_domain, device_class, utm, \
+     attributes, created_at_ms, updated_at_ms \
      FROM responses WHERE site_id = $1 ORDER BY created_at_ms, id";
 
 /// The statements shown with a site's responses.
@@ -422,6 +453,11 @@ macro_rules! read_responses {
                     effort_drivers: row.try_get("effort_drivers")?,
                     contact_consent: row.try_get("contact_consent")?,
                     email: row.try_get("email")?,
+                    page_path: row.try_get("page_path")?,
+                    referrer: row.try_get("referrer_domain")?,
+                    device: row.try_get("device_class")?,
+                    utm: row.try_get("utm")?,
+                    attributes: row.try_get("attributes")?,
                     created_at_ms: row.try_get("created_at_ms")?,
                     updated_at_ms: row.try_get("updated_at_ms")?,
                     id,
