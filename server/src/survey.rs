@@ -1,6 +1,6 @@
 //! Survey definitions: what a site owner may save, and what one visitor is sent.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 use soovita_wire::{
     is_hex_color, Messages, Position, Reward, Statement, SurveyConfig, SurveyDefinition,
@@ -77,20 +77,29 @@ pub fn check(definition: &SurveyDefinition) -> Result<(), InvalidInput> {
     Ok(())
 }
 
+/// `messages` with the owner's wording for some of them. Overrides were checked against the
+/// message keys when the version was saved, so an unreadable result cannot happen; the bank's
+/// wording stands in for it all the same.
+fn reworded(messages: &Messages, overrides: &BTreeMap<String, String>) -> Messages {
+    let mut fields = serde_json::to_value(messages).expect("messages serialise");
+    if let Some(fields) = fields.as_object_mut() {
+        for (key, text) in overrides {
+            fields.insert(key.clone(), text.clone().into());
+        }
+    }
+    serde_json::from_value(fields).unwrap_or_else(|_| messages.clone())
+}
+
 /// The site's current survey in the first supported language of `preferences` (comma-separated
 /// language tags, most preferred first), with the owner's wording applied.
 pub fn config_for(site: &Site, preferences: &str) -> SurveyConfig {
     let (lang, language) = bank::negotiate(preferences);
     let mut definition = site.survey.definition.clone();
     let wording = std::mem::take(&mut definition.wording);
-    let mut messages = serde_json::to_value(&language.messages).expect("messages serialise");
-    if let (Some(overrides), Some(fields)) = (wording.get(lang), messages.as_object_mut()) {
-        for (key, text) in overrides {
-            fields.insert(key.clone(), text.clone().into());
-        }
-    }
-    // Overrides were checked against the message keys when the version was saved.
-    let messages = serde_json::from_value(messages).unwrap_or_else(|_| language.messages.clone());
+    let messages = match wording.get(lang) {
+        Some(overrides) => reworded(&language.messages, overrides),
+        None => language.messages.clone(),
+    };
     let statements = language
         .statements
         .iter()

@@ -2,7 +2,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  createDatabase, embed, eventually, exportResponses, hostPage, launchBrowser, startHostPages, startServer,
+  createDatabase, embed, eventually, exportResponses, hostPage, launchBrowser, startHostPages, startServer, tearDown,
 } from './harness.mjs';
 
 describe('delivering answers', () => {
@@ -18,12 +18,7 @@ describe('delivering answers', () => {
     browser = await launchBrowser();
   });
 
-  after(async () => {
-    await browser?.close();
-    server?.stop();
-    pages?.close();
-    db?.remove();
-  });
+  after(() => tearDown({ browser, server, pages, db }));
 
   async function open() {
     const context = await browser.newContext();

@@ -84,6 +84,14 @@ export function hostPage(body, { head = '', snippet = '' } = {}) {
     + `<body>${body}${snippet}</body></html>`;
 }
 
+/** Stops whatever a suite's `before` got as far as starting. */
+export async function tearDown({ browser, server, pages, db }) {
+  await browser?.close();
+  server?.stop();
+  pages?.close();
+  db?.remove();
+}
+
 /** Reads a site's answers through the admin API. */
 export async function exportResponses(serverUrl, site) {
   const response = await fetch(`${serverUrl}/v1/sites/${site.site_id}/responses`, {

@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   axeViolations, createDatabase, eventually, exportResponses, hostPage, launchBrowser, saveSurvey,
-  startHostPages, startServer,
+  startHostPages, startServer, tearDown,
 } from './harness.mjs';
 
 const DIMENSIONS = ['fairness', 'service_quality', 'commercial_friendship', 'satisfaction', 'trust',
@@ -49,12 +49,7 @@ describe('the loyalty flow', () => {
     browser = await launchBrowser();
   });
 
-  after(async () => {
-    await browser?.close();
-    server?.stop();
-    pages?.close();
-    db?.remove();
-  });
+  after(() => tearDown({ browser, server, pages, db }));
 
   async function open(path = '/', options = {}) {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, ...options });

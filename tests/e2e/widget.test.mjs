@@ -3,7 +3,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  createDatabase, embed, eventually, exportResponses, hostPage, launchBrowser, startHostPages, startServer,
+  createDatabase, embed, eventually, exportResponses, hostPage, launchBrowser, startHostPages, startServer, tearDown,
 } from './harness.mjs';
 
 const HOSTILE_CSS = '<style>button{display:none!important} *{font-size:40px!important;color:red!important}'
@@ -41,12 +41,7 @@ describe('the widget on a host page', () => {
     browser = await launchBrowser();
   });
 
-  after(async () => {
-    await browser?.close();
-    server?.stop();
-    pages?.close();
-    db?.remove();
-  });
+  after(() => tearDown({ browser, server, pages, db }));
 
   async function openPage(url, { viewport } = {}) {
     const context = await browser.newContext({ viewport: viewport ?? { width: 1280, height: 800 } });

@@ -232,7 +232,7 @@ pub fn Survey(props: &SurveyProps) -> Html {
             html! {
                 <form>
                     <p class="question" id="soovita-q">{&m.effort_question}</p>
-                    <Scale min={1} max={7} selected={flow.selected.or(flow.effort)} labelled_by="soovita-q" {rtl}
+                    <Scale min={1} max={7} selected={flow.selected} labelled_by="soovita-q" {rtl}
                         ends={Some((AttrValue::from(m.effort_low.clone()), AttrValue::from(m.effort_high.clone())))}
                         focus_on_show={true} on_select={select.clone()} on_choose={choose.clone()} />
                     { checklist }

@@ -1,7 +1,6 @@
 //! The site owner's API, authenticated by the site's admin token.
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::header::{ACCEPT, CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -13,7 +12,7 @@ use super::AppState;
 use crate::domain::ResponseId;
 use crate::error::ApiError;
 use crate::export::{exported, to_csv};
-use crate::extract::{BearerToken, JsonBody};
+use crate::extract::{BearerToken, JsonBody, QueryParams};
 
 /// The query of the export endpoint.
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -62,10 +61,9 @@ pub async fn export_responses(
     State(state): State<AppState>,
     Path(site_id): Path<String>,
     BearerToken(token): BearerToken,
-    query: Result<Query<ExportQuery>, QueryRejection>,
+    QueryParams(query): QueryParams<ExportQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let Query(query) = query.map_err(|rejection| ApiError::BadQuery(rejection.body_text()))?;
     let format = ExportFormat::choose(query.format.as_deref(), &headers)?;
     let site = state.owned_site(&site_id, &token).await?;
     let responses: Vec<_> = state
@@ -137,9 +135,8 @@ pub async fn erase_by_email(
     State(state): State<AppState>,
     Path(site_id): Path<String>,
     BearerToken(token): BearerToken,
-    query: Result<Query<ErasureQuery>, QueryRejection>,
+    QueryParams(query): QueryParams<ErasureQuery>,
 ) -> Result<Json<Erased>, ApiError> {
-    let Query(query) = query.map_err(|rejection| ApiError::BadQuery(rejection.body_text()))?;
     let site = state.owned_site(&site_id, &token).await?;
     let email = query
         .email

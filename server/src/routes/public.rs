@@ -2,10 +2,9 @@
 
 use std::net::SocketAddr;
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::header::{ACCEPT_LANGUAGE, CACHE_CONTROL, USER_AGENT, VARY};
 use axum::http::HeaderMap;
 use axum::Json;
@@ -17,7 +16,7 @@ use crate::bots::is_bot;
 use crate::clock::now_ms;
 use crate::domain::InvalidInput;
 use crate::error::ApiError;
-use crate::extract::{JsonBody, RequestOrigin};
+use crate::extract::{JsonBody, QueryParams, RequestOrigin};
 use crate::store::PublishedSurvey;
 use crate::submission;
 use crate::survey::config_for;
@@ -43,7 +42,7 @@ pub async fn survey_config(
     State(state): State<AppState>,
     Path(site_id): Path<String>,
     RequestOrigin(origin): RequestOrigin,
-    query: Result<Query<SurveyQuery>, QueryRejection>,
+    QueryParams(query): QueryParams<SurveyQuery>,
     headers: HeaderMap,
 ) -> Result<
     (
@@ -52,7 +51,6 @@ pub async fn survey_config(
     ),
     ApiError,
 > {
-    let Query(query) = query.map_err(|rejection| ApiError::BadQuery(rejection.body_text()))?;
     let site = state.site(&site_id).await?;
     // Same-origin GETs and tools like curl send no Origin; the configuration is not secret.
     if let Some(origin) = origin.filter(|origin| !site.allows(origin)) {
@@ -145,17 +143,19 @@ pub async fn submit_response(
     }))
 }
 
+/// What a new site answers to, built once rather than on every benchmark request.
+static DEFAULT_SURVEY: LazyLock<PublishedSurvey> = LazyLock::new(|| PublishedSurvey {
+    version: 1,
+    definition: soovita_wire::SurveyDefinition::default(),
+});
+
 /// `POST /bench/parse-only/{site_id}` (only with `--bench-parse-only`): the same body parsing
 /// and validation as [`submit_response`], against the default survey, without touching storage.
 pub async fn parse_only(
     Path(_site_id): Path<String>,
     JsonBody(submission): JsonBody<ResponseSubmission>,
 ) -> Result<Json<SubmissionAccepted>, ApiError> {
-    let survey = PublishedSurvey {
-        version: 1,
-        definition: soovita_wire::SurveyDefinition::default(),
-    };
-    let (update, _) = submission::validate(submission, &survey)?;
+    let (update, _) = submission::validate(submission, &DEFAULT_SURVEY)?;
     Ok(Json(SubmissionAccepted {
         response_id: update.id.to_string(),
     }))
