@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { resolve } from 'node:path';
 
@@ -10,12 +11,21 @@ const dist = resolve(import.meta.dirname, '../dist/widget');
 const gzipped = (name) => gzipSync(readFileSync(`${dist}/${name}`), { level: 9 }).length;
 
 const LOADER_BUDGET = 1536;
-// Raised from 110 KiB for the loyalty flow (six steps, every text from the server); issue 6
-// brings the card down to 60 KiB.
-const CARD_BUDGET = 150 * 1024;
+// The loyalty flow (six steps, every text from the server) on a nightly std built for size.
+// Issue 6 asks for 60 KiB, which this Yew card cannot reach without a rewrite (README, "Sizes").
+const CARD_BUDGET = 140 * 1024;
+
+// Measured as served: the server writes each file's hashed name (12 hex digits of its SHA-256)
+// where the loader has a marker.
+const served = (name) => `/assets/${createHash('sha256').update(readFileSync(`${dist}/${name}`)).digest('hex').slice(0, 12)}`;
 
 test(`the loader stays within ${LOADER_BUDGET} bytes gzipped`, () => {
-  const size = gzipped('loader.js');
+  const built = readFileSync(`${dist}/loader.js`, 'utf8');
+  assert.ok(built.includes('__SOOVITA_GLUE__') && built.includes('__SOOVITA_WASM__'), 'the loader must carry both markers');
+  const loader = built
+    .replace('__SOOVITA_GLUE__', served('soovita_widget.js') + '.js')
+    .replace('__SOOVITA_WASM__', served('soovita_widget_bg.wasm') + '.wasm');
+  const size = gzipSync(loader, { level: 9 }).length;
   assert.ok(size <= LOADER_BUDGET, `loader.js is ${size} bytes gzipped`);
 });
 

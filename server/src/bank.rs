@@ -65,7 +65,12 @@ pub fn negotiate(preferences: &str) -> (&'static str, &'static Language) {
     preferences
         .split(',')
         .filter_map(|tag| {
-            let primary = tag.trim().split(['-', '_']).next()?.to_ascii_lowercase();
+            // `Accept-Language` entries carry a quality (`et;q=0.9`); browsers list them in order.
+            let primary = tag
+                .trim()
+                .split([';', '-', '_'])
+                .next()?
+                .to_ascii_lowercase();
             language(&primary)
         })
         .next()
@@ -143,6 +148,8 @@ mod tests {
         assert_eq!(negotiate("xx, pl-PL, en").0, "pl");
         assert_eq!(negotiate("ET_ee").0, "et");
         assert_eq!(negotiate("ja,ko").0, "en");
+        // The loader's `lang` then the browser's Accept-Language, qualities and all.
+        assert_eq!(negotiate(",,xx-XX,fi;q=0.9,en;q=0.8").0, "fi");
         assert_eq!(negotiate("").0, "en");
         assert!(negotiate("ar-EG").1.rtl);
         assert!(codes().count() >= 8);

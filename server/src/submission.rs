@@ -4,10 +4,10 @@
 use std::collections::{BTreeMap, HashSet};
 
 use soovita_wire::{
-    is_valid_email, Category, ContactAnswer, EffortDriver, PageContext, ResponseSubmission,
-    StatementAnswer, SurveyDefinition, AGREEMENT_RANGE, EFFORT_RANGE, MAX_ATTRIBUTES,
-    MAX_ATTRIBUTE_NAME_CHARS, MAX_ATTRIBUTE_VALUE_CHARS, MAX_EMAIL_BYTES, MAX_PATH_CHARS,
-    UTM_PARAMETERS,
+    is_attribute_name, is_valid_email, Category, ContactAnswer, EffortDriver, PageContext,
+    ResponseSubmission, StatementAnswer, SurveyDefinition, AGREEMENT_RANGE, EFFORT_RANGE,
+    MAX_ATTRIBUTES, MAX_ATTRIBUTE_NAME_CHARS, MAX_ATTRIBUTE_VALUE_CHARS, MAX_EMAIL_BYTES,
+    MAX_PATH_CHARS, UTM_PARAMETERS,
 };
 
 use crate::bank;
@@ -204,9 +204,7 @@ fn attributes(attributes: &BTreeMap<String, String>) -> Result<Option<String>, I
         ));
     }
     for (name, value) in attributes {
-        let name_ok = (1..=MAX_ATTRIBUTE_NAME_CHARS).contains(&name.len())
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-        if !name_ok {
+        if !is_attribute_name(name) {
             return invalid(format!(
                 "name {:?} must be 1 to {MAX_ATTRIBUTE_NAME_CHARS} letters, digits or _",
                 name.chars().take(64).collect::<String>()

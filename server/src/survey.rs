@@ -3,8 +3,9 @@
 use std::collections::{BTreeMap, HashSet};
 
 use soovita_wire::{
-    is_hex_color, Messages, Position, Reward, Statement, SurveyConfig, SurveyDefinition,
-    MAX_STATEMENTS_PER_VISITOR,
+    is_hex_color, Messages, Position, Reward, Statement, SurveyConfig, SurveyDefinition, Targeting,
+    Trigger, UrlMatch, MAX_DELAY_SECONDS, MAX_PAGE_RULES, MAX_PAGE_RULE_CHARS,
+    MAX_PROMPTS_PER_MONTH, MAX_STATEMENTS_PER_VISITOR,
 };
 
 use crate::bank;
@@ -73,6 +74,66 @@ pub fn check(definition: &SurveyDefinition) -> Result<(), InvalidInput> {
                 ));
             }
         }
+    }
+    check_targeting(&definition.targeting).map_err(InvalidInput::Survey)
+}
+
+/// Page rules, trigger and fatigue cap. A regular expression must mean the same to the
+/// loader's `RegExp` as to this check, so the syntax the two disagree on is refused here
+/// rather than failing silently in visitors' browsers.
+fn check_targeting(targeting: &Targeting) -> Result<(), String> {
+    if targeting.pages.len() > MAX_PAGE_RULES {
+        return Err(format!(
+            "targeting.pages may have at most {MAX_PAGE_RULES} rules, got {}",
+            targeting.pages.len()
+        ));
+    }
+    for (i, rule) in targeting.pages.iter().enumerate() {
+        let length = rule.value.chars().count();
+        if rule.value.is_empty() || length > MAX_PAGE_RULE_CHARS {
+            return Err(format!(
+                "targeting.pages[{i}].value must be 1 to {MAX_PAGE_RULE_CHARS} characters, got {length}"
+            ));
+        }
+        if rule.kind == UrlMatch::Regex {
+            if let Err(error) = regex_syntax::Parser::new().parse(&rule.value) {
+                return Err(format!(
+                    "targeting.pages[{i}].value is not a regular expression: {}",
+                    error
+                        .to_string()
+                        .lines()
+                        .last()
+                        .unwrap_or_default()
+                        .trim_start_matches("error: ")
+                ));
+            }
+            // `(?i)` and `(?P<name>…)` are Rust syntax that JavaScript rejects; `(?:…)` is both's.
+            if rule.value.replace("(?:", "").contains("(?") {
+                return Err(format!(
+                    "targeting.pages[{i}].value {:?}: only (?:…) groups are supported, not flags or named groups",
+                    rule.value
+                ));
+            }
+        }
+    }
+    match targeting.trigger {
+        Trigger::Delay(seconds) if seconds > MAX_DELAY_SECONDS => {
+            return Err(format!(
+                "targeting.trigger.delay must be 0 to {MAX_DELAY_SECONDS} seconds, got {seconds}"
+            ));
+        }
+        Trigger::Scroll(percent) if !(1..=100).contains(&percent) => {
+            return Err(format!(
+                "targeting.trigger.scroll must be 1 to 100 (percent of the page), got {percent}"
+            ));
+        }
+        _ => {}
+    }
+    if !(1..=MAX_PROMPTS_PER_MONTH).contains(&targeting.prompts_per_month) {
+        return Err(format!(
+            "targeting.prompts_per_month must be 1 to {MAX_PROMPTS_PER_MONTH}, got {}",
+            targeting.prompts_per_month
+        ));
     }
     Ok(())
 }
@@ -146,10 +207,34 @@ mod tests {
         assert_eq!(with(|_| {}), Ok(()));
     }
 
+    fn rule(kind: UrlMatch, value: &str) -> soovita_wire::PageRule {
+        soovita_wire::PageRule {
+            kind,
+            value: value.into(),
+            exclude: false,
+        }
+    }
+
+    #[test]
+    fn page_rules_in_the_syntax_both_engines_share_are_accepted() {
+        let accepted = with(|d| {
+            d.targeting.pages = vec![
+                rule(UrlMatch::Regex, r"^/(?:blog|news)/\d+$"),
+                rule(UrlMatch::Contains, "/pricing"),
+                soovita_wire::PageRule {
+                    exclude: true,
+                    ..rule(UrlMatch::Exact, "/checkout")
+                },
+            ];
+            d.targeting.trigger = Trigger::Delay(MAX_DELAY_SECONDS);
+        });
+        assert_eq!(accepted, Ok(()));
+    }
+
     #[test]
     fn bad_definitions_are_refused_with_the_field_named() {
         type Edit = Box<dyn FnOnce(&mut SurveyDefinition)>;
-        let cases: [(&str, Edit); 7] = [
+        let cases: [(&str, Edit); 13] = [
             (
                 "statements_per_visitor",
                 Box::new(|d| d.statements_per_visitor = 4),
@@ -180,6 +265,30 @@ mod tests {
                 Box::new(|d| {
                     d.wording.insert("xx".into(), BTreeMap::new());
                 }),
+            ),
+            (
+                "targeting.pages[0].value is not a regular expression",
+                Box::new(|d| d.targeting.pages.push(rule(UrlMatch::Regex, "/blog/("))),
+            ),
+            (
+                "look-around",
+                Box::new(|d| d.targeting.pages.push(rule(UrlMatch::Regex, "^/(?!admin)"))),
+            ),
+            (
+                "only (?:…) groups",
+                Box::new(|d| d.targeting.pages.push(rule(UrlMatch::Regex, "(?i)^/blog"))),
+            ),
+            (
+                "targeting.pages[0].value must be 1 to",
+                Box::new(|d| d.targeting.pages.push(rule(UrlMatch::Exact, ""))),
+            ),
+            (
+                "targeting.trigger.scroll",
+                Box::new(|d| d.targeting.trigger = Trigger::Scroll(0)),
+            ),
+            (
+                "targeting.prompts_per_month",
+                Box::new(|d| d.targeting.prompts_per_month = 0),
             ),
             (
                 "not a message",

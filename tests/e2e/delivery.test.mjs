@@ -29,7 +29,7 @@ describe('delivering answers', () => {
     return { context, page };
   }
 
-  const outbox = (page) => page.evaluate(() => JSON.parse(localStorage.getItem('soovita:outbox') || '{}'));
+  const outbox = (page) => page.evaluate(() => JSON.parse(localStorage.getItem('soovita') || '{}').outbox ?? {});
   const responsesWith = async (predicate) => (await exportResponses(server.url, site)).filter(predicate);
   const cors = () => ({ 'access-control-allow-origin': pages.origin, 'access-control-expose-headers': 'retry-after' });
 

@@ -79,6 +79,10 @@ export function embed(serverUrl, siteId) {
   return `<script src="${serverUrl}/widget.js" data-site="${siteId}" async></script>`;
 }
 
+/** The stub site owners paste before the loader, so that soovita(...) calls made before it
+ *  arrives wait in a queue (README: "JavaScript API"). */
+export const STUB = '<script>window.soovita=window.soovita||function(){(soovita.q=soovita.q||[]).push(arguments)}</script>';
+
 export function hostPage(body, { head = '', snippet = '' } = {}) {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Host</title>${head}</head>`
     + `<body>${body}${snippet}</body></html>`;

@@ -1,116 +1,228 @@
 /*
  * Soovita loader: the script tag site owners paste. It decides whether this visitor sees a
- * survey before a single byte of wasm is fetched, and only then loads the card.
+ * survey (sampling, cooldown, fatigue, page rules, Do Not Track, the trigger) before a single
+ * byte of wasm is fetched, and only then loads the card.
  * Kept tiny (budget 1.5 KB gzip, tests/size.test.mjs): every page view pays for it.
  * The server replaces __SOOVITA_GLUE__ and __SOOVITA_WASM__ with content-hashed paths.
  */
 (function (document, window) {
   var script = document.currentScript;
-  if (!script || !window.fetch) return;
+  if (!script) return;
   var site = script.getAttribute('data-site');
   var assetBase = new URL(script.src).origin;
   var api = script.getAttribute('data-api') || assetBase;
-  var key = 'soovita:' + site;
-  var state = {};
-  var now = Date.now();
   var navigator = window.navigator;
-  // localStorage throws where storage is disabled; the visitor is then simply never remembered.
-  try {
-    state = JSON.parse(localStorage.getItem(key)) || {};
-  } catch (e) {}
-  function save() {
-    try {
-      localStorage.setItem(key, JSON.stringify(state));
-    } catch (e) {}
-  }
+  var location = window.location;
+  var now = Date.now;
 
-  // Answers not yet acknowledged, by response id: [url, body]. Each body carries every answer
-  // so far, so only the newest per response is kept. The loader delivers them, not the card:
-  // after answering, the visitor is in the cooldown and the card is never loaded again.
-  var OUTBOX = 'soovita:outbox';
-  function outbox(change) {
-    var box = {};
+  // Everything the loader remembers, under one localStorage key: per site, the sticky sampling
+  // bucket and the end of the cooldown; `prompts`, when any Soovita survey was shown (the
+  // fatigue cap); `outbox`, unacknowledged answers. Read afresh for every change, since other
+  // tabs write it too. Where storage is disabled (it throws), the visitor is never remembered.
+  function remember(change) {
+    var memory = { outbox: {}, prompts: [] };
     try {
-      box = JSON.parse(localStorage.getItem(OUTBOX)) || {};
+      memory = { ...memory, ...JSON.parse(localStorage.soovita || '{}') };
       if (change) {
-        change(box);
-        localStorage.setItem(OUTBOX, JSON.stringify(box));
+        change(memory);
+        localStorage.soovita = JSON.stringify(memory);
       }
     } catch (e) {}
-    return box;
+    return memory;
+  }
+  function visitor() {
+    return remember()[site] || {};
+  }
+
+  // The outbox holds [url, body] by response id. Each body carries every answer so far, so only
+  // the newest per response is kept. The loader delivers them, not the card: after answering,
+  // the visitor is in the cooldown and the card is never loaded again.
+  function queue(id, url, body) {
+    remember(function (memory) {
+      memory.outbox[id] = [url, body];
+    });
   }
   // Posts until the server has it: network errors, 429 and 5xx are retried with exponential
   // backoff and jitter (after Retry-After when given); any other 4xx is dropped, since sending
   // the same body again cannot fix it. The response id makes every repeat harmless.
-  function queue(id, url, body) {
-    outbox(function (box) {
-      box[id] = [url, body];
-    });
-  }
   function deliver(id, url, body, attempt) {
     queue(id, url, body);
     fetch(url, { method: 'POST', body: body, keepalive: true })
       .then(function (response) {
         var status = response.status;
         if (status >= 500 || status == 429) throw response.headers.get('retry-after');
-        outbox(function (box) {
-          if (box[id] && box[id][1] == body) delete box[id];
+        remember(function (memory) {
+          if (memory.outbox[id]?.[1] == body) delete memory.outbox[id];
         });
         if (status >= 300) {
           response.text().then(function (text) {
-            console.warn('soovita: answer refused and dropped:', text);
+            warn('answer dropped:', text);
           });
         }
       })
       .catch(function (retryAfter) {
-        attempt = attempt || 0;
-        var delay = +retryAfter > 0 ? retryAfter * 1e3 : 1e3 * Math.pow(2, Math.min(attempt, 6)) * (0.5 + Math.random());
-        setTimeout(function () {
-          var pending = outbox()[id];
-          if (pending) deliver(id, pending[0], pending[1], attempt + 1);
-        }, delay);
+        attempt = ~~attempt + 1;
+        setTimeout(
+          function () {
+            var pending = remember().outbox[id];
+            if (pending) deliver(id, pending[0], pending[1], attempt);
+          },
+          retryAfter > 0 ? retryAfter * 1e3 : 500 * 2 ** Math.min(attempt, 7) * (0.5 + Math.random())
+        );
       });
   }
-  var pending = outbox();
-  for (var id in pending) deliver(id, pending[id][0], pending[id][1]);
   // A closing page may not finish a fetch; a beacon goes out regardless (text/plain, so no
-  // preflight). What is still in the outbox is beaconed too; it stays there until a later page
-  // gets a 2xx for it.
+  // preflight). Everything still in the outbox is beaconed on pagehide, and stays there until a
+  // later page gets a 2xx for it.
+  function send(deliver) {
+    var box = remember().outbox;
+    for (var id in box) deliver(id, box[id][0], box[id][1]);
+  }
+  send(deliver);
   function beacon(id, url, body) {
     queue(id, url, body);
     navigator.sendBeacon(url, body);
   }
   window.addEventListener('pagehide', function () {
-    var box = outbox();
-    for (var id in box) navigator.sendBeacon(box[id][0], box[id][1]);
+    send(function (id, url, body) {
+      navigator.sendBeacon(url, body);
+    });
   });
 
-  if (state.next > now) return;
+  var config; // the survey, once this visitor is known to be sampled in
+  var card; // truthy from the moment the card is shown (the mounted card once it is)
+  var wanted; // soovita('show') was called
+  var disarm = function () {};
+  var attributes = {};
+  var path;
+  var glue;
+  var wasm;
 
-  // The server picks the first language it has: the site's data-lang, the page's, the visitor's.
-  var languages = [script.getAttribute('data-lang'), document.documentElement.lang]
-    .concat(navigator.languages || [navigator.language])
-    .filter(Boolean)
-    .join(',');
+  // soovita(command, value): 'show', 'attributes' ({name: value}), 'destroy'. Calls made
+  // before this script arrived wait in the stub's queue (README: "JavaScript API").
+  function command(name, value) {
+    // The card reads them with every answer it sends, and leaves out what the server refuses.
+    if (name == 'attributes') Object.assign(attributes, value);
+    if (name == 'show') {
+      wanted = 1;
+      arm();
+    }
+    if (name == 'destroy') {
+      disarm();
+      card?.destroy?.();
+      card = 1;
+    }
+  }
+  var queued = window.soovita?.q || [];
+  window.soovita = command;
+  queued.forEach(function (call) {
+    command(...call);
+  });
+
+  // The card's files: fetched when the visitor is eligible and the trigger is a delay, so the
+  // wait is spent downloading, or else when the trigger fires. Never for anyone else.
+  function preload() {
+    if (!glue) {
+      wasm = fetch(assetBase + '__SOOVITA_WASM__');
+      glue = import(assetBase + '__SOOVITA_GLUE__');
+    }
+    return glue;
+  }
+
+  function show() {
+    disarm();
+    if (card) return;
+    card = 1;
+    remember(function (memory) {
+      memory[site] = { ...memory[site], next: now() + config.cooldown_days * 864e5 };
+      memory.prompts.push(now());
+    });
+    preload()
+      .then(function (module) {
+        return module.default({ module_or_path: wasm }).then(function () {
+          if (card == 1) card = module.mount(config, api, deliver, beacon, attributes);
+        });
+      })
+      .catch(failed);
+  }
+
+  // Whether this page may show the survey now, and if so, waiting for its trigger. Run when the
+  // survey arrives, on soovita('show') and on every single-page-app navigation, which cancels
+  // a pending trigger first: a delay started on /pricing must not fire on /checkout.
+  function arm() {
+    disarm();
+    if (!config || card) return;
+    var targeting = config.survey.targeting;
+    var trigger = targeting.trigger;
+    // Whether a rule that excludes (or allows) exists, or with `matching`, one that matches.
+    function rule(exclude, matching) {
+      return targeting.pages.some(function (rule) {
+        var value = rule.value;
+        return !rule.exclude == !exclude && (!matching || (rule.match == 'exact' ? path == value : rule.match == 'regex' ? new RegExp(value).test(path) : path.indexOf(value) >= 0));
+      });
+    }
+    // Displays of any Soovita survey on this site in the last 30 days: the fatigue cap.
+    var prompts = remember().prompts.filter(function (time) {
+      return time > now() - 2592e6;
+    });
+    if (visitor().next > now() || prompts.length >= targeting.prompts_per_month || rule(1, 1) || (rule() && !rule(0, 1))) return;
+    if (wanted || trigger == 'load') return show();
+    if (trigger.delay >= 0) {
+      preload();
+      var timer = setTimeout(show, trigger.delay * 1e3);
+      disarm = function () {
+        clearTimeout(timer);
+      };
+    } else if (trigger != 'api') {
+      // Scrolled far enough, or the pointer left through the top edge (towards the tabs).
+      var event = trigger.scroll ? 'scroll' : 'mouseout';
+      var listener = function (e) {
+        if (trigger.scroll ? scrollY + innerHeight >= (trigger.scroll / 100) * document.documentElement.scrollHeight : !e.relatedTarget && e.clientY <= 0) show();
+      };
+      document.addEventListener(event, listener);
+      disarm = function () {
+        document.removeEventListener(event, listener);
+      };
+      if (trigger.scroll) listener();
+    }
+  }
+  function navigated() {
+    if (location.pathname != path) {
+      path = location.pathname;
+      arm();
+    }
+  }
+  // Single-page apps: the Navigation API reports pushState, replaceState and back/forward alike,
+  // without wrapping the host's history functions. Browsers without it re-evaluate on page loads.
+  window.navigation?.addEventListener('currententrychange', navigated);
+  function warn(what, detail) {
+    console.warn('soovita: ' + what, detail);
+  }
+  var failed = warn.bind(0, 'no survey shown:');
+
+  if (visitor().next > now()) return;
+  // The server picks the first language it has: the site's data-lang, the page's, then those
+  // of the visitor's Accept-Language.
+  var languages = [script.getAttribute('data-lang'), document.documentElement.lang];
   fetch(api + '/v1/sites/' + site + '/survey?lang=' + encodeURIComponent(languages))
     .then(function (response) {
-      if (!response.ok) throw new Error('survey configuration answered ' + response.status);
+      if (!response.ok) throw response.status;
       return response.json();
     })
-    .then(function (config) {
-      if (config.honor_do_not_track && (navigator.globalPrivacyControl || navigator.doNotTrack == '1')) return;
+    .then(function (survey) {
+      if (survey.honor_do_not_track && (navigator.globalPrivacyControl || navigator.doNotTrack == '1')) return;
       // A sticky bucket: reloading the page does not give the visitor another draw.
-      if (state.bucket == null) state.bucket = Math.floor(Math.random() * 100);
-      if (state.bucket >= config.sample_percent) return save();
-      state.next = now + config.cooldown_days * 864e5;
-      save();
-      return import(assetBase + '__SOOVITA_GLUE__').then(function (glue) {
-        return glue.default({ module_or_path: assetBase + '__SOOVITA_WASM__' }).then(function () {
-          glue.mount(config, api, deliver, beacon);
+      var bucket = visitor().bucket;
+      if (!(bucket >= 0)) {
+        bucket = (Math.random() * 100) | 0;
+        remember(function (memory) {
+          memory[site] = { ...memory[site], bucket: bucket };
         });
-      });
+      }
+      if (bucket < survey.sample_percent) {
+        config = survey;
+        navigated();
+      }
     })
-    .catch(function (error) {
-      console.warn('soovita: no survey shown:', error);
-    });
+    .catch(failed);
 })(document, window);

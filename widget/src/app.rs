@@ -75,7 +75,7 @@ pub fn Survey(props: &SurveyProps) -> Html {
         use_effect_with(flow.step, move |step| {
             if *step != Step::Score {
                 if let Some(submission) = flow.submission(&id) {
-                    endpoint.send(&submission);
+                    endpoint.send(submission);
                 }
             }
             if *step == Step::Dismissed {
@@ -92,7 +92,7 @@ pub fn Survey(props: &SurveyProps) -> Html {
             let listener = Closure::<dyn Fn()>::new(move || {
                 if !matches!(flow.step, Step::Score | Step::Thanks | Step::Dismissed) {
                     if let Some(submission) = flow.submission(&id) {
-                        endpoint.beacon(&submission);
+                        endpoint.beacon(submission);
                     }
                 }
             });

@@ -2,16 +2,22 @@
 //! in `localStorage` until the server acknowledges it, retries, and beacons on `pagehide`, and
 //! it is the part that still runs on later pages, when the card no longer loads.
 
-use serde::Serialize;
-use soovita_wire::ResponseSubmission;
-use wasm_bindgen::JsValue;
+use std::collections::BTreeMap;
 
-/// The responses endpoint of one site and the loader's outbox functions.
+use serde::Serialize;
+use soovita_wire::{
+    is_attribute_name, ResponseSubmission, MAX_ATTRIBUTES, MAX_ATTRIBUTE_VALUE_CHARS,
+};
+use wasm_bindgen::{JsCast, JsValue};
+
+/// The responses endpoint of one site, the loader's outbox functions, and the attributes the
+/// page set through `soovita('attributes', …)`.
 #[derive(Clone, PartialEq, Debug)]
 pub struct Endpoint {
     url: String,
     deliver: js_sys::Function,
     beacon: js_sys::Function,
+    attributes: js_sys::Object,
 }
 
 impl Endpoint {
@@ -21,6 +27,7 @@ impl Endpoint {
         site_id: &str,
         deliver: js_sys::Function,
         beacon: js_sys::Function,
+        attributes: js_sys::Object,
     ) -> Self {
         Self {
             url: [
@@ -32,22 +39,25 @@ impl Endpoint {
             .concat(),
             deliver,
             beacon,
+            attributes,
         }
     }
 
     /// Hands the visitor's answers so far to the loader, which sends them as `text/plain` (a
     /// CORS-safelisted type: no preflight) until the server has them.
-    pub fn send(&self, submission: &ResponseSubmission) {
+    pub fn send(&self, submission: ResponseSubmission) {
         self.hand_over(&self.deliver, submission);
     }
 
     /// Puts the answers in the outbox and sends them by beacon: for `pagehide`, when a fetch
     /// may not finish.
-    pub fn beacon(&self, submission: &ResponseSubmission) {
+    pub fn beacon(&self, submission: ResponseSubmission) {
         self.hand_over(&self.beacon, submission);
     }
 
-    fn hand_over(&self, function: &js_sys::Function, submission: &ResponseSubmission) {
+    fn hand_over(&self, function: &js_sys::Function, mut submission: ResponseSubmission) {
+        // Read at every send: the page may set attributes after the card appeared.
+        submission.attributes = attributes(&self.attributes);
         // JSON-compatible: serde-wasm-bindgen otherwise makes maps (UTM, attributes) into JS
         // `Map`s, which `JSON.stringify` writes as `{}`.
         let Some(body) = submission
@@ -64,6 +74,30 @@ impl Endpoint {
             web_sys::console::warn_2(&JsValue::from_str("soovita: answer not queued"), &error);
         }
     }
+}
+
+/// The page's attributes as the server accepts them. One the server would refuse is left out
+/// with a console warning, rather than costing the visitor's whole answer.
+fn attributes(object: &js_sys::Object) -> BTreeMap<String, String> {
+    let mut kept = BTreeMap::new();
+    for entry in js_sys::Object::entries(object).iter() {
+        let entry: js_sys::Array = entry.unchecked_into();
+        let (name, value) = (entry.get(0).as_string().unwrap_or_default(), entry.get(1));
+        let text = value
+            .as_string()
+            .or_else(|| value.as_f64().map(|number| number.to_string()))
+            .or_else(|| value.as_bool().map(|flag| flag.to_string()));
+        match text {
+            Some(text) if is_attribute_name(&name) && kept.len() < MAX_ATTRIBUTES => {
+                kept.insert(name, text.chars().take(MAX_ATTRIBUTE_VALUE_CHARS).collect());
+            }
+            _ => web_sys::console::warn_2(
+                &JsValue::from_str("soovita: attribute left out (names: 1 to 40 letters, digits or _; values: text, numbers or true/false; at most 20):"),
+                &JsValue::from_str(&name),
+            ),
+        }
+    }
+    kept
 }
 
 /// `N` random bytes from `crypto.getRandomValues`, or `Math.random` where there is no crypto.

@@ -115,7 +115,14 @@ fn press(target: &Element, key: &str) {
 
 #[wasm_bindgen_test]
 async fn the_scale_is_a_radio_group_of_eleven_with_one_tab_stop() {
-    let widget = soovita_widget::mount(config(), "http://127.0.0.1:9", outbox(), outbox()).unwrap();
+    let widget = soovita_widget::mount(
+        config(),
+        "http://127.0.0.1:9",
+        outbox(),
+        outbox(),
+        js_sys::Object::new(),
+    )
+    .unwrap();
     settle().await;
     let root = shadow();
     let group = find(&root, "[role=radiogroup]").expect("a radiogroup");
@@ -159,7 +166,14 @@ async fn the_scale_is_a_radio_group_of_eleven_with_one_tab_stop() {
 
 #[wasm_bindgen_test]
 async fn arrow_keys_move_selection_and_focus_without_committing() {
-    let widget = soovita_widget::mount(config(), "http://127.0.0.1:9", outbox(), outbox()).unwrap();
+    let widget = soovita_widget::mount(
+        config(),
+        "http://127.0.0.1:9",
+        outbox(),
+        outbox(),
+        js_sys::Object::new(),
+    )
+    .unwrap();
     settle().await;
     let root = shadow();
     let first = radios(&root)[0].clone();
@@ -189,9 +203,14 @@ async fn choosing_a_score_moves_focus_to_the_open_question_and_next_thanks() {
         contact: vec![],
         ..SurveyDefinition::default()
     };
-    let widget =
-        soovita_widget::mount(config_with(short), "http://127.0.0.1:9", outbox(), outbox())
-            .unwrap();
+    let widget = soovita_widget::mount(
+        config_with(short),
+        "http://127.0.0.1:9",
+        outbox(),
+        outbox(),
+        js_sys::Object::new(),
+    )
+    .unwrap();
     settle().await;
     let root = shadow();
     radios(&root)[3].unchecked_ref::<HtmlElement>().click();
@@ -230,7 +249,14 @@ async fn choosing_a_score_moves_focus_to_the_open_question_and_next_thanks() {
 
 #[wasm_bindgen_test]
 async fn a_statement_is_a_labelled_five_point_list_that_takes_focus() {
-    let widget = soovita_widget::mount(config(), "http://127.0.0.1:9", outbox(), outbox()).unwrap();
+    let widget = soovita_widget::mount(
+        config(),
+        "http://127.0.0.1:9",
+        outbox(),
+        outbox(),
+        js_sys::Object::new(),
+    )
+    .unwrap();
     settle().await;
     let root = shadow();
     radios(&root)[10].unchecked_ref::<HtmlElement>().click();
@@ -265,8 +291,14 @@ async fn a_statement_is_a_labelled_five_point_list_that_takes_focus() {
 
 #[wasm_bindgen_test]
 async fn the_close_button_removes_the_card_from_the_page() {
-    let _widget =
-        soovita_widget::mount(config(), "http://127.0.0.1:9", outbox(), outbox()).unwrap();
+    let _widget = soovita_widget::mount(
+        config(),
+        "http://127.0.0.1:9",
+        outbox(),
+        outbox(),
+        js_sys::Object::new(),
+    )
+    .unwrap();
     settle().await;
     find(&shadow(), "button.close")
         .expect("a close button")

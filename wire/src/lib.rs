@@ -7,6 +7,7 @@
 
 mod messages;
 mod survey;
+mod targeting;
 
 use std::collections::BTreeMap;
 
@@ -17,6 +18,10 @@ pub use survey::{
     is_hex_color, is_valid_email, rotate_statements, Appearance, Audience, ColorMode, Dimension,
     EffortDriver, Plan, Position, Reward, SurveyDefinition, AGREEMENT_RANGE, EFFORT_RANGE,
     MAX_QUESTIONS, MAX_STATEMENTS_PER_VISITOR,
+};
+pub use targeting::{
+    PageRule, Targeting, Trigger, UrlMatch, MAX_DELAY_SECONDS, MAX_PAGE_RULES, MAX_PAGE_RULE_CHARS,
+    MAX_PROMPTS_PER_MONTH,
 };
 
 /// The largest request body the ingest endpoints accept, in bytes.
@@ -126,6 +131,13 @@ pub const MAX_ATTRIBUTES: usize = 20;
 pub const MAX_ATTRIBUTE_NAME_CHARS: usize = 40;
 /// The longest attribute value, in characters.
 pub const MAX_ATTRIBUTE_VALUE_CHARS: usize = 200;
+
+/// Whether `name` may name an attribute: 1 to [`MAX_ATTRIBUTE_NAME_CHARS`] ASCII letters, digits
+/// or `_`, so that it can be a column name in exports and a key in any tool they go to.
+pub fn is_attribute_name(name: &str) -> bool {
+    (1..=MAX_ATTRIBUTE_NAME_CHARS).contains(&name.len())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
 
 /// The longest page path kept, in characters.
 pub const MAX_PATH_CHARS: usize = 512;

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::Category;
+use crate::{Category, Targeting};
 
 /// The most questions one visitor is asked, the NPS question included: survey fatigue is real
 /// (`LOYALTY.md` §1), so loyalty statements give way when other steps apply.
@@ -236,6 +236,9 @@ pub struct SurveyDefinition {
     /// Colours and position.
     #[serde(default)]
     pub appearance: Appearance,
+    /// Pages, trigger and survey fatigue, applied by the loader.
+    #[serde(default)]
+    pub targeting: Targeting,
 }
 
 impl Default for SurveyDefinition {
@@ -252,6 +255,7 @@ impl Default for SurveyDefinition {
             reward: None,
             wording: BTreeMap::new(),
             appearance: Appearance::default(),
+            targeting: Targeting::default(),
         }
     }
 }

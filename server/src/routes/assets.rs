@@ -108,9 +108,10 @@ impl WidgetAssets {
                 loader = None;
                 continue;
             };
-            let (stem, extension) = file_name.rsplit_once('.').expect("names have extensions");
-            let hash = hex::encode(&file.metadata.sha256_hash()[..8]);
-            let hashed_name = format!("{stem}-{hash}.{extension}");
+            let (_, extension) = file_name.rsplit_once('.').expect("names have extensions");
+            // 48 bits tell versions apart; every byte of the name is in the loader's budget.
+            let hash = hex::encode(&file.metadata.sha256_hash()[..6]);
+            let hashed_name = format!("{hash}.{extension}");
             loader = loader.map(|text| text.replace(marker, &format!("/assets/{hashed_name}")));
             let file = HashedFile::read(file_name, content_type, file.data.into_owned());
             hashed.insert(hashed_name, file);

@@ -24,8 +24,8 @@ use crate::survey::config_for;
 /// The query of the survey endpoint.
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct SurveyQuery {
-    /// Comma-separated language tags, most preferred first; the loader sends `data-lang`,
-    /// `<html lang>` and `navigator.languages`.
+    /// Comma-separated language tags, most preferred first; the loader sends `data-lang` and
+    /// `<html lang>`. The browser's `Accept-Language` comes after them.
     lang: Option<String>,
 }
 
@@ -36,8 +36,8 @@ pub struct SurveyQuery {
         (status = 403, description = "origin_not_allowed", body = ErrorBody),
         (status = 404, description = "unknown_site", body = ErrorBody)))]
 /// `GET /v1/sites/{site_id}/survey[?lang=et,en]`: what the loader needs to decide whether to
-/// show anything, and the card's texts in the visitor's language. Without `lang`, the browser's
-/// `Accept-Language` decides.
+/// show anything, and the card's texts in the first language of `lang`, then of the browser's
+/// `Accept-Language`, that the bank has.
 pub async fn survey_config(
     State(state): State<AppState>,
     Path(site_id): Path<String>,
@@ -56,13 +56,11 @@ pub async fn survey_config(
     if let Some(origin) = origin.filter(|origin| !site.allows(origin)) {
         return Err(ApiError::OriginNotAllowed(origin.as_str().to_owned()));
     }
-    let preferences = query.lang.unwrap_or_else(|| {
-        headers
-            .get(ACCEPT_LANGUAGE)
-            .and_then(|v| v.to_str().ok())
-            .map(|v| v.split(';').next().unwrap_or_default().to_owned())
-            .unwrap_or_default()
-    });
+    let accepted = headers
+        .get(ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let preferences = [query.lang.as_deref().unwrap_or_default(), accepted].join(",");
     Ok((
         [
             (CACHE_CONTROL, "public, max-age=60"),
