@@ -1,5 +1,6 @@
-// Time from the loader starting to the prompt being visible, in headless Chromium.
-// A benchmark, not a test: it prints medians and asserts nothing.
+// Time from the loader starting to the prompt being visible, the longest main-thread task and
+// the layout shift while it appears, in headless Chromium. A benchmark, not a test: it prints
+// medians and asserts nothing.
 //   node bench/time-to-prompt.mjs [runs]        (after scripts/build-widget and a server build)
 import {
   createDatabase, embed, hostPage, launchBrowser, startHostPages, startServer,
@@ -14,8 +15,16 @@ const server = await startServer(db.database);
 snippet.value = embed(server.url, site.site_id);
 const browser = await launchBrowser();
 
-// Records when the first radio of the card is in the DOM and has a box.
+// Records when the first radio of the card is in the DOM and has a box, every long task (over
+// 50 ms, the browser's own threshold) and every layout shift.
 const watchForPrompt = () => {
+  window.__longTasks = [];
+  window.__layoutShift = 0;
+  new PerformanceObserver((list) => window.__longTasks.push(...list.getEntries().map((e) => e.duration)))
+    .observe({ type: 'longtask', buffered: true });
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) if (!entry.hadRecentInput) window.__layoutShift += entry.value;
+  }).observe({ type: 'layout-shift', buffered: true });
   const check = () => {
     const radio = document.querySelector('soovita-widget')?.shadowRoot?.querySelector('[role=radio]');
     if (radio && radio.getBoundingClientRect().width > 0) window.__promptAt = performance.now();
@@ -24,7 +33,8 @@ const watchForPrompt = () => {
   requestAnimationFrame(check);
 };
 
-const samples = { loaderToPrompt: [], navigationToPrompt: [] };
+const samples = { loaderToPrompt: [], navigationToPrompt: [], longestTask: [], layoutShift: [] };
+let longTasks = 0;
 for (let run = 0; run < runs; run++) {
   // A fresh context each run: cold HTTP cache, like a first visit.
   const context = await browser.newContext();
@@ -32,10 +42,17 @@ for (let run = 0; run < runs; run++) {
   await page.addInitScript(watchForPrompt);
   await page.goto(`${pages.origin}/`);
   await page.waitForFunction(() => window.__promptAt !== undefined);
-  const { loaderStart, promptAt } = await page.evaluate(() => ({
+  // Shifts and tasks are reported a frame or two late.
+  await page.waitForTimeout(300);
+  const { loaderStart, promptAt, tasks, shift } = await page.evaluate(() => ({
     loaderStart: performance.getEntriesByType('resource').find((e) => e.name.endsWith('/widget.js')).startTime,
     promptAt: window.__promptAt,
+    tasks: window.__longTasks,
+    shift: window.__layoutShift,
   }));
+  longTasks += tasks.length;
+  samples.longestTask.push(Math.max(0, ...tasks));
+  samples.layoutShift.push(shift);
   samples.loaderToPrompt.push(promptAt - loaderStart);
   samples.navigationToPrompt.push(promptAt);
   await context.close();
@@ -48,6 +65,8 @@ const median = (values) => {
 console.log(`time to prompt, headless Chromium, cold cache, ${runs} runs (median):`);
 console.log(`  loader request start -> prompt visible: ${median(samples.loaderToPrompt).toFixed(1)} ms`);
 console.log(`  navigation start     -> prompt visible: ${median(samples.navigationToPrompt).toFixed(1)} ms`);
+console.log(`  long tasks (> 50 ms) in all runs: ${longTasks}; longest per run: median ${median(samples.longestTask).toFixed(0)} ms, worst ${Math.max(...samples.longestTask).toFixed(0)} ms`);
+console.log(`  layout shift (CLS) while the card appears: median ${median(samples.layoutShift)}, worst ${Math.max(...samples.layoutShift)}`);
 
 await browser.close();
 server.stop();

@@ -8,6 +8,7 @@ mod scale;
 mod style;
 mod transport;
 
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use soovita_wire::{
@@ -24,7 +25,8 @@ use transport::{random_bytes, random_uuid, Endpoint};
 /// A mounted card; `destroy` removes it and everything it added to the page.
 #[wasm_bindgen]
 pub struct Widget {
-    app: AppHandle<Survey>,
+    /// Empty until the first render, which runs in a task of its own.
+    app: Rc<RefCell<Option<AppHandle<Survey>>>>,
     host: Element,
 }
 
@@ -32,7 +34,9 @@ pub struct Widget {
 impl Widget {
     /// Unmounts the card and removes its host element.
     pub fn destroy(self) {
-        self.app.destroy();
+        if let Some(app) = self.app.borrow_mut().take() {
+            app.destroy();
+        }
         self.host.remove();
     }
 }
@@ -144,6 +148,19 @@ pub fn mount(
         context: page_context(),
         on_dismiss: Callback::from(move |()| removable_host.remove()),
     };
-    let app = Renderer::<Survey>::with_root_and_props(root, props).render();
+    // The first render in a task of its own: together with reading the configuration and
+    // instantiating the wasm, it would hold the host page's main thread for over 50 ms on a
+    // slow machine (bench/time-to-prompt.mjs counts long tasks).
+    let app = Rc::new(RefCell::new(None));
+    let (slot, attached) = (app.clone(), host.clone());
+    let render = Closure::once_into_js(move || {
+        if attached.is_connected() {
+            *slot.borrow_mut() =
+                Some(Renderer::<Survey>::with_root_and_props(root, props).render());
+        }
+    });
+    web_sys::window()
+        .ok_or("soovita: no window")?
+        .set_timeout_with_callback(render.unchecked_ref())?;
     Ok(Widget { app, host })
 }
