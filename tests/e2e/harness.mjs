@@ -10,7 +10,8 @@ import { chromium } from 'playwright-core';
 const root = resolve(import.meta.dirname, '../..');
 export const binary = process.env.SOOVITA_BIN ?? join(root, 'target/debug/soovita');
 
-/** Serves `pages` ({path: html}) on 127.0.0.1 at a random port. */
+/** Serves `pages` ({path: html, or {html, headers}}) on 127.0.0.1 at a random port; `html` may
+ *  be any text or bytes, with a `content-type` in `headers`. */
 export async function startHostPages(pages) {
   const server = createServer((request, response) => {
     const page = pages[new URL(request.url, 'http://x').pathname];

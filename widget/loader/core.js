@@ -1,16 +1,16 @@
 /*
- * Soovita loader: the script tag site owners paste. It decides whether this visitor sees a
- * survey (sampling, cooldown, fatigue, page rules, Do Not Track, the trigger) before a single
- * byte of wasm is fetched, and only then loads the card.
- * Kept tiny (budget 1.5 KB gzip, tests/size.test.mjs): every page view pays for it.
- * The server replaces __SOOVITA_GLUE__ and __SOOVITA_WASM__ with content-hashed paths.
+ * The Soovita loader's decisions, shared by the script tag (script-tag.js) and the npm package
+ * (module.js); scripts/build-widget puts each entry after this file. It decides whether this
+ * visitor sees a survey (sampling, cooldown, fatigue, page rules, Do Not Track, the trigger)
+ * before a single byte of wasm is fetched, and only then loads the card.
+ * Kept tiny (budget 1.5 KB gzip for the script tag, tests/size.test.mjs): every page view pays
+ * for it.
+ *
+ * start(site, api, lang, files): `site` is the site id, `api` the server's origin, `lang` the
+ * site's language if it sets one; `files()` starts fetching the card and returns
+ * [the wasm's Response promise, the glue module's promise]. Returns the soovita() function.
  */
-(function (document, window) {
-  var script = document.currentScript;
-  if (!script) return;
-  var site = script.getAttribute('data-site');
-  var assetBase = new URL(script.src).origin;
-  var api = script.getAttribute('data-api') || assetBase;
+function start(site, api, lang, files) {
   var navigator = window.navigator;
   var location = window.location;
   var now = Date.now;
@@ -67,7 +67,9 @@
             var pending = remember().outbox[id];
             if (pending) deliver(id, pending[0], pending[1], attempt);
           },
-          retryAfter > 0 ? retryAfter * 1e3 : 500 * 2 ** Math.min(attempt, 7) * (0.5 + Math.random())
+          // Retry-After (seconds; anything else makes NaN) or 1, 2, 4… 64 s, each stretched by up
+          // to twice at random so that many visitors' retries do not arrive together.
+          (retryAfter * 2 || 2 ** Math.min(attempt, 7)) * 500 * (1 + Math.random())
         );
       });
   }
@@ -84,9 +86,7 @@
     navigator.sendBeacon(url, body);
   }
   window.addEventListener('pagehide', function () {
-    send(function (id, url, body) {
-      navigator.sendBeacon(url, body);
-    });
+    send(beacon);
   });
 
   var config; // the survey, once this visitor is known to be sampled in
@@ -113,19 +113,16 @@
       card = 1;
     }
   }
-  var queued = window.soovita?.q || [];
+  var queued = window.soovita?.q;
   window.soovita = command;
-  queued.forEach(function (call) {
+  queued?.forEach(function (call) {
     command(...call);
   });
 
   // The card's files: fetched when the visitor is eligible and the trigger is a delay, so the
   // wait is spent downloading, or else when the trigger fires. Never for anyone else.
   function preload() {
-    if (!glue) {
-      wasm = fetch(assetBase + '__SOOVITA_WASM__');
-      glue = import(assetBase + '__SOOVITA_GLUE__');
-    }
+    if (!glue) [wasm, glue] = files();
     return glue;
   }
 
@@ -200,10 +197,10 @@
   }
   var failed = warn.bind(0, 'no survey shown:');
 
-  if (visitor().next > now()) return;
+  if (visitor().next > now()) return command;
   // The server picks the first language it has: the site's data-lang, the page's, then those
   // of the visitor's Accept-Language.
-  var languages = [script.getAttribute('data-lang'), document.documentElement.lang];
+  var languages = [lang, document.documentElement.lang];
   fetch(api + '/v1/sites/' + site + '/survey?lang=' + encodeURIComponent(languages))
     .then(function (response) {
       if (!response.ok) throw response.status;
@@ -225,4 +222,5 @@
       }
     })
     .catch(failed);
-})(document, window);
+  return command;
+}
