@@ -369,6 +369,27 @@ async fn the_survey_configuration_is_served_to_allowed_origins_only() {
         ("Shop", 100, 90)
     );
 
+    // Every visitor downloads it, also those the loader then turns away: it goes compressed.
+    let response = server
+        .http
+        .get(&survey)
+        .header("origin", SHOP)
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["content-encoding"], "gzip");
+    let compressed = response.bytes().await.unwrap();
+    let mut json = String::new();
+    std::io::Read::read_to_string(
+        &mut flate2::read::GzDecoder::new(&compressed[..]),
+        &mut json,
+    )
+    .unwrap();
+    let unpacked: soovita_wire::SurveyConfig = serde_json::from_str(&json).unwrap();
+    assert_eq!(unpacked, config);
+    assert!(compressed.len() < json.len() / 2);
+
     let response = server
         .http
         .get(&survey)

@@ -47,7 +47,8 @@ function start(site, api, lang, files) {
   // the same body again cannot fix it. The response id makes every repeat harmless.
   function deliver(id, url, body, attempt) {
     queue(id, url, body);
-    fetch(url, { method: 'POST', body: body, keepalive: true })
+    // No keepalive: a page that closes meanwhile beacons the outbox on pagehide instead.
+    fetch(url, { method: 'POST', body: body })
       .then(function (response) {
         var status = response.status;
         if (status >= 500 || status == 429) throw response.headers.get('retry-after');

@@ -112,9 +112,11 @@ pub fn router(state: AppState, options: &ServeOptions) -> Router {
         .layer::<_, Infallible>(public_cors(state.sites.clone()))
         .get(admin::export_responses)
         .delete(admin::erase_by_email);
+    // Compressed, because every visitor the loader then turns away downloads it for nothing.
     let survey = get(public::survey_config)
         .options(|| async {})
-        .layer::<_, Infallible>(public_cors(state.sites.clone()));
+        .layer::<_, Infallible>(public_cors(state.sites.clone()))
+        .layer(CompressionLayer::new());
     // Assets are public and fetched cross-origin by `import()` and `fetch()`, which need CORS.
     let assets = Router::new()
         .route(LOADER, get(assets::loader))
