@@ -45,6 +45,7 @@ pub fn exported(response: StoredResponse) -> ExportedResponse {
         email: response.email,
         context: response.page_path.map(|path| PageContext {
             path,
+            query: response.page_query,
             utm: json_map(response.utm.as_deref()),
             referrer: response.referrer,
             device: match response.device.as_deref() {
@@ -78,7 +79,7 @@ fn rfc3339(unix_ms: i64) -> String {
 
 /// The CSV header; one column per answer of the loyalty flow. Statements share one column,
 /// `id=answer` pairs separated by `; `, with `-` for a statement shown but not answered.
-const CSV_HEADER: [&str; 18] = [
+const CSV_HEADER: [&str; 19] = [
     "response_id",
     "created_at",
     "updated_at",
@@ -93,6 +94,7 @@ const CSV_HEADER: [&str; 18] = [
     "contact_consent",
     "email",
     "page_path",
+    "page_query",
     "referrer",
     "device",
     "utm",
@@ -102,7 +104,7 @@ const CSV_HEADER: [&str; 18] = [
 /// A CSV file with a header row, every cell safe to open in a spreadsheet.
 pub fn to_csv(responses: &[ExportedResponse]) -> Vec<u8> {
     let mut writer = csv::Writer::from_writer(Vec::new());
-    let mut write = |row: [&str; 18]| {
+    let mut write = |row: [&str; 19]| {
         writer
             .write_record(row.map(spreadsheet_safe).iter().map(|cell| cell.as_bytes()))
             .expect("writing to a Vec cannot fail");
@@ -141,6 +143,11 @@ pub fn to_csv(responses: &[ExportedResponse]) -> Vec<u8> {
             &text(response.contact_consent.map(|c| c.to_string())),
             response.email.as_deref().unwrap_or(""),
             response.context.as_ref().map_or("", |c| c.path.as_str()),
+            response
+                .context
+                .as_ref()
+                .and_then(|c| c.query.as_deref())
+                .unwrap_or(""),
             response
                 .context
                 .as_ref()
@@ -196,6 +203,7 @@ mod tests {
             contact_consent: Some(true),
             email: Some("mari@example.ee".into()),
             page_path: Some("/kassa".into()),
+            page_query: Some("tellimus=42".into()),
             referrer: None,
             device: Some("phone".into()),
             utm: Some(r#"{"utm_source":"uudiskiri"}"#.into()),
@@ -225,15 +233,15 @@ mod tests {
         assert_eq!(
             lines[0],
             "response_id,created_at,updated_at,survey_version,lang,score,category,comment,\
-             statements,effort,effort_drivers,contact_consent,email,page_path,referrer,device,utm,\
-             attributes"
+             statements,effort,effort_drivers,contact_consent,email,page_path,page_query,referrer,device,\
+             utm,attributes"
         );
         assert_eq!(
             lines[1],
             "3f2b8c1e-7a4d-4e8b-9c0a-1b2c3d4e5f60,1970-01-01T00:00:00.000Z,1970-01-01T00:00:01.500Z,\
              1,et,3,detractor,\"Fast, friendly\",trust.honest=4; fairness.respect=-,2,\
-             \"contacted_again,transferred\",true,mari@example.ee,/kassa,,phone,utm_source=uudiskiri,\
-             plan=pro"
+             \"contacted_again,transferred\",true,mari@example.ee,/kassa,tellimus=42,,phone,\
+             utm_source=uudiskiri,plan=pro"
         );
     }
 }

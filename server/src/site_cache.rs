@@ -52,4 +52,10 @@ impl SiteCache {
         entries.insert(id.clone(), (Instant::now(), site.clone()));
         Ok(site)
     }
+
+    /// Drops what is remembered of a site, so that this server reads it afresh; other servers on
+    /// the same database see the change within [`SITE_TTL`].
+    pub fn forget(&self, id: &SiteId) {
+        self.entries.write().expect("never poisoned").remove(id);
+    }
 }

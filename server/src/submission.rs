@@ -7,7 +7,7 @@ use soovita_wire::{
     is_attribute_name, is_valid_email, Category, ContactAnswer, EffortDriver, PageContext,
     ResponseSubmission, StatementAnswer, SurveyDefinition, AGREEMENT_RANGE, EFFORT_RANGE,
     MAX_ATTRIBUTES, MAX_ATTRIBUTE_NAME_CHARS, MAX_ATTRIBUTE_VALUE_CHARS, MAX_EMAIL_BYTES,
-    MAX_PATH_CHARS, UTM_PARAMETERS,
+    MAX_PATH_CHARS, MAX_QUERY_CHARS, UTM_PARAMETERS,
 };
 
 use crate::bank;
@@ -83,7 +83,10 @@ pub fn validate(
         }
         None => (None, None),
     };
-    let context = submission.context.map(context).transpose()?;
+    let context = submission
+        .context
+        .map(|c| context(c, definition.record_query_string))
+        .transpose()?;
     let attributes = attributes(&submission.attributes)?;
     let update = ResponseUpdate {
         id,
@@ -97,6 +100,7 @@ pub fn validate(
         contact_consent,
         email,
         page_path: context.as_ref().map(|c| c.path.clone()),
+        page_query: context.as_ref().and_then(|c| c.query.clone()),
         referrer: context.as_ref().and_then(|c| c.referrer.clone()),
         device: context.as_ref().map(|c| c.device.as_str()),
         utm: context
@@ -148,8 +152,22 @@ fn statements(
 
 /// The page context, checked: a path (never a query string), known UTM parameters, and a
 /// referrer that is a bare host name.
-fn context(context: PageContext) -> Result<PageContext, InvalidInput> {
+/// The page context within its limits. A query string from a survey that does not record them
+/// (an old card, a hand-made request) is dropped rather than refused: the answer still counts.
+fn context(mut context: PageContext, record_query: bool) -> Result<PageContext, InvalidInput> {
     let invalid = |message: String| Err(InvalidInput::Context(message));
+    if !record_query {
+        context.query = None;
+    }
+    if context.query.as_deref().is_some_and(|query| {
+        query.chars().count() > MAX_QUERY_CHARS
+            || query.contains('#')
+            || query.chars().any(char::is_control)
+    }) {
+        return invalid(format!(
+            "query must be at most {MAX_QUERY_CHARS} characters, without the fragment"
+        ));
+    }
     let path_ok = context.path.starts_with('/')
         && context.path.chars().count() <= MAX_PATH_CHARS
         && !context.path.contains(['?', '#'])
@@ -321,6 +339,37 @@ mod tests {
             (update.contact_consent, update.email.as_deref()),
             (Some(true), Some("mari@example.ee"))
         );
+    }
+
+    #[test]
+    fn the_query_string_is_kept_only_where_the_survey_records_it() {
+        let body = json!({
+            "response_id": ID, "score": 9,
+            "context": {"path": "/search", "query": "q=mari%40example.ee", "device": "desktop"}
+        });
+        let dropped = check(body.clone()).unwrap();
+        assert_eq!(dropped.page_path.as_deref(), Some("/search"));
+        assert_eq!(dropped.page_query, None);
+
+        let recording = PublishedSurvey {
+            version: 1,
+            definition: SurveyDefinition {
+                record_query_string: true,
+                ..SurveyDefinition::default()
+            },
+        };
+        let parse = |body: serde_json::Value| {
+            validate(serde_json::from_value(body).unwrap(), &recording).map(|(update, _)| update)
+        };
+        let kept = parse(body).unwrap();
+        assert_eq!(kept.page_query.as_deref(), Some("q=mari%40example.ee"));
+        let long = "q=".to_owned() + &"x".repeat(MAX_QUERY_CHARS);
+        let error = parse(json!({
+            "response_id": ID, "score": 9,
+            "context": {"path": "/search", "query": long, "device": "desktop"}
+        }))
+        .unwrap_err();
+        assert!(error.to_string().contains("query"), "{error}");
     }
 
     #[test]

@@ -41,6 +41,7 @@ fn update(id: &str, score: i32, comment: Option<&str>) -> ResponseUpdate {
         contact_consent: None,
         email: None,
         page_path: None,
+        page_query: None,
         referrer: None,
         device: None,
         utm: None,
@@ -211,6 +212,7 @@ async fn loyalty_answers_merge(store: &dyn Store, shop: &Site) {
     later.contact_consent = Some(true);
     later.email = Some("mari@example.ee".into());
     later.page_path = Some("/kassa".into());
+    later.page_query = Some("order=42".into());
     later.device = Some("phone");
     later.attributes = Some(r#"{"plan":"pro"}"#.into());
     store
@@ -258,10 +260,16 @@ async fn loyalty_answers_merge(store: &dyn Store, shop: &Site) {
     assert_eq!(
         (
             stored.page_path.as_deref(),
+            stored.page_query.as_deref(),
             stored.device.as_deref(),
             stored.attributes.as_deref()
         ),
-        (Some("/kassa"), Some("phone"), Some(r#"{"plan":"pro"}"#)),
+        (
+            Some("/kassa"),
+            Some("order=42"),
+            Some("phone"),
+            Some(r#"{"plan":"pro"}"#)
+        ),
         "the page context stays too"
     );
     assert!(store

@@ -2,7 +2,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  createDatabase, embed, eventually, exportResponses, hostPage, launchBrowser, startHostPages, startServer, tearDown,
+  createDatabase, embed, eventually, exportResponses, hostPage, launchBrowser, saveSurvey, startHostPages, startServer,
+  tearDown,
 } from './harness.mjs';
 
 describe('delivering answers', () => {
@@ -85,7 +86,7 @@ describe('delivering answers', () => {
     await context.close();
   });
 
-  test('the page context comes with the answer: path, UTM, referring site, device; never the query', async () => {
+  test('the page context comes with the answer: path, UTM, referring site, device; the query only with the opt-in', async () => {
     const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
     const page = await context.newPage();
     await page.goto(`${pages.origin}/?utm_source=newsletter&token=secret123`, { referer: 'https://news.example/article' });
@@ -95,8 +96,26 @@ describe('delivering answers', () => {
       return rows.length ? rows : null;
     });
     assert.deepEqual(answer.context, { path: '/', utm: { utm_source: 'newsletter' }, referrer: 'news.example', device: 'phone' });
-    assert.ok(!JSON.stringify(answer).includes('secret123'), 'the query string is never stored');
+    assert.ok(!JSON.stringify(answer).includes('secret123'), 'the query string is stored without the opt-in');
     await context.close();
+
+    // A survey that opts in records it.
+    const current = await fetch(`${server.url}/v1/sites/${site.site_id}/survey/definition`, {
+      headers: { authorization: `Bearer ${site.admin_token}` },
+    });
+    const { definition } = await current.json();
+    await saveSurvey(server.url, site, { ...definition, record_query_string: true });
+    const recording = await browser.newContext();
+    const recorded = await recording.newPage();
+    await recorded.goto(`${pages.origin}/?plan=pro&utm_source=newsletter`);
+    await recorded.locator('[role=radio]', { hasText: /^6$/ }).click();
+    const [withQuery] = await eventually(async () => {
+      const rows = await responsesWith((r) => r.score === 6 && r.context);
+      return rows.length ? rows : null;
+    });
+    assert.equal(withQuery.context.query, 'plan=pro&utm_source=newsletter');
+    await recording.close();
+    await saveSurvey(server.url, site, definition);
   });
 
   test('a comment typed when the page closes arrives by beacon', async () => {

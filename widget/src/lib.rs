@@ -13,7 +13,7 @@ use std::rc::Rc;
 
 use soovita_wire::{
     DeviceClass, PageContext, Position, SurveyConfig, MAX_ATTRIBUTE_VALUE_CHARS, MAX_PATH_CHARS,
-    UTM_PARAMETERS,
+    MAX_QUERY_CHARS, UTM_PARAMETERS,
 };
 use wasm_bindgen::prelude::*;
 use web_sys::{CssStyleSheet, Document, Element, ShadowRootInit, ShadowRootMode};
@@ -65,13 +65,14 @@ fn container(document: &Document, config: &mut SurveyConfig) -> Result<Element, 
     Ok(document.body().ok_or("soovita: no body")?.into())
 }
 
-/// Where the survey is shown: the path (never the query string), the UTM parameters, the
-/// referring site if it is another one, and a coarse device class.
-fn page_context() -> Option<PageContext> {
+/// Where the survey is shown: the path (the query string only if the survey records it), the
+/// UTM parameters, the referring site if it is another one, and a coarse device class.
+fn page_context(record_query: bool) -> Option<PageContext> {
     let window = web_sys::window()?;
     let location = window.location();
     let clip = |text: String, limit: usize| text.chars().take(limit).collect::<String>();
-    let query = web_sys::UrlSearchParams::new_with_str(&location.search().ok()?).ok()?;
+    let search = location.search().ok()?;
+    let query = web_sys::UrlSearchParams::new_with_str(&search).ok()?;
     let utm = UTM_PARAMETERS
         .iter()
         .filter_map(|name| {
@@ -105,6 +106,10 @@ fn page_context() -> Option<PageContext> {
     };
     Some(PageContext {
         path: clip(location.pathname().ok()?, MAX_PATH_CHARS),
+        query: search
+            .strip_prefix('?')
+            .filter(|search| record_query && !search.is_empty())
+            .map(|search| clip(search.to_owned(), MAX_QUERY_CHARS)),
         utm,
         referrer,
         device,
@@ -140,12 +145,13 @@ pub fn mount(
 
     let removable_host = host.clone();
     let seed = u32::from_le_bytes(random_bytes());
+    let record_query = config.survey.record_query_string;
     let props = SurveyProps {
         endpoint: Endpoint::new(api_base, &config.site_id, deliver, beacon, attributes),
         config: Rc::new(config),
         response_id: AttrValue::from(random_uuid()),
         seed,
-        context: page_context(),
+        context: page_context(record_query),
         on_dismiss: Callback::from(move |()| removable_host.remove()),
     };
     // The first render in a task of its own: together with reading the configuration and

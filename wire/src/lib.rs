@@ -142,6 +142,9 @@ pub fn is_attribute_name(name: &str) -> bool {
 /// The longest page path kept, in characters.
 pub const MAX_PATH_CHARS: usize = 512;
 
+/// The longest query string kept, in characters.
+pub const MAX_QUERY_CHARS: usize = 512;
+
 /// The UTM parameters the widget passes on; others in the query string are never read.
 pub const UTM_PARAMETERS: [&str; 5] = [
     "utm_source",
@@ -159,6 +162,10 @@ pub const UTM_PARAMETERS: [&str; 5] = [
 pub struct PageContext {
     /// `location.pathname`, e.g. `/checkout/done`.
     pub path: String,
+    /// The query string without `?`, only when the survey opts in (`record_query_string`):
+    /// query strings can carry what visitors typed, tokens and email addresses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query: Option<String>,
     /// The UTM parameters of the page's URL, by name (`utm_source`…).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub utm: BTreeMap<String, String>,

@@ -239,6 +239,10 @@ pub struct SurveyDefinition {
     /// Pages, trigger and survey fatigue, applied by the loader.
     #[serde(default)]
     pub targeting: Targeting,
+    /// Whether answers record the page's query string along with its path. Off by default:
+    /// query strings can carry search terms, tokens and email addresses.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub record_query_string: bool,
 }
 
 impl Default for SurveyDefinition {
@@ -256,6 +260,7 @@ impl Default for SurveyDefinition {
             wording: BTreeMap::new(),
             appearance: Appearance::default(),
             targeting: Targeting::default(),
+            record_query_string: false,
         }
     }
 }

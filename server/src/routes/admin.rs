@@ -176,8 +176,9 @@ pub async fn survey_definition(
     responses(
         (status = 201, description = "saved as the next version", body = VersionedDefinition),
         (status = 400, description = "invalid_survey, naming the field", body = ErrorBody)))]
-/// `PUT /v1/sites/{site_id}/survey/definition`: saves a new version of the survey. Visitors get
-/// it within the site cache's lifetime; answers to the old version stay valid.
+/// `PUT /v1/sites/{site_id}/survey/definition`: saves a new version of the survey. Visitors of
+/// this server get it at once, those of others on the same database within the site cache's
+/// lifetime; answers to the old version stay valid.
 pub async fn save_survey_definition(
     State(state): State<AppState>,
     Path(site_id): Path<String>,
@@ -190,6 +191,7 @@ pub async fn save_survey_definition(
         .store
         .save_survey(&site.id, &definition, crate::clock::now_ms())
         .await?;
+    state.sites.forget(&site.id);
     Ok((
         StatusCode::CREATED,
         Json(VersionedDefinition {

@@ -102,6 +102,8 @@ pub struct ResponseUpdate {
     pub email: Option<String>,
     /// The page path; `None` keeps an earlier one.
     pub page_path: Option<String>,
+    /// The page's query string, where the survey records it.
+    pub page_query: Option<String>,
     /// The referring site's host name.
     pub referrer: Option<String>,
     /// `phone`, `tablet` or `desktop`.
@@ -148,6 +150,8 @@ pub struct StoredResponse {
     pub email: Option<String>,
     /// The page path.
     pub page_path: Option<String>,
+    /// The page's query string, where the survey records it.
+    pub page_query: Option<String>,
     /// The referring site's host name.
     pub referrer: Option<String>,
     /// `phone`, `tablet` or `desktop`.
@@ -305,10 +309,11 @@ impl SiteRow {
 /// The columns of a response upsert, in the order values are bound (see [`bind_response!`]).
 const RESPONSE_COLUMNS: &str = "INSERT INTO responses (id, site_id, score, comment, \
      survey_version, lang, effort, effort_drivers, contact_consent, email, page_path, \
-     referrer_domain, device_class, utm, attributes, created_at_ms, updated_at_ms) VALUES ";
+     page_query, referrer_domain, device_class, utm, attributes, created_at_ms, updated_at_ms) \
+     VALUES ";
 
 /// How many values [`RESPONSE_COLUMNS`] takes per row.
-const RESPONSE_VALUES: usize = 17;
+const RESPONSE_VALUES: usize = 18;
 
 /// The tail of every response upsert. The WHERE makes a response id that belongs to another
 /// site a no-op instead of a takeover. A field a later post leaves out keeps its earlier value,
@@ -324,6 +329,7 @@ const UPSERT_RESPONSE_ON_CONFLICT: &str =
      email = CASE WHEN excluded.contact_consent = FALSE THEN NULL \
                   ELSE COALESCE(excluded.email, responses.email) END, \
      page_path = COALESCE(excluded.page_path, responses.page_path), \
+     page_query = COALESCE(excluded.page_query, responses.page_query), \
      referrer_domain = COALESCE(excluded.referrer_domain, responses.referrer_domain), \
      device_class = COALESCE(excluded.device_class, responses.device_class), \
      utm = COALESCE(excluded.utm, responses.utm), \
@@ -367,6 +373,7 @@ macro_rules! bind_response {
             .bind($update.contact_consent)
             .bind($update.email.as_deref())
             .bind($update.page_path.as_deref())
+            .bind($update.page_query.as_deref())
             .bind($update.referrer.as_deref())
             .bind($update.device)
             .bind($update.utm.as_deref())
@@ -399,8 +406,8 @@ const SELECT_SURVEY: &str = "SELECT definition FROM surveys WHERE site_id = $1 A
 /// A site's responses, every integer as BIGINT so both backends decode them alike.
 const SELECT_RESPONSES: &str = "SELECT id, CAST(score AS BIGINT) AS score, comment, \
      CAST(survey_version AS BIGINT) AS survey_version, lang, CAST(effort AS BIGINT) AS effort, \
-     effort_drivers, contact_consent, email, page_path, referrer_domain, device_class, utm, \
-     attributes, created_at_ms, updated_at_ms \
+     effort_drivers, contact_consent, email, page_path, page_query, referrer_domain, device_class, \
+     utm, attributes, created_at_ms, updated_at_ms \
      FROM responses WHERE site_id = $1 ORDER BY created_at_ms, id";
 
 /// The statements shown with a site's responses.
@@ -454,6 +461,7 @@ macro_rules! read_responses {
                     contact_consent: row.try_get("contact_consent")?,
                     email: row.try_get("email")?,
                     page_path: row.try_get("page_path")?,
+                    page_query: row.try_get("page_query")?,
                     referrer: row.try_get("referrer_domain")?,
                     device: row.try_get("device_class")?,
                     utm: row.try_get("utm")?,
