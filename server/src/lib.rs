@@ -14,6 +14,7 @@ pub mod export;
 pub mod extract;
 pub mod http;
 pub mod rate_limit;
+pub mod results;
 pub mod routes;
 pub mod site_cache;
 pub mod sites;

@@ -460,6 +460,55 @@ async fn export_needs_the_sites_own_token() {
 }
 
 #[tokio::test]
+async fn results_are_the_owners_alone_and_count_every_response() {
+    let server = TestServer::start().await;
+    let url = server.url(&server.site.site_id, "results");
+    let response = server.http.get(&url).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+
+    let empty: soovita_wire::SiteResults = server
+        .http
+        .get(&url)
+        .bearer_auth(&server.site.admin_token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!((empty.responses, empty.nps), (0, None));
+
+    for (n, score) in [10, 9, 8, 0].into_iter().enumerate() {
+        let body = json!({"response_id": format!("3f2b8c1e-7a4d-4e8b-9c0a-00000000000{n}"), "score": score});
+        assert_eq!(
+            server.post(Some(SHOP), body.to_string()).await.0,
+            StatusCode::OK
+        );
+    }
+    let results: soovita_wire::SiteResults = server
+        .http
+        .get(&url)
+        .bearer_auth(&server.site.admin_token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            results.responses,
+            results.promoters,
+            results.passives,
+            results.detractors
+        ),
+        (4, 2, 1, 1)
+    );
+    assert_eq!(results.nps, Some(25.0));
+    assert_eq!(results.histogram, [1, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1]);
+}
+
+#[tokio::test]
 async fn csv_export_is_an_attachment_safe_for_spreadsheets() {
     let server = TestServer::start().await;
     server

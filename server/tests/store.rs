@@ -156,6 +156,7 @@ async fn conformance_story(store: Arc<dyn Store>) {
 
     // FIRST belongs to shop: among concurrent writes to other, it alone is refused.
     concurrent_writers_are_all_committed_and_isolated(store.clone(), &other).await;
+    results_come_from_every_answer(store.clone()).await;
     erasure_and_retention(store, &shop, &other).await;
 }
 
@@ -379,6 +380,171 @@ async fn concurrent_writers_are_all_committed_and_isolated(store: Arc<dyn Store>
         (1, 49)
     );
     assert_eq!(store.responses(&other.id).await.unwrap().len(), 199);
+}
+
+/// A seeded data set of 10,000 responses with known structure: agreement with trust follows the
+/// score closely (and is low), satisfaction follows it loosely (and is high), fairness and
+/// commercial friendship are noise. The figures the results endpoint computes from the
+/// database's sums must equal what this test computes from the raw values, two-pass.
+async fn results_come_from_every_answer(store: Arc<dyn Store>) {
+    const N: usize = 10_000;
+    let survey = site("Results");
+    store.create_site(&survey).await.unwrap();
+    let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut random = move |below: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % below
+    };
+    let drivers: Vec<Dimension> = Dimension::ALL
+        .into_iter()
+        .filter(|d| d.is_driver())
+        .collect();
+    let agreement = |dimension: Dimension, score: u8, noise: u64, coin: u64| -> u8 {
+        let value = match dimension {
+            Dimension::Trust => i64::from(score) * 4 / 10 + noise as i64 - 1,
+            Dimension::Satisfaction if coin < 4 => i64::from(score) / 3 + 2,
+            Dimension::Satisfaction => 5,
+            _ => 1 + (noise as i64 * 7 + coin as i64) % 5,
+        };
+        value.clamp(1, 5) as u8
+    };
+    let mut scores = Vec::with_capacity(N);
+    let mut answers: std::collections::HashMap<Dimension, Vec<(f64, f64)>> = Default::default();
+    let mut updates = Vec::with_capacity(N);
+    for i in 0..N {
+        let score = random(11) as u8;
+        scores.push(score);
+        let mut response = update(
+            &format!("10000000-0000-4000-8000-{i:012}"),
+            i32::from(score),
+            None,
+        );
+        // Two neighbouring drivers per visitor, as the widget's rotation gives them.
+        for dimension in [drivers[i % 5], drivers[(i + 1) % 5]] {
+            let answer = agreement(dimension, score, random(3), random(10));
+            answers
+                .entry(dimension)
+                .or_default()
+                .push((f64::from(answer), f64::from(score)));
+            response.statements.push(statement(
+                &format!("{}.seeded", dimension.as_str()),
+                dimension,
+                Some(answer),
+            ));
+        }
+        updates.push(response);
+    }
+    let mut writers = tokio::task::JoinSet::new();
+    for chunk in updates.chunks(N / 8) {
+        let (store, id, chunk) = (store.clone(), survey.id.clone(), chunk.to_vec());
+        writers.spawn(async move {
+            for response in &chunk {
+                store.upsert_response(&id, response, 1_000).await.unwrap();
+            }
+        });
+    }
+    writers.join_all().await;
+
+    let results = soovita_server::results::results(&store.result_sums(&survey.id).await.unwrap());
+    let close = |actual: f64, expected: f64, what: &str| {
+        assert!(
+            (actual - expected).abs() < 1e-9,
+            "{what}: {actual} against {expected}"
+        )
+    };
+    assert_eq!(results.responses, N as u64);
+    for score in 0..=10u8 {
+        let count = scores.iter().filter(|&&s| s == score).count() as u64;
+        assert_eq!(
+            results.histogram[usize::from(score)],
+            count,
+            "score {score}"
+        );
+    }
+    // NPS as the mean of +1 / 0 / −1 times 100; its margin from that mean's sample spread.
+    let values: Vec<f64> = scores
+        .iter()
+        .map(|&s| match s {
+            9..=10 => 1.0,
+            7..=8 => 0.0,
+            _ => -1.0,
+        })
+        .collect();
+    let mean = values.iter().sum::<f64>() / N as f64;
+    let spread = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / N as f64;
+    close(results.nps.unwrap(), 100.0 * mean, "nps");
+    close(
+        results.margin_of_error.unwrap(),
+        100.0 * 1.959_963_984_540_054 * (spread / N as f64).sqrt(),
+        "margin of error",
+    );
+    assert_eq!(
+        results.promoters + results.passives + results.detractors,
+        N as u64
+    );
+
+    for score in &results.dimensions {
+        let pairs = &answers[&score.dimension];
+        assert_eq!(score.answers, pairs.len() as u64);
+        let mean = pairs.iter().map(|(x, _)| x).sum::<f64>() / pairs.len() as f64;
+        close(score.mean_agreement, mean, "mean agreement");
+        let agree = pairs.iter().filter(|(x, _)| *x >= 4.0).count() as f64;
+        close(score.agree_share, agree / pairs.len() as f64, "agree share");
+    }
+    assert_eq!(results.dimensions.len(), 5, "every driver was answered");
+
+    for driver in &results.key_drivers {
+        let pairs = &answers[&driver.dimension];
+        let n = pairs.len() as f64;
+        let (mx, my) = (
+            pairs.iter().map(|(x, _)| x).sum::<f64>() / n,
+            pairs.iter().map(|(_, y)| y).sum::<f64>() / n,
+        );
+        let covariance: f64 = pairs.iter().map(|(x, y)| (x - mx) * (y - my)).sum();
+        let (sx, sy): (f64, f64) = (
+            pairs.iter().map(|(x, _)| (x - mx).powi(2)).sum(),
+            pairs.iter().map(|(_, y)| (y - my).powi(2)).sum(),
+        );
+        let r = covariance / (sx * sy).sqrt();
+        close(driver.correlation, r, "correlation");
+        let half_width = 1.959_963_984_540_054 / (n - 3.0).sqrt();
+        close(driver.low, (r.atanh() - half_width).tanh(), "interval low");
+        close(
+            driver.high,
+            (r.atanh() + half_width).tanh(),
+            "interval high",
+        );
+        assert!(driver.low < driver.correlation && driver.correlation < driver.high);
+    }
+    let ranked: Vec<Dimension> = results.key_drivers.iter().map(|d| d.dimension).collect();
+    assert_eq!(
+        &ranked[..2],
+        [Dimension::Trust, Dimension::Satisfaction],
+        "trust follows the score closest, then satisfaction"
+    );
+    assert!(
+        results.key_drivers[0].correlation > 0.7,
+        "{:?}",
+        results.key_drivers[0]
+    );
+    assert!(
+        results
+            .focus
+            .as_deref()
+            .unwrap_or_default()
+            .starts_with("Work on trust first"),
+        "{:?}",
+        results.focus
+    );
+
+    assert!(store.delete_site(&survey.id).await.unwrap());
+    assert_eq!(
+        store.result_sums(&survey.id).await.unwrap(),
+        store::ResultSums::default(),
+        "a deleted site leaves nothing to count"
+    );
 }
 
 /// GDPR erasure of one response and of a whole site, and purging by retention.

@@ -68,6 +68,20 @@ fn sent() -> Vec<serde_json::Value> {
     serde_json::from_str(&json).unwrap()
 }
 
+/// The card of `config`, mounted against an unreachable server and rendered.
+async fn mounted(config: wasm_bindgen::JsValue) -> soovita_widget::Widget {
+    let widget = soovita_widget::mount(
+        config,
+        "http://127.0.0.1:9",
+        outbox(),
+        outbox(),
+        js_sys::Object::new(),
+    )
+    .unwrap();
+    settle().await;
+    widget
+}
+
 /// Lets Yew's scheduler render.
 async fn settle() {
     let promise = js_sys::Promise::new(&mut |resolve, _| {
@@ -115,15 +129,7 @@ fn press(target: &Element, key: &str) {
 
 #[wasm_bindgen_test]
 async fn the_scale_is_a_radio_group_of_eleven_with_one_tab_stop() {
-    let widget = soovita_widget::mount(
-        config(),
-        "http://127.0.0.1:9",
-        outbox(),
-        outbox(),
-        js_sys::Object::new(),
-    )
-    .unwrap();
-    settle().await;
+    let widget = mounted(config()).await;
     let root = shadow();
     let group = find(&root, "[role=radiogroup]").expect("a radiogroup");
     let question = root
@@ -166,15 +172,7 @@ async fn the_scale_is_a_radio_group_of_eleven_with_one_tab_stop() {
 
 #[wasm_bindgen_test]
 async fn arrow_keys_move_selection_and_focus_without_committing() {
-    let widget = soovita_widget::mount(
-        config(),
-        "http://127.0.0.1:9",
-        outbox(),
-        outbox(),
-        js_sys::Object::new(),
-    )
-    .unwrap();
-    settle().await;
+    let widget = mounted(config()).await;
     let root = shadow();
     let first = radios(&root)[0].clone();
     press(&first, "End");
@@ -203,15 +201,7 @@ async fn choosing_a_score_moves_focus_to_the_open_question_and_next_thanks() {
         contact: vec![],
         ..SurveyDefinition::default()
     };
-    let widget = soovita_widget::mount(
-        config_with(short),
-        "http://127.0.0.1:9",
-        outbox(),
-        outbox(),
-        js_sys::Object::new(),
-    )
-    .unwrap();
-    settle().await;
+    let widget = mounted(config_with(short)).await;
     let root = shadow();
     radios(&root)[3].unchecked_ref::<HtmlElement>().click();
     settle().await;
@@ -249,15 +239,7 @@ async fn choosing_a_score_moves_focus_to_the_open_question_and_next_thanks() {
 
 #[wasm_bindgen_test]
 async fn a_statement_is_a_labelled_five_point_list_that_takes_focus() {
-    let widget = soovita_widget::mount(
-        config(),
-        "http://127.0.0.1:9",
-        outbox(),
-        outbox(),
-        js_sys::Object::new(),
-    )
-    .unwrap();
-    settle().await;
+    let widget = mounted(config()).await;
     let root = shadow();
     radios(&root)[10].unchecked_ref::<HtmlElement>().click();
     settle().await;
@@ -291,15 +273,7 @@ async fn a_statement_is_a_labelled_five_point_list_that_takes_focus() {
 
 #[wasm_bindgen_test]
 async fn the_close_button_removes_the_card_from_the_page() {
-    let _widget = soovita_widget::mount(
-        config(),
-        "http://127.0.0.1:9",
-        outbox(),
-        outbox(),
-        js_sys::Object::new(),
-    )
-    .unwrap();
-    settle().await;
+    let _widget = mounted(config()).await;
     find(&shadow(), "button.close")
         .expect("a close button")
         .click();

@@ -80,6 +80,18 @@ impl Dimension {
         }
     }
 
+    /// Whether it is one of the five drivers (the rest are stages of loyalty).
+    pub fn is_driver(self) -> bool {
+        matches!(
+            self,
+            Self::Fairness
+                | Self::ServiceQuality
+                | Self::CommercialFriendship
+                | Self::Satisfaction
+                | Self::Trust
+        )
+    }
+
     /// The dimension a statement id such as `trust.honest` belongs to.
     pub fn of_statement(id: &str) -> Option<Self> {
         let (prefix, rest) = id.split_once('.')?;

@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use soovita_wire::{ErrorBody, ExportedResponse, SurveyDefinition};
+use soovita_wire::{ErrorBody, ExportedResponse, SiteResults, SurveyDefinition};
 
 use super::AppState;
 use crate::domain::ResponseId;
@@ -144,6 +144,20 @@ pub async fn erase_by_email(
         .ok_or_else(|| ApiError::BadQuery("name the respondent: ?email=name@example.com".into()))?;
     let erased = state.store.erase_by_email(&site.id, email.trim()).await?;
     Ok(Json(Erased { erased }))
+}
+
+#[utoipa::path(get, path = "/v1/sites/{site_id}/results", tag = "admin",
+    params(("site_id" = String, Path)), security(("admin_token" = [])),
+    responses((status = 200, description = "NPS with its 95% margin, the distribution, agreement per dimension and the key drivers", body = SiteResults)))]
+/// `GET /v1/sites/{site_id}/results`: every response's figures, summed by the database.
+pub async fn results(
+    State(state): State<AppState>,
+    Path(site_id): Path<String>,
+    BearerToken(token): BearerToken,
+) -> Result<Json<SiteResults>, ApiError> {
+    let site = state.owned_site(&site_id, &token).await?;
+    let sums = state.store.result_sums(&site.id).await?;
+    Ok(Json(crate::results::results(&sums)))
 }
 
 /// A saved survey version, as the definition endpoints return it.

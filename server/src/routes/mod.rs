@@ -34,11 +34,12 @@ pub use openapi::ApiDoc;
 
 /// Every path the router serves (benchmark endpoints aside), in one place so that the OpenAPI
 /// document can be checked against it (`tests/api.rs`).
-pub const PATHS: [&str; 10] = [
+pub const PATHS: [&str; 11] = [
     SURVEY,
     SURVEY_DEFINITION,
     RESPONSES,
     RESPONSE,
+    RESULTS,
     LOADER,
     ASSET,
     HEALTHZ,
@@ -51,6 +52,7 @@ const SURVEY: &str = "/v1/sites/{site_id}/survey";
 const SURVEY_DEFINITION: &str = "/v1/sites/{site_id}/survey/definition";
 const RESPONSES: &str = "/v1/sites/{site_id}/responses";
 const RESPONSE: &str = "/v1/sites/{site_id}/responses/{response_id}";
+const RESULTS: &str = "/v1/sites/{site_id}/results";
 const LOADER: &str = "/widget.js";
 const ASSET: &str = "/assets/{name}";
 const HEALTHZ: &str = "/healthz";
@@ -146,6 +148,7 @@ pub fn router(state: AppState, options: &ServeOptions) -> Router {
         )
         .route(RESPONSES, responses)
         .route(RESPONSE, delete(admin::erase_response))
+        .route(RESULTS, get(admin::results))
         .merge(assets)
         .fallback(|| async { ApiError::NoSuchEndpoint })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })

@@ -15,6 +15,7 @@ use super::{admin, assets, public};
         public::survey_config,
         public::submit_response,
         admin::export_responses,
+        admin::results,
         admin::erase_by_email,
         admin::erase_response,
         admin::survey_definition,

@@ -197,6 +197,9 @@ pub trait Store: Send + Sync {
     ) -> Result<(), StoreError>;
     /// A site's responses, oldest first.
     async fn responses(&self, site: &SiteId) -> Result<Vec<StoredResponse>, StoreError>;
+
+    /// What the site's results are computed from.
+    async fn result_sums(&self, site: &SiteId) -> Result<ResultSums, StoreError>;
     /// Saves `definition` as the site's next survey version and returns that version.
     async fn save_survey(
         &self,
@@ -302,6 +305,88 @@ impl SiteRow {
         })
     }
 }
+
+/// What a site's results are computed from, summed by the database: the 1,000,000-response
+/// site must not travel to the server row by row.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ResultSums {
+    /// Responses by score, 0 to 10.
+    pub histogram: [u64; 11],
+    /// Per dimension with answered statements.
+    pub dimensions: Vec<DimensionSums>,
+}
+
+/// One dimension's answered statements, with agreement `x` (1–5) and the response's score `y`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DimensionSums {
+    /// The dimension's name, e.g. `trust`.
+    pub dimension: String,
+    /// Answered statements.
+    pub answers: i64,
+    /// Answers of 4 or 5.
+    pub agree: i64,
+    /// Σx.
+    pub sum_x: i64,
+    /// Σx².
+    pub sum_xx: i64,
+    /// Σy.
+    pub sum_y: i64,
+    /// Σy².
+    pub sum_yy: i64,
+    /// Σxy.
+    pub sum_xy: i64,
+}
+
+/// Responses by score.
+pub(crate) const SELECT_SCORE_COUNTS: &str = "SELECT CAST(score AS BIGINT) AS score, \
+     CAST(COUNT(*) AS BIGINT) AS n FROM responses WHERE site_id = $1 GROUP BY score";
+
+/// The sums of [`DimensionSums`], one row per dimension.
+pub(crate) const SELECT_DIMENSION_SUMS: &str = "SELECT rs.dimension, CAST(COUNT(*) AS BIGINT) AS answers, \
+     CAST(SUM(CASE WHEN rs.answer >= 4 THEN 1 ELSE 0 END) AS BIGINT) AS agree, \
+     CAST(SUM(rs.answer) AS BIGINT) AS sum_x, CAST(SUM(rs.answer * rs.answer) AS BIGINT) AS sum_xx, \
+     CAST(SUM(r.score) AS BIGINT) AS sum_y, CAST(SUM(r.score * r.score) AS BIGINT) AS sum_yy, \
+     CAST(SUM(rs.answer * r.score) AS BIGINT) AS sum_xy \
+     FROM response_statements rs JOIN responses r ON r.id = rs.response_id \
+     WHERE r.site_id = $1 AND rs.answer IS NOT NULL GROUP BY rs.dimension ORDER BY rs.dimension";
+
+/// Runs [`SELECT_SCORE_COUNTS`] and [`SELECT_DIMENSION_SUMS`] on `$pool` for `$site`; the column
+/// types are the same on every backend, so the code is too.
+macro_rules! read_result_sums {
+    ($pool:expr, $site:expr) => {{
+        let mut sums = $crate::store::ResultSums::default();
+        for row in sqlx::query($crate::store::SELECT_SCORE_COUNTS)
+            .bind($site.as_str())
+            .fetch_all($pool)
+            .await?
+        {
+            let (score, n): (i64, i64) = (row.try_get("score")?, row.try_get("n")?);
+            let slot = usize::try_from(score)
+                .ok()
+                .and_then(|score| sums.histogram.get_mut(score))
+                .ok_or_else(|| $crate::store::StoreError::Corrupt(format!("score {score}")))?;
+            *slot = u64::try_from(n).unwrap_or_default();
+        }
+        for row in sqlx::query($crate::store::SELECT_DIMENSION_SUMS)
+            .bind($site.as_str())
+            .fetch_all($pool)
+            .await?
+        {
+            sums.dimensions.push($crate::store::DimensionSums {
+                dimension: row.try_get("dimension")?,
+                answers: row.try_get("answers")?,
+                agree: row.try_get("agree")?,
+                sum_x: row.try_get("sum_x")?,
+                sum_xx: row.try_get("sum_xx")?,
+                sum_y: row.try_get("sum_y")?,
+                sum_yy: row.try_get("sum_yy")?,
+                sum_xy: row.try_get("sum_xy")?,
+            });
+        }
+        Ok(sums)
+    }};
+}
+pub(crate) use read_result_sums;
 
 // SQL that is the same on every backend (SQLite accepts `$1` placeholders too), kept here so the
 // rules it encodes cannot drift apart between them.

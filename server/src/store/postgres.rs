@@ -9,11 +9,11 @@ use sqlx::Row;
 use soovita_wire::SurveyDefinition;
 
 use super::{
-    bind_response, definition_json, origins_json, placeholders, read_responses, ResponseUpdate,
-    Site, SiteRow, Store, StoreError, StoredResponse, DELETE_SITE, ERASE_BY_EMAIL, ERASE_RESPONSE,
-    INSERT_FIRST_SURVEY, INSERT_NEXT_SURVEY, PURGE_EXPIRED, RESPONSE_COLUMNS, RESPONSE_VALUES,
-    SELECT_RESPONSES, SELECT_SITE, SELECT_STATEMENTS, SELECT_SURVEY, STATEMENT_COLUMNS,
-    UPSERT_RESPONSE_ON_CONFLICT, UPSERT_STATEMENT_ON_CONFLICT,
+    bind_response, definition_json, origins_json, placeholders, read_responses, read_result_sums,
+    ResponseUpdate, ResultSums, Site, SiteRow, Store, StoreError, StoredResponse, DELETE_SITE,
+    ERASE_BY_EMAIL, ERASE_RESPONSE, INSERT_FIRST_SURVEY, INSERT_NEXT_SURVEY, PURGE_EXPIRED,
+    RESPONSE_COLUMNS, RESPONSE_VALUES, SELECT_RESPONSES, SELECT_SITE, SELECT_STATEMENTS,
+    SELECT_SURVEY, STATEMENT_COLUMNS, UPSERT_RESPONSE_ON_CONFLICT, UPSERT_STATEMENT_ON_CONFLICT,
 };
 use crate::domain::{ResponseId, SiteId};
 
@@ -192,6 +192,10 @@ impl Store for PostgresStore {
             .fetch_all(&self.pool)
             .await?;
         read_responses!(rows, statement_rows)
+    }
+
+    async fn result_sums(&self, site: &SiteId) -> Result<ResultSums, StoreError> {
+        read_result_sums!(&self.pool, site)
     }
 
     async fn save_survey(

@@ -1,0 +1,110 @@
+//! From the database's sums to the figures the owner reads: NPS with its margin of error, the
+//! score distribution, agreement per dimension, and which driver goes with the score.
+
+use soovita_wire::{Dimension, DimensionScore, KeyDriver, SiteResults};
+
+use crate::store::{DimensionSums, ResultSums};
+
+/// The normal quantile of a two-sided 95% interval.
+const Z_95: f64 = 1.959_963_984_540_054;
+
+/// Correlations need a few answers before Fisher's interval means anything.
+const MIN_DRIVER_ANSWERS: i64 = 10;
+
+/// The figures of `sums`.
+pub fn results(sums: &ResultSums) -> SiteResults {
+    let histogram = sums.histogram;
+    let responses: u64 = histogram.iter().sum();
+    let promoters = histogram[9] + histogram[10];
+    let passives = histogram[7] + histogram[8];
+    let detractors = responses - promoters - passives;
+    let (nps, margin_of_error) = if responses == 0 {
+        (None, None)
+    } else {
+        let n = responses as f64;
+        let (p, d) = (promoters as f64 / n, detractors as f64 / n);
+        let variance = (p + d - (p - d).powi(2)) / n;
+        (Some(100.0 * (p - d)), Some(100.0 * Z_95 * variance.sqrt()))
+    };
+    let of = |dimension: Dimension| {
+        sums.dimensions
+            .iter()
+            .find(|d| d.dimension == dimension.as_str() && d.answers > 0)
+    };
+    let dimensions = Dimension::ALL
+        .into_iter()
+        .filter_map(|dimension| {
+            let sums = of(dimension)?;
+            Some(DimensionScore {
+                dimension,
+                answers: sums.answers as u64,
+                mean_agreement: sums.sum_x as f64 / sums.answers as f64,
+                agree_share: sums.agree as f64 / sums.answers as f64,
+            })
+        })
+        .collect();
+    let mut key_drivers: Vec<KeyDriver> = Dimension::ALL
+        .into_iter()
+        .filter(|dimension| dimension.is_driver())
+        .filter_map(|dimension| key_driver(dimension, of(dimension)?))
+        .collect();
+    key_drivers.sort_by(|a, b| b.correlation.total_cmp(&a.correlation));
+    let focus = focus(&key_drivers);
+    SiteResults {
+        responses,
+        nps,
+        margin_of_error,
+        promoters,
+        passives,
+        detractors,
+        histogram,
+        dimensions,
+        key_drivers,
+        focus,
+    }
+}
+
+/// Pearson's r of agreement and score from their sums, with Fisher's 95% interval; `None`
+/// with too few answers or when either never varies.
+fn key_driver(dimension: Dimension, sums: &DimensionSums) -> Option<KeyDriver> {
+    if sums.answers < MIN_DRIVER_ANSWERS {
+        return None;
+    }
+    let n = sums.answers as f64;
+    let covariance = n * sums.sum_xy as f64 - sums.sum_x as f64 * sums.sum_y as f64;
+    let spread_x = n * sums.sum_xx as f64 - (sums.sum_x as f64).powi(2);
+    let spread_y = n * sums.sum_yy as f64 - (sums.sum_y as f64).powi(2);
+    if spread_x <= 0.0 || spread_y <= 0.0 {
+        return None;
+    }
+    let correlation = (covariance / (spread_x * spread_y).sqrt()).clamp(-1.0, 1.0);
+    let z = correlation.clamp(-0.999_999, 0.999_999).atanh();
+    let half_width = Z_95 / (n - 3.0).sqrt();
+    Some(KeyDriver {
+        dimension,
+        answers: sums.answers as u64,
+        correlation,
+        low: (z - half_width).tanh(),
+        high: (z + half_width).tanh(),
+        mean_agreement: sums.sum_x as f64 / n,
+    })
+}
+
+/// The driver to work on first: of those whose interval lies clearly above zero and whose
+/// correlation is at least half the strongest one's, the least agreed with. A strong relation
+/// says fixing it would move the score; low agreement says there is room to fix.
+fn focus(ranked: &[KeyDriver]) -> Option<String> {
+    let strongest = ranked.first()?.correlation;
+    let chosen = ranked
+        .iter()
+        .filter(|d| d.low > 0.0 && d.correlation >= strongest / 2.0)
+        .min_by(|a, b| a.mean_agreement.total_cmp(&b.mean_agreement))?;
+    Some(format!(
+        "Work on {} first: it goes with the score (r = {:.2}, n = {}) and is agreed with least \
+         ({:.1} of 5).",
+        chosen.dimension.as_str().replace('_', " "),
+        chosen.correlation,
+        chosen.answers,
+        chosen.mean_agreement
+    ))
+}

@@ -1,0 +1,68 @@
+//! What the owner's results endpoint answers: the score, how sure it is, and what drives it.
+
+use serde::{Deserialize, Serialize};
+
+use crate::Dimension;
+
+/// `GET /v1/sites/{site_id}/results`.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SiteResults {
+    /// How many responses the figures are computed from.
+    pub responses: u64,
+    /// Net Promoter Score, −100 to 100: % promoters (9–10) minus % detractors (0–6).
+    /// `None` without responses.
+    pub nps: Option<f64>,
+    /// Half the width of the 95% confidence interval of `nps`, in NPS points. Each response is
+    /// +1 (promoter), 0 (passive) or −1 (detractor); the margin is 1.96 times the standard error
+    /// of their mean, whose variance is (p + d − (p − d)²) / n for shares p and d.
+    pub margin_of_error: Option<f64>,
+    /// Scores 9–10.
+    pub promoters: u64,
+    /// Scores 7–8: satisfied but not loyal.
+    pub passives: u64,
+    /// Scores 0–6.
+    pub detractors: u64,
+    /// How many responses gave each score, 0 to 10.
+    pub histogram: [u64; 11],
+    /// Every dimension with at least one answered statement, in report order.
+    pub dimensions: Vec<DimensionScore>,
+    /// The five drivers by how strongly agreement relates to the score, strongest first.
+    pub key_drivers: Vec<KeyDriver>,
+    /// One plain sentence naming the driver to work on first, when one stands out: clearly
+    /// related to the score and with the lowest agreement among those.
+    pub focus: Option<String>,
+}
+
+/// Agreement with one dimension's statements. Rotation shows each visitor only a few
+/// statements, so each dimension has its own `answers`.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DimensionScore {
+    /// The dimension.
+    pub dimension: Dimension,
+    /// Answered statements of this dimension.
+    pub answers: u64,
+    /// Mean agreement, 1 (disagree strongly) to 5 (agree strongly).
+    pub mean_agreement: f64,
+    /// The share of answers that agree (4 or 5), 0 to 1.
+    pub agree_share: f64,
+}
+
+/// How strongly agreement with one driver relates to the score.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct KeyDriver {
+    /// The driver.
+    pub dimension: Dimension,
+    /// Responses that answered one of its statements.
+    pub answers: u64,
+    /// Pearson's correlation of agreement with the 0–10 score, −1 to 1.
+    pub correlation: f64,
+    /// The 95% confidence interval of `correlation` (Fisher's z), lower end.
+    pub low: f64,
+    /// The 95% confidence interval of `correlation`, upper end.
+    pub high: f64,
+    /// Mean agreement, 1 to 5.
+    pub mean_agreement: f64,
+}
