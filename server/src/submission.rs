@@ -150,10 +150,9 @@ fn statements(
         .collect()
 }
 
-/// The page context, checked: a path (never a query string), known UTM parameters, and a
-/// referrer that is a bare host name.
-/// The page context within its limits. A query string from a survey that does not record them
-/// (an old card, a hand-made request) is dropped rather than refused: the answer still counts.
+/// The page context, checked: a path, known UTM parameters, and a referrer that is a bare host
+/// name. A query string from a survey that does not record them (an old card, a hand-made
+/// request) is dropped rather than refused: the answer still counts.
 fn context(mut context: PageContext, record_query: bool) -> Result<PageContext, InvalidInput> {
     let invalid = |message: String| Err(InvalidInput::Context(message));
     if !record_query {

@@ -86,6 +86,18 @@ impl TestServer {
         (status, response.json().await.unwrap())
     }
 
+    async fn results(&self) -> soovita_wire::SiteResults {
+        let response = self
+            .http
+            .get(self.url(&self.site.site_id, "results"))
+            .bearer_auth(&self.site.admin_token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.unwrap()
+    }
+
     async fn export(&self, token: &str) -> Vec<ExportedResponse> {
         let response = self
             .http
@@ -466,16 +478,7 @@ async fn results_are_the_owners_alone_and_count_every_response() {
     let response = server.http.get(&url).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 
-    let empty: soovita_wire::SiteResults = server
-        .http
-        .get(&url)
-        .bearer_auth(&server.site.admin_token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let empty = server.results().await;
     assert_eq!((empty.responses, empty.nps), (0, None));
 
     for (n, score) in [10, 9, 8, 0].into_iter().enumerate() {
@@ -485,16 +488,7 @@ async fn results_are_the_owners_alone_and_count_every_response() {
             StatusCode::OK
         );
     }
-    let results: soovita_wire::SiteResults = server
-        .http
-        .get(&url)
-        .bearer_auth(&server.site.admin_token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let results = server.results().await;
     assert_eq!(
         (
             results.responses,

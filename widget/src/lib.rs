@@ -1,4 +1,4 @@
-//! The Soovita survey card, mounted by the loader (`loader/loader.js`) once it has decided to
+//! The Soovita survey card, mounted by the loader (`loader/core.js`) once it has decided to
 //! show a survey. It lives in a shadow root so the host page and the card cannot restyle
 //! each other.
 

@@ -1,4 +1,4 @@
-//! Where answers go. The loader delivers them (`deliver` in `loader/loader.js`): it keeps each
+//! Where answers go. The loader delivers them (`deliver` in `loader/core.js`): it keeps each
 //! in `localStorage` until the server acknowledges it, retries, and beacons on `pagehide`, and
 //! it is the part that still runs on later pages, when the card no longer loads.
 

@@ -1,5 +1,5 @@
 //! Who is asked, on which pages, and when. The loader applies all of it before any wasm is
-//! fetched (`widget/loader/loader.js`); the card itself never reads it.
+//! fetched (`widget/loader/core.js`); the card itself never reads it.
 
 use serde::{Deserialize, Serialize};
 
