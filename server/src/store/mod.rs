@@ -430,12 +430,27 @@ const STATEMENT_COLUMNS: &str =
 const UPSERT_STATEMENT_ON_CONFLICT: &str = " ON CONFLICT (response_id, statement_id) \
      DO UPDATE SET answer = COALESCE(excluded.answer, response_statements.answer)";
 
-/// `count` rows of `width` numbered placeholders, `($1, $2), ($3, $4)`, for multi-row inserts.
-fn placeholders(count: usize, width: usize) -> String {
+/// How a backend's multi-row statements name their values.
+#[derive(Clone, Copy)]
+enum Placeholder {
+    /// `$1, $2, …`: PostgreSQL's only form.
+    Numbered,
+    /// `?, ?, …`: for SQLite, where a numbered parameter is looked up by a linear scan of the
+    /// statement's parameter names each time one is bound (sqlx asks for every one), so binding
+    /// a batch of hundreds of numbered values costs quadratic time on the single writer.
+    Anonymous,
+}
+
+/// `count` rows of `width` placeholders, `($1, $2), ($3, $4)` or `(?, ?), (?, ?)`, for
+/// multi-row inserts.
+fn placeholders(count: usize, width: usize, style: Placeholder) -> String {
     let rows: Vec<String> = (0..count)
         .map(|row| {
             let cells: Vec<String> = (1..=width)
-                .map(|i| format!("${}", row * width + i))
+                .map(|i| match style {
+                    Placeholder::Numbered => format!("${}", row * width + i),
+                    Placeholder::Anonymous => "?".to_owned(),
+                })
                 .collect();
             format!("({})", cells.join(", "))
         })
@@ -589,12 +604,16 @@ fn definition_json(definition: &SurveyDefinition) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{placeholders, redact_password};
+    use super::{placeholders, redact_password, Placeholder};
 
     #[test]
     fn placeholders_number_every_value() {
-        assert_eq!(placeholders(2, 2), "($1, $2), ($3, $4)");
-        assert_eq!(placeholders(1, 3), "($1, $2, $3)");
+        assert_eq!(
+            placeholders(2, 2, Placeholder::Numbered),
+            "($1, $2), ($3, $4)"
+        );
+        assert_eq!(placeholders(1, 3, Placeholder::Numbered), "($1, $2, $3)");
+        assert_eq!(placeholders(2, 2, Placeholder::Anonymous), "(?, ?), (?, ?)");
     }
 
     #[test]

@@ -10,10 +10,11 @@ use soovita_wire::SurveyDefinition;
 
 use super::{
     bind_response, definition_json, origins_json, placeholders, read_responses, read_result_sums,
-    ResponseUpdate, ResultSums, Site, SiteRow, Store, StoreError, StoredResponse, DELETE_SITE,
-    ERASE_BY_EMAIL, ERASE_RESPONSE, INSERT_FIRST_SURVEY, INSERT_NEXT_SURVEY, PURGE_EXPIRED,
-    RESPONSE_COLUMNS, RESPONSE_VALUES, SELECT_RESPONSES, SELECT_SITE, SELECT_STATEMENTS,
-    SELECT_SURVEY, STATEMENT_COLUMNS, UPSERT_RESPONSE_ON_CONFLICT, UPSERT_STATEMENT_ON_CONFLICT,
+    Placeholder, ResponseUpdate, ResultSums, Site, SiteRow, Store, StoreError, StoredResponse,
+    DELETE_SITE, ERASE_BY_EMAIL, ERASE_RESPONSE, INSERT_FIRST_SURVEY, INSERT_NEXT_SURVEY,
+    PURGE_EXPIRED, RESPONSE_COLUMNS, RESPONSE_VALUES, SELECT_RESPONSES, SELECT_SITE,
+    SELECT_STATEMENTS, SELECT_SURVEY, STATEMENT_COLUMNS, UPSERT_RESPONSE_ON_CONFLICT,
+    UPSERT_STATEMENT_ON_CONFLICT,
 };
 use crate::domain::{ResponseId, SiteId};
 
@@ -21,7 +22,7 @@ use crate::domain::{ResponseId, SiteId};
 static UPSERT_RESPONSE: LazyLock<String> = LazyLock::new(|| {
     [
         RESPONSE_COLUMNS,
-        &placeholders(1, RESPONSE_VALUES),
+        &placeholders(1, RESPONSE_VALUES, Placeholder::Numbered),
         UPSERT_RESPONSE_ON_CONFLICT,
     ]
     .concat()
@@ -33,7 +34,7 @@ static UPSERT_STATEMENTS: LazyLock<Vec<String>> = LazyLock::new(|| {
         .map(|n| {
             [
                 STATEMENT_COLUMNS,
-                &placeholders(n, 4),
+                &placeholders(n, 4, Placeholder::Numbered),
                 UPSERT_STATEMENT_ON_CONFLICT,
             ]
             .concat()

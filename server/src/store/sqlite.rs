@@ -22,10 +22,11 @@ use soovita_wire::SurveyDefinition;
 
 use super::{
     bind_response, definition_json, origins_json, placeholders, read_responses, read_result_sums,
-    ResponseUpdate, ResultSums, Site, SiteRow, Store, StoreError, StoredResponse, DELETE_SITE,
-    ERASE_BY_EMAIL, ERASE_RESPONSE, INSERT_FIRST_SURVEY, INSERT_NEXT_SURVEY, PURGE_EXPIRED,
-    RESPONSE_COLUMNS, RESPONSE_VALUES, SELECT_RESPONSES, SELECT_SITE, SELECT_STATEMENTS,
-    SELECT_SURVEY, STATEMENT_COLUMNS, UPSERT_RESPONSE_ON_CONFLICT, UPSERT_STATEMENT_ON_CONFLICT,
+    Placeholder, ResponseUpdate, ResultSums, Site, SiteRow, Store, StoreError, StoredResponse,
+    DELETE_SITE, ERASE_BY_EMAIL, ERASE_RESPONSE, INSERT_FIRST_SURVEY, INSERT_NEXT_SURVEY,
+    PURGE_EXPIRED, RESPONSE_COLUMNS, RESPONSE_VALUES, SELECT_RESPONSES, SELECT_SITE,
+    SELECT_STATEMENTS, SELECT_SURVEY, STATEMENT_COLUMNS, UPSERT_RESPONSE_ON_CONFLICT,
+    UPSERT_STATEMENT_ON_CONFLICT,
 };
 use crate::domain::{ResponseId, SiteId};
 
@@ -70,10 +71,32 @@ impl SqliteStore {
             .await?;
         sqlx::migrate!("migrations/sqlite").run(&pool).await?;
         let (writer, jobs) = mpsc::channel(4 * MAX_BATCH);
-        // The writer keeps a connection of its own: no pool hand-off per batch.
-        let connection = options.connect().await?;
+        // The writer keeps a connection of its own: no pool hand-off per batch. It never
+        // checkpoints: copying the log into the database (and its fsync) would stall every
+        // request waiting on the batch; `checkpoint_now_and_then` does it beside the writer.
+        let connection = options
+            .clone()
+            .pragma("wal_autocheckpoint", "0")
+            .connect()
+            .await?;
         tokio::spawn(run_writer(connection, jobs));
+        tokio::spawn(checkpoint_now_and_then(pool.clone()));
         Ok(Self { pool, writer })
+    }
+}
+
+/// Copies the write-ahead log into the database file every quarter second. PASSIVE never waits
+/// for, nor blocks, the writer, which goes on appending while it runs.
+async fn checkpoint_now_and_then(pool: SqlitePool) {
+    let mut ticks = tokio::time::interval(Duration::from_millis(250));
+    loop {
+        ticks.tick().await;
+        if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&pool)
+            .await
+        {
+            tracing::warn!(%error, "checkpoint failed; the write-ahead log grows until one succeeds");
+        }
     }
 }
 
@@ -105,19 +128,52 @@ async fn run_writer(mut connection: SqliteConnection, mut jobs: mpsc::Receiver<W
     }
 }
 
-/// Writes `batch` in one transaction: one multi-row upsert of the responses, one of their
-/// statements, one commit, one fsync. The outer error means nothing was written.
+/// Writes `batch` atomically with one fsync: one multi-row upsert of the responses and, when
+/// any request carries statements, one of those too. The outer error means nothing was written.
 async fn commit_batch(
     connection: &mut SqliteConnection,
     batch: &[WriteJob],
 ) -> Result<Vec<Result<(), StoreError>>, sqlx::Error> {
-    let mut transaction = connection.begin().await?;
+    let written = if batch.iter().all(|job| job.update.statements.is_empty()) {
+        // A lone statement is its own transaction in SQLite: no BEGIN and COMMIT round trips
+        // to SQLite's thread while every request in the batch waits.
+        upsert_responses(connection, batch).await?
+    } else {
+        let mut transaction = connection.begin().await?;
+        let written = upsert_responses(&mut transaction, batch).await?;
+        upsert_statements(&mut transaction, batch, &written).await?;
+        transaction.commit().await?;
+        written
+    };
+    Ok(batch
+        .iter()
+        .map(|job| {
+            if written.contains(&written_key(job)) {
+                Ok(())
+            } else {
+                Err(StoreError::ResponseOfAnotherSite(job.update.id))
+            }
+        })
+        .collect())
+}
+
+/// The responses an upsert wrote, as (response id, site id).
+type Written = HashSet<(String, String)>;
+
+fn written_key(job: &WriteJob) -> (String, String) {
+    (job.update.id.to_string(), job.site.as_str().to_owned())
+}
+
+async fn upsert_responses(
+    connection: &mut SqliteConnection,
+    batch: &[WriteJob],
+) -> Result<Written, sqlx::Error> {
     // Only placeholders are formatted into the SQL; every value is bound. A foreign site's id
     // is not written (see UPSERT_RESPONSE_ON_CONFLICT), and RETURNING lists only the rows
     // written, so each request learns its own outcome.
     let sql = [
         RESPONSE_COLUMNS,
-        &placeholders(batch.len(), RESPONSE_VALUES),
+        &placeholders(batch.len(), RESPONSE_VALUES, Placeholder::Anonymous),
         UPSERT_RESPONSE_ON_CONFLICT,
         " RETURNING id, site_id",
     ]
@@ -126,18 +182,22 @@ async fn commit_batch(
     for job in batch {
         query = bind_response!(query, job.site, job.update, job.now_ms);
     }
-    let written: HashSet<(String, String)> = query
-        .fetch_all(&mut *transaction)
+    query
+        .fetch_all(connection)
         .await?
         .iter()
         .map(|row| Ok((row.try_get("id")?, row.try_get("site_id")?)))
-        .collect::<Result<_, sqlx::Error>>()?;
-    let is_written = |job: &WriteJob| {
-        written.contains(&(job.update.id.to_string(), job.site.as_str().to_owned()))
-    };
+        .collect()
+}
+
+async fn upsert_statements(
+    connection: &mut SqliteConnection,
+    batch: &[WriteJob],
+    written: &Written,
+) -> Result<(), sqlx::Error> {
     let statements: Vec<_> = batch
         .iter()
-        .filter(|job| is_written(job))
+        .filter(|job| written.contains(&written_key(job)))
         .flat_map(|job| {
             job.update
                 .statements
@@ -145,34 +205,25 @@ async fn commit_batch(
                 .map(move |s| (job.update.id, s))
         })
         .collect();
-    if !statements.is_empty() {
-        let sql = [
-            STATEMENT_COLUMNS,
-            &placeholders(statements.len(), 4),
-            UPSERT_STATEMENT_ON_CONFLICT,
-        ]
-        .concat();
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for (response_id, statement) in statements {
-            query = query
-                .bind(response_id.to_string())
-                .bind(&statement.id)
-                .bind(statement.dimension.as_str())
-                .bind(statement.answer.map(i16::from));
-        }
-        query.execute(&mut *transaction).await?;
+    if statements.is_empty() {
+        return Ok(());
     }
-    transaction.commit().await?;
-    Ok(batch
-        .iter()
-        .map(|job| {
-            if is_written(job) {
-                Ok(())
-            } else {
-                Err(StoreError::ResponseOfAnotherSite(job.update.id))
-            }
-        })
-        .collect())
+    let sql = [
+        STATEMENT_COLUMNS,
+        &placeholders(statements.len(), 4, Placeholder::Anonymous),
+        UPSERT_STATEMENT_ON_CONFLICT,
+    ]
+    .concat();
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for (response_id, statement) in statements {
+        query = query
+            .bind(response_id.to_string())
+            .bind(&statement.id)
+            .bind(statement.dimension.as_str())
+            .bind(statement.answer.map(i16::from));
+    }
+    query.execute(connection).await?;
+    Ok(())
 }
 
 fn site_from_row(row: &SqliteRow) -> Result<Site, StoreError> {
