@@ -46,7 +46,7 @@ async fn drive(
                 let (mut latencies, mut errors) = (Vec::new(), 0usize);
                 while Instant::now() < deadline {
                     let body = json!({
-                        "response_id": uuid::Uuid::new_v4().to_string(),
+                        "response_id": uuid::Uuid::now_v7().to_string(),
                         "score": latencies.len() % 11,
                         "comment": "Fast delivery, friendly staff, would buy again.",
                     });

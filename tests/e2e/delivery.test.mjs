@@ -42,6 +42,9 @@ describe('delivering answers', () => {
     const queued = await outbox(page);
     assert.equal(Object.keys(queued).length, 1, 'the answer waits in the outbox');
     const [id] = Object.keys(queued);
+    assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab]/, 'a time-ordered (version 7) id');
+    const issuedAt = parseInt(id.replace(/-/g, '').slice(0, 12), 16);
+    assert.ok(Math.abs(Date.now() - issuedAt) < 60_000, `the id carries the time it was made, not ${issuedAt}`);
     await context.setOffline(false);
     await eventually(async () => (await responsesWith((r) => r.response_id === id)).length === 1, 15_000);
     await eventually(async () => Object.keys(await outbox(page)).length === 0);

@@ -20,7 +20,7 @@ use web_sys::{CssStyleSheet, Document, Element, ShadowRootInit, ShadowRootMode};
 use yew::{AppHandle, AttrValue, Callback, Renderer};
 
 use app::{Survey, SurveyProps};
-use transport::{random_bytes, random_uuid, Endpoint};
+use transport::{random_bytes, time_ordered_uuid, Endpoint};
 
 /// A mounted card; `destroy` removes it and everything it added to the page.
 #[wasm_bindgen]
@@ -149,7 +149,7 @@ pub fn mount(
     let props = SurveyProps {
         endpoint: Endpoint::new(api_base, &config.site_id, deliver, beacon, attributes),
         config: Rc::new(config),
-        response_id: AttrValue::from(random_uuid()),
+        response_id: AttrValue::from(time_ordered_uuid()),
         seed,
         context: page_context(record_query),
         on_dismiss: Callback::from(move |()| removable_host.remove()),
