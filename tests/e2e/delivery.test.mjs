@@ -132,4 +132,25 @@ describe('delivering answers', () => {
     await eventually(async () => (await responsesWith((r) => r.comment === 'The oat milk flat white')).length === 1);
     await context.close();
   });
+
+  test('a page closing with an answer still unsent beacons that response once, with its newest answers', async () => {
+    const { context, page } = await open();
+    // Every fetch fails, so the score waits in the outbox when the comment is typed.
+    await page.route('**/responses', (route) => route.abort());
+    await page.locator('[role=radio]', { hasText: /^9$/ }).click();
+    await eventually(async () => Object.keys(await outbox(page)).length === 1);
+    await page.getByLabel('What do you value most about us?').fill('Typed after the score failed');
+    const before = await acceptedCount();
+    await page.goto('about:blank');
+    await eventually(async () => (await responsesWith((r) => r.comment === 'Typed after the score failed')).length === 1);
+    // A second beacon (the outbox's older body beside the card's newer one) would be here by now.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    assert.equal((await acceptedCount()) - before, 1, 'one beacon for the one response');
+    await context.close();
+  });
+
+  async function acceptedCount() {
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    return Number(/^soovita_responses_accepted_total(?:\{[^}]*\})? (\d+)/m.exec(metrics)?.[1] ?? 0);
+  }
 });

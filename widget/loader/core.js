@@ -75,19 +75,18 @@ function start(site, api, lang, files) {
       });
   }
   // A closing page may not finish a fetch; a beacon goes out regardless (text/plain, so no
-  // preflight). Everything still in the outbox is beaconed on pagehide, and stays there until a
-  // later page gets a 2xx for it.
+  // preflight). Everything still in the outbox is beaconed on pagehide, once per response (the
+  // card keeps what is on screen there as it changes), and stays there until a later page gets
+  // a 2xx for it.
   function send(deliver) {
     var box = remember().outbox;
     for (var id in box) deliver(id, box[id][0], box[id][1]);
   }
   send(deliver);
-  function beacon(id, url, body) {
-    queue(id, url, body);
-    navigator.sendBeacon(url, body);
-  }
   window.addEventListener('pagehide', function () {
-    send(beacon);
+    send(function (id, url, body) {
+      navigator.sendBeacon(url, body);
+    });
   });
 
   var config; // the survey, once this visitor is known to be sampled in
@@ -138,7 +137,7 @@ function start(site, api, lang, files) {
     preload()
       .then(function (module) {
         return module.default({ module_or_path: wasm }).then(function () {
-          if (card == 1) card = module.mount(config, api, deliver, beacon, attributes);
+          if (card == 1) card = module.mount(config, api, deliver, queue, attributes);
         });
       })
       .catch(failed);

@@ -6,8 +6,6 @@ use soovita_wire::{
     Category, ColorMode, EffortDriver, Messages, PageContext, Position, Reward, SurveyConfig,
     MAX_COMMENT_CHARS, MAX_EMAIL_BYTES,
 };
-use wasm_bindgen::closure::Closure;
-use wasm_bindgen::JsCast;
 use web_sys::{HtmlElement, HtmlInputElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
@@ -83,32 +81,16 @@ pub fn Survey(props: &SurveyProps) -> Html {
             }
         });
     }
-    // A page closing mid-step still delivers what is on screen (a comment typed but not yet
-    // sent), by beacon.
+    // What is on screen but not yet sent (a comment being typed) waits in the outbox as it
+    // changes, for the beacon the loader sends on `pagehide`: one beacon per response, carrying
+    // the newest answers. Browsers call `pagehide` listeners in the order they were added, so
+    // a listener of the card's own would run after the loader's, too late.
     {
         let (endpoint, id) = (props.endpoint.clone(), props.response_id.clone());
         use_effect_with((*flow).clone(), move |flow| {
-            let flow = flow.clone();
-            let listener = Closure::<dyn Fn()>::new(move || {
-                if !matches!(flow.step, Step::Score | Step::Thanks | Step::Dismissed) {
-                    if let Some(submission) = flow.submission(&id) {
-                        endpoint.beacon(submission);
-                    }
-                }
-            });
-            let window = web_sys::window();
-            if let Some(window) = &window {
-                let _ = window.add_event_listener_with_callback(
-                    "pagehide",
-                    listener.as_ref().unchecked_ref(),
-                );
-            }
-            move || {
-                if let Some(window) = window {
-                    let _ = window.remove_event_listener_with_callback(
-                        "pagehide",
-                        listener.as_ref().unchecked_ref(),
-                    );
+            if !matches!(flow.step, Step::Score | Step::Thanks | Step::Dismissed) {
+                if let Some(submission) = flow.submission(&id) {
+                    endpoint.queue(submission);
                 }
             }
         });

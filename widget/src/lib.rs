@@ -118,14 +118,15 @@ fn page_context(record_query: bool) -> Option<PageContext> {
 
 /// Shows the survey of `config` (the JSON of `GET /v1/sites/{id}/survey`). Answers for the
 /// server at `api_base` go to the loader's outbox: `deliver(response_id, url, body)` sends until
-/// acknowledged, `beacon(response_id, url, body)` keeps them and sends a beacon on `pagehide`.
+/// acknowledged, `queue(response_id, url, body)` only keeps them, for the beacon the loader
+/// sends of everything unacknowledged on `pagehide`.
 /// Each answer carries `attributes`, an object of names and values the page may change later.
 #[wasm_bindgen]
 pub fn mount(
     config: JsValue,
     api_base: &str,
     deliver: js_sys::Function,
-    beacon: js_sys::Function,
+    queue: js_sys::Function,
     attributes: js_sys::Object,
 ) -> Result<Widget, JsValue> {
     let mut config: SurveyConfig = serde_wasm_bindgen::from_value(config)?;
@@ -147,7 +148,7 @@ pub fn mount(
     let seed = u32::from_le_bytes(random_bytes());
     let record_query = config.survey.record_query_string;
     let props = SurveyProps {
-        endpoint: Endpoint::new(api_base, &config.site_id, deliver, beacon, attributes),
+        endpoint: Endpoint::new(api_base, &config.site_id, deliver, queue, attributes),
         config: Rc::new(config),
         response_id: AttrValue::from(time_ordered_uuid()),
         seed,

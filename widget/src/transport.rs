@@ -16,7 +16,7 @@ use wasm_bindgen::{JsCast, JsValue};
 pub struct Endpoint {
     url: String,
     deliver: js_sys::Function,
-    beacon: js_sys::Function,
+    queue: js_sys::Function,
     attributes: js_sys::Object,
 }
 
@@ -26,7 +26,7 @@ impl Endpoint {
         api_base: &str,
         site_id: &str,
         deliver: js_sys::Function,
-        beacon: js_sys::Function,
+        queue: js_sys::Function,
         attributes: js_sys::Object,
     ) -> Self {
         Self {
@@ -38,7 +38,7 @@ impl Endpoint {
             ]
             .concat(),
             deliver,
-            beacon,
+            queue,
             attributes,
         }
     }
@@ -49,10 +49,10 @@ impl Endpoint {
         self.hand_over(&self.deliver, submission);
     }
 
-    /// Puts the answers in the outbox and sends them by beacon: for `pagehide`, when a fetch
-    /// may not finish.
-    pub fn beacon(&self, submission: ResponseSubmission) {
-        self.hand_over(&self.beacon, submission);
+    /// Puts the answers in the outbox without sending them, for the beacon the loader sends of
+    /// the whole outbox on `pagehide`, one body per response.
+    pub fn queue(&self, submission: ResponseSubmission) {
+        self.hand_over(&self.queue, submission);
     }
 
     fn hand_over(&self, function: &js_sys::Function, mut submission: ResponseSubmission) {
