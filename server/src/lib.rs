@@ -3,6 +3,7 @@
 //! `main.rs` is only the command line; everything it runs lives here so that tests can
 //! start the same server on a port of their own.
 
+pub mod accounts;
 pub mod bank;
 pub mod bots;
 pub mod clock;

@@ -5,7 +5,8 @@ mod common;
 use std::sync::Arc;
 
 use common::{postgres_admin_url, ThrowawayPostgres};
-use soovita_server::domain::{AdminToken, Comment, Origin, ResponseId, Score, SiteId};
+use soovita_server::accounts::{Owner, Session};
+use soovita_server::domain::{AdminToken, Comment, Origin, ResponseId, Score, SiteId, TokenHash};
 use soovita_server::store::{
     self, PublishedSurvey, ResponseUpdate, Site, StatementUpdate, Store, StoreError,
 };
@@ -157,7 +158,138 @@ async fn conformance_story(store: Arc<dyn Store>) {
     // FIRST belongs to shop: among concurrent writes to other, it alone is refused.
     concurrent_writers_are_all_committed_and_isolated(store.clone(), &other).await;
     results_come_from_every_answer(store.clone()).await;
+    console_storage(store.as_ref()).await;
     erasure_and_retention(store, &shop, &other).await;
+}
+
+/// What the console reads and writes: owners, their sessions, the site list and comments.
+async fn console_storage(store: &dyn Store) {
+    let mari = Owner::new("Mari@Kohvik.ee", "correct horse battery");
+    store.create_owner(&mari, 1_000).await.unwrap();
+    let twin = store
+        .create_owner(&Owner::new("mari@kohvik.ee ", "another password"), 1_000)
+        .await;
+    assert!(
+        matches!(&twin, Err(StoreError::OwnerExists(email)) if email == "mari@kohvik.ee"),
+        "{twin:?}"
+    );
+    assert_eq!(
+        store.owner_by_email("mari@kohvik.ee").await.unwrap(),
+        Some(mari.clone())
+    );
+    assert_eq!(store.owner(&mari.id).await.unwrap(), Some(mari.clone()));
+    assert!(store
+        .owner_by_email("jaan@kohvik.ee")
+        .await
+        .unwrap()
+        .is_none());
+
+    let (session, token) = Session::start(&mari, 10_000);
+    store.create_session(&session).await.unwrap();
+    let hash = TokenHash::of(&token);
+    assert_eq!(
+        store.session(&hash, 10_001).await.unwrap(),
+        Some(session.clone())
+    );
+    assert!(
+        store
+            .session(&hash, session.expires_at_ms)
+            .await
+            .unwrap()
+            .is_none(),
+        "expired"
+    );
+    assert!(store
+        .session(&TokenHash::of("a guess"), 10_001)
+        .await
+        .unwrap()
+        .is_none());
+    store.end_session(&hash, 10_002).await.unwrap();
+    assert!(
+        store.session(&hash, 10_003).await.unwrap().is_none(),
+        "signed out"
+    );
+    let (stale, _) = Session::start(&mari, 0);
+    store.create_session(&stale).await.unwrap();
+    store
+        .end_session(&TokenHash::of("someone else"), stale.expires_at_ms)
+        .await
+        .unwrap();
+    assert!(
+        store.session(&stale.token_hash, 0).await.unwrap().is_none(),
+        "any sign-out clears expired sessions"
+    );
+
+    let cafe = site("Café");
+    store.create_site(&cafe).await.unwrap();
+    let names: Vec<String> = store
+        .sites()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(names, sorted, "by name");
+    assert!(
+        names.len() >= 2 && names.iter().any(|n| n == "Café"),
+        "every site: {names:?}"
+    );
+
+    let said = [
+        (1, Some("Slow service at the till")),
+        (8, None),
+        (9, Some("100% oat milk, finally")),
+        (10, Some("Best oat_milk latte in town")),
+    ];
+    let mut ids = Vec::new();
+    for (at, (score, comment)) in said.into_iter().enumerate() {
+        let id = uuid::Uuid::new_v4().to_string();
+        store
+            .upsert_response(&cafe.id, &update(&id, score, comment), 20_000 + at as i64)
+            .await
+            .unwrap();
+        ids.push(id);
+    }
+    let listed = |search: Option<&'static str>, limit: u32| {
+        let cafe = cafe.id.clone();
+        async move {
+            store
+                .comments(&cafe, search, limit)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|c| (c.score, c.comment))
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        listed(None, 10).await,
+        [
+            (10, "Best oat_milk latte in town".to_owned()),
+            (9, "100% oat milk, finally".to_owned()),
+            (1, "Slow service at the till".to_owned()),
+        ],
+        "newest first, only responses with a comment"
+    );
+    assert_eq!(listed(None, 1).await.len(), 1);
+    assert_eq!(listed(Some("OAT"), 10).await.len(), 2, "any case");
+    assert_eq!(
+        listed(Some("%"), 10).await,
+        [(9, "100% oat milk, finally".to_owned())]
+    );
+    assert_eq!(
+        listed(Some("_"), 10).await,
+        [(10, "Best oat_milk latte in town".to_owned())]
+    );
+    assert!(listed(Some("espresso"), 10).await.is_empty());
+    let first = &store.comments(&cafe.id, Some("till"), 10).await.unwrap()[0];
+    assert_eq!(
+        (first.response_id.as_str(), first.created_at_ms),
+        (ids[0].as_str(), 20_000)
+    );
+    assert!(store.delete_site(&cafe.id).await.unwrap());
 }
 
 /// A new site starts at version 1; each save is the next version and becomes the current one.

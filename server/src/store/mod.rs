@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use soovita_wire::{Dimension, SurveyDefinition};
 use thiserror::Error;
 
+use crate::accounts::{Owner, Session};
 use crate::domain::{Comment, Origin, ResponseId, Score, SiteId, TokenHash};
 
 pub use postgres::PostgresStore;
@@ -27,6 +28,9 @@ pub enum StoreError {
     /// failed group commit fails every request in the batch.
     #[error("storage is unavailable: {0}")]
     Unavailable(Arc<sqlx::Error>),
+    /// An owner account with this email exists already.
+    #[error("an owner account for {0} exists already")]
+    OwnerExists(String),
     /// A stored value no longer parses, e.g. after a manual edit of the database.
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
@@ -224,6 +228,46 @@ pub trait Store: Send + Sync {
     async fn erase_by_email(&self, site: &SiteId, email: &str) -> Result<u64, StoreError>;
     /// Deletes a site and every response it has; `false` if there was none.
     async fn delete_site(&self, site: &SiteId) -> Result<bool, StoreError>;
+    /// Every site, by name.
+    async fn sites(&self) -> Result<Vec<Site>, StoreError>;
+    /// A site's newest comments, at most `limit`, those containing `search` (any case) if given.
+    async fn comments(
+        &self,
+        site: &SiteId,
+        search: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<StoredComment>, StoreError>;
+    /// Adds an owner account; `OwnerExists` if the email has one.
+    async fn create_owner(&self, owner: &Owner, now_ms: i64) -> Result<(), StoreError>;
+    /// The account of this (normalized) email, if any.
+    async fn owner_by_email(&self, email: &str) -> Result<Option<Owner>, StoreError>;
+    /// The account of this id, if any.
+    async fn owner(&self, id: &str) -> Result<Option<Owner>, StoreError>;
+    /// Records a signed-in browser.
+    async fn create_session(&self, session: &Session) -> Result<(), StoreError>;
+    /// The session with this token hash, unless it has expired by `now_ms`.
+    async fn session(
+        &self,
+        token_hash: &TokenHash,
+        now_ms: i64,
+    ) -> Result<Option<Session>, StoreError>;
+    /// Ends a session (signing out); also clears every expired one.
+    async fn end_session(&self, token_hash: &TokenHash, now_ms: i64) -> Result<(), StoreError>;
+}
+
+/// A comment as the console lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredComment {
+    /// The response it belongs to.
+    pub response_id: String,
+    /// The response's 0–10 score.
+    pub score: u8,
+    /// The visitor's words, as typed.
+    pub comment: String,
+    /// Where the visitor answered.
+    pub page_path: Option<String>,
+    /// When the response was first stored.
+    pub created_at_ms: i64,
 }
 
 /// Opens the database a URL names, creating and migrating it where that is safe.
@@ -387,6 +431,136 @@ macro_rules! read_result_sums {
     }};
 }
 pub(crate) use read_result_sums;
+
+/// The console's queries; the column types are the same on every backend, so the code is too.
+/// `$site_from_row` reads a row of [`SELECT_SITE`] on the backend at hand.
+macro_rules! console_query {
+    (sites, $pool:expr, $site_from_row:path) => {{
+        sqlx::query(sqlx::AssertSqlSafe(
+            [$crate::store::SELECT_SITE, " ORDER BY sites.name, sites.id"].concat(),
+        ))
+        .fetch_all($pool)
+        .await?
+        .iter()
+        .map($site_from_row)
+        .collect()
+    }};
+    (comments, $pool:expr, $site:expr, $search:expr, $limit:expr) => {{
+        // LIKE with the search's own % and _ escaped: a plain substring match on both backends.
+        let pattern = $search.map_or_else(
+            || "%".to_owned(),
+            |search: &str| {
+                let escaped = search
+                    .to_lowercase()
+                    .replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_");
+                format!("%{escaped}%")
+            },
+        );
+        sqlx::query($crate::store::SELECT_COMMENTS)
+            .bind($site.as_str())
+            .bind(pattern)
+            .bind(i64::from($limit))
+            .fetch_all($pool)
+            .await?
+            .iter()
+            .map(|row| {
+                let score: i64 = row.try_get("score")?;
+                Ok($crate::store::StoredComment {
+                    response_id: row.try_get("id")?,
+                    score: u8::try_from(score).map_err(|_| {
+                        $crate::store::StoreError::Corrupt(format!("score {score}"))
+                    })?,
+                    comment: row.try_get("comment")?,
+                    page_path: row.try_get("page_path")?,
+                    created_at_ms: row.try_get("created_at_ms")?,
+                })
+            })
+            .collect()
+    }};
+    (create_owner, $pool:expr, $owner:expr, $now_ms:expr) => {{
+        let inserted = sqlx::query(
+            "INSERT INTO owners (id, email, password_hash, created_at_ms) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&$owner.id)
+        .bind(&$owner.email)
+        .bind(&$owner.password_hash)
+        .bind($now_ms)
+        .execute($pool)
+        .await;
+        match inserted {
+            Err(sqlx::Error::Database(error)) if error.is_unique_violation() => {
+                Err($crate::store::StoreError::OwnerExists($owner.email.clone()))
+            }
+            other => other.map(|_| ()).map_err(Into::into),
+        }
+    }};
+    (owner, $pool:expr, $column:literal, $value:expr) => {{
+        sqlx::query(concat!(
+            "SELECT id, email, password_hash FROM owners WHERE ",
+            $column,
+            " = $1"
+        ))
+        .bind($value)
+        .fetch_optional($pool)
+        .await?
+        .map(|row| {
+            Ok($crate::accounts::Owner {
+                id: row.try_get("id")?,
+                email: row.try_get("email")?,
+                password_hash: row.try_get("password_hash")?,
+            })
+        })
+        .transpose()
+    }};
+    (create_session, $pool:expr, $session:expr) => {{
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, owner_id, csrf_token, expires_at_ms) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind($session.token_hash.as_str())
+        .bind(&$session.owner_id)
+        .bind(&$session.csrf_token)
+        .bind($session.expires_at_ms)
+        .execute($pool)
+        .await?;
+        Ok(())
+    }};
+    (session, $pool:expr, $token_hash:expr, $now_ms:expr) => {{
+        sqlx::query(
+            "SELECT token_hash, owner_id, csrf_token, expires_at_ms FROM sessions \
+             WHERE token_hash = $1 AND expires_at_ms > $2",
+        )
+        .bind($token_hash.as_str())
+        .bind($now_ms)
+        .fetch_optional($pool)
+        .await?
+        .map(|row| {
+            Ok($crate::accounts::Session {
+                token_hash: $crate::domain::TokenHash::from_stored(row.try_get("token_hash")?),
+                owner_id: row.try_get("owner_id")?,
+                csrf_token: row.try_get("csrf_token")?,
+                expires_at_ms: row.try_get("expires_at_ms")?,
+            })
+        })
+        .transpose()
+    }};
+    (end_session, $pool:expr, $token_hash:expr, $now_ms:expr) => {{
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1 OR expires_at_ms <= $2")
+            .bind($token_hash.as_str())
+            .bind($now_ms)
+            .execute($pool)
+            .await?;
+        Ok(())
+    }};
+}
+pub(crate) use console_query;
+
+/// A site's comments, newest first: bind the site, a lower-case LIKE pattern and a limit.
+const SELECT_COMMENTS: &str = "SELECT id, CAST(score AS BIGINT) AS score, comment, page_path, \
+     created_at_ms FROM responses WHERE site_id = $1 AND comment IS NOT NULL \
+     AND lower(comment) LIKE $2 ESCAPE '\\' ORDER BY created_at_ms DESC LIMIT $3";
 
 // SQL that is the same on every backend (SQLite accepts `$1` placeholders too), kept here so the
 // rules it encodes cannot drift apart between them.

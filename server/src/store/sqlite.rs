@@ -21,14 +21,15 @@ use tokio::sync::{mpsc, oneshot};
 use soovita_wire::SurveyDefinition;
 
 use super::{
-    bind_response, definition_json, origins_json, placeholders, read_responses, read_result_sums,
-    Placeholder, ResponseUpdate, ResultSums, Site, SiteRow, Store, StoreError, StoredResponse,
-    DELETE_SITE, ERASE_BY_EMAIL, ERASE_RESPONSE, INSERT_FIRST_SURVEY, INSERT_NEXT_SURVEY,
-    PURGE_EXPIRED, RESPONSE_COLUMNS, RESPONSE_VALUES, SELECT_RESPONSES, SELECT_SITE,
-    SELECT_STATEMENTS, SELECT_SURVEY, STATEMENT_COLUMNS, UPSERT_RESPONSE_ON_CONFLICT,
-    UPSERT_STATEMENT_ON_CONFLICT,
+    bind_response, console_query, definition_json, origins_json, placeholders, read_responses,
+    read_result_sums, Placeholder, ResponseUpdate, ResultSums, Site, SiteRow, Store, StoreError,
+    StoredComment, StoredResponse, DELETE_SITE, ERASE_BY_EMAIL, ERASE_RESPONSE,
+    INSERT_FIRST_SURVEY, INSERT_NEXT_SURVEY, PURGE_EXPIRED, RESPONSE_COLUMNS, RESPONSE_VALUES,
+    SELECT_RESPONSES, SELECT_SITE, SELECT_STATEMENTS, SELECT_SURVEY, STATEMENT_COLUMNS,
+    UPSERT_RESPONSE_ON_CONFLICT, UPSERT_STATEMENT_ON_CONFLICT,
 };
-use crate::domain::{ResponseId, SiteId};
+use crate::accounts::{Owner, Session};
+use crate::domain::{ResponseId, SiteId, TokenHash};
 
 /// The most requests one transaction commits; bounds the latency a batch adds.
 const MAX_BATCH: usize = 256;
@@ -419,5 +420,46 @@ impl Store for SqliteStore {
             .execute(&self.pool)
             .await?;
         Ok(result.rows_affected() > 0)
+    }
+
+    async fn sites(&self) -> Result<Vec<Site>, StoreError> {
+        console_query!(sites, &self.pool, site_from_row)
+    }
+
+    async fn comments(
+        &self,
+        site: &SiteId,
+        search: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<StoredComment>, StoreError> {
+        console_query!(comments, &self.pool, site, search, limit)
+    }
+
+    async fn create_owner(&self, owner: &Owner, now_ms: i64) -> Result<(), StoreError> {
+        console_query!(create_owner, &self.pool, owner, now_ms)
+    }
+
+    async fn owner_by_email(&self, email: &str) -> Result<Option<Owner>, StoreError> {
+        console_query!(owner, &self.pool, "email", email)
+    }
+
+    async fn owner(&self, id: &str) -> Result<Option<Owner>, StoreError> {
+        console_query!(owner, &self.pool, "id", id)
+    }
+
+    async fn create_session(&self, session: &Session) -> Result<(), StoreError> {
+        console_query!(create_session, &self.pool, session)
+    }
+
+    async fn session(
+        &self,
+        token_hash: &TokenHash,
+        now_ms: i64,
+    ) -> Result<Option<Session>, StoreError> {
+        console_query!(session, &self.pool, token_hash, now_ms)
+    }
+
+    async fn end_session(&self, token_hash: &TokenHash, now_ms: i64) -> Result<(), StoreError> {
+        console_query!(end_session, &self.pool, token_hash, now_ms)
     }
 }
