@@ -51,6 +51,17 @@ impl Owner {
     }
 }
 
+/// The password given, if long enough, or a generated one.
+pub fn password_or_generated(given: Option<String>) -> Result<String, String> {
+    match given {
+        Some(password) if password.chars().count() < MIN_PASSWORD_CHARS => Err(format!(
+            "a password needs at least {MIN_PASSWORD_CHARS} characters"
+        )),
+        Some(password) => Ok(password),
+        None => Ok(random_hex::<10>()),
+    }
+}
+
 /// Checks a password typed for a missing account as long as a real one takes, so the time a
 /// failed sign-in takes does not tell whether the email has an account.
 pub fn spend_a_password_check(password: &str) {

@@ -22,8 +22,34 @@ pub enum Command {
     /// Manages sites.
     #[command(subcommand)]
     Site(SiteCommand),
+    /// Manages the accounts that sign in to the console.
+    #[command(subcommand)]
+    Owner(OwnerCommand),
     /// Serves the API and a demo shop page on a second origin, with a ready demo site.
     Demo(DemoArgs),
+}
+
+/// `soovita owner …`.
+#[derive(Subcommand, Debug)]
+pub enum OwnerCommand {
+    /// Creates an account that can sign in to the console at /console and see every site.
+    Add(OwnerArgs),
+    /// Gives an account a new password and signs it out everywhere.
+    ResetPassword(OwnerArgs),
+}
+
+/// Whose account, and its password.
+#[derive(Args, Debug)]
+pub struct OwnerArgs {
+    /// The email address the owner signs in with.
+    #[arg(long)]
+    pub email: String,
+    /// The password (at least 12 characters); without it one is generated and printed.
+    #[arg(long, env = "SOOVITA_OWNER_PASSWORD", hide_env_values = true)]
+    pub password: Option<String>,
+    /// Where the data lives.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
 }
 
 /// Where the data lives.

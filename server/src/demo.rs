@@ -9,6 +9,7 @@ use tokio::net::TcpListener;
 
 use soovita_wire::{Category, Reward, SurveyDefinition};
 
+use crate::accounts::Owner;
 use crate::config::DemoArgs;
 use crate::domain::SiteId;
 use crate::sites::{register_or_refresh, SiteSettings};
@@ -20,6 +21,9 @@ struct DemoPages;
 
 /// The name the demo site is found by on the next run.
 const DEMO_SITE_NAME: &str = "Kohvik Soovita";
+
+/// The console account the demo signs in with.
+pub const DEMO_OWNER_EMAIL: &str = "demo@soovita.local";
 
 /// The demo survey asks everything the loyalty flow has: three statements, effort and contact
 /// for detractors and passives, and a coupon for everyone who finishes.
@@ -74,6 +78,15 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     )
     .await?;
     show_every_step(store.as_ref(), &site.site_id).await?;
+    // A new password every run: the demo's database may outlive the terminal that showed it.
+    let password = crate::accounts::random_hex::<10>();
+    let owner = Owner::new(DEMO_OWNER_EMAIL, &password);
+    if !store
+        .set_password(&owner.email, &owner.password_hash)
+        .await?
+    {
+        store.create_owner(&owner, crate::clock::now_ms()).await?;
+    }
 
     let template = DemoPages::get("index.html").expect("www/demo/index.html is embedded");
     let snippet = format!(
@@ -92,6 +105,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     println!("  Demo shop page (embeds the widget): http://127.0.0.1:{page_port}/");
     println!("  API and widget:                     {api_url}/widget.js");
     println!("  Demo site id:                       {}", site.site_id);
+    println!("  Console (results, comments):        {api_url}/console");
+    println!("    sign in as {DEMO_OWNER_EMAIL} with password {password}");
     println!("  Read the answers:");
     println!(
         "    curl -H 'Authorization: Bearer {}' '{api_url}/v1/sites/{}/responses?format=csv'",

@@ -1,11 +1,12 @@
 //! The `soovita` command line.
 
 use clap::Parser;
-use soovita_server::config::{Cli, Command, SiteCommand};
+use soovita_server::accounts::{password_or_generated, Owner};
+use soovita_server::config::{Cli, Command, OwnerArgs, OwnerCommand, SiteCommand};
 use soovita_server::domain::SiteId;
 use soovita_server::rate_limit::RateLimitConfig;
 use soovita_server::sites::{register, SiteSettings};
-use soovita_server::{demo, serve, shutdown_signal, store, ServeOptions};
+use soovita_server::{clock, demo, serve, shutdown_signal, store, ServeOptions};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
@@ -59,7 +60,42 @@ async fn main() -> anyhow::Result<()> {
             anyhow::ensure!(store.delete_site(&id).await?, "no site with id {id}");
             println!("deleted site {id} and all its responses");
         }
+        Command::Owner(OwnerCommand::Add(args)) => {
+            let (owner, generated) = owner_from(&args)?;
+            let store = store::open(&args.database.url).await?;
+            store.create_owner(&owner, clock::now_ms()).await?;
+            println!("owner {} can sign in at /console{generated}", owner.email);
+        }
+        Command::Owner(OwnerCommand::ResetPassword(args)) => {
+            let (owner, generated) = owner_from(&args)?;
+            let store = store::open(&args.database.url).await?;
+            anyhow::ensure!(
+                store
+                    .set_password(&owner.email, &owner.password_hash)
+                    .await?,
+                "no owner account for {}; create one with `soovita owner add`",
+                owner.email
+            );
+            println!("owner {} has a new password{generated}", owner.email);
+        }
         Command::Demo(args) => demo::run(args).await?,
     }
     Ok(())
+}
+
+/// The account `args` describe, and ", with password …" when the password was generated (one
+/// given on the command line or in the environment is not echoed).
+fn owner_from(args: &OwnerArgs) -> anyhow::Result<(Owner, String)> {
+    anyhow::ensure!(
+        soovita_wire::is_valid_email(args.email.trim()),
+        "{:?} is not an email address",
+        args.email
+    );
+    let password = password_or_generated(args.password.clone()).map_err(anyhow::Error::msg)?;
+    let shown = if args.password.is_none() {
+        format!(", with password {password}")
+    } else {
+        String::new()
+    };
+    Ok((Owner::new(&args.email, &password), shown))
 }

@@ -39,6 +39,9 @@ impl Default for RateLimitConfig {
     }
 }
 
+/// Console sign-in attempts one client address may make per minute (also its burst).
+pub const SIGN_INS_PER_MINUTE: NonZeroU32 = NonZeroU32::new(10).expect("not zero");
+
 /// Which limit a request ran into, and when to come back.
 #[derive(Debug, Clone, Copy)]
 pub struct Limited {
@@ -53,6 +56,7 @@ pub struct RateLimits {
     config: RateLimitConfig,
     per_client: DefaultKeyedRateLimiter<[u8; 16]>,
     per_site: DefaultKeyedRateLimiter<SiteId>,
+    sign_in: DefaultKeyedRateLimiter<[u8; 16]>,
     salt: Mutex<(i64, [u8; 32])>,
 }
 
@@ -64,6 +68,7 @@ impl RateLimits {
                 config.per_client_per_minute,
             )),
             per_site: DefaultKeyedRateLimiter::keyed(Quota::per_second(config.per_site_per_second)),
+            sign_in: DefaultKeyedRateLimiter::keyed(Quota::per_minute(SIGN_INS_PER_MINUTE)),
             salt: Mutex::new((i64::MIN, [0; 32])),
             config,
         }
@@ -87,10 +92,33 @@ impl RateLimits {
             })
     }
 
+    /// Counts one console sign-in attempt from `peer`; `Err` once the client has made
+    /// [`SIGN_INS_PER_MINUTE`] in a minute, which makes guessing passwords slow.
+    pub fn check_sign_in(&self, peer: IpAddr, headers: &HeaderMap) -> Result<(), Limited> {
+        let client = self.client_key(self.client_address(peer, headers));
+        let clock = self.sign_in.clock();
+        self.sign_in
+            .check_key(&client)
+            .map_err(|not_until| Limited {
+                scope: "sign_in",
+                retry_after: not_until.wait_time_from(clock.now()),
+            })
+    }
+
+    /// Whether the browser reached us over TLS: said by a trusted proxy's `X-Forwarded-Proto`,
+    /// since this server itself speaks plain HTTP.
+    pub fn is_https(&self, peer: IpAddr, headers: &HeaderMap) -> bool {
+        self.is_trusted(peer)
+            && headers
+                .get("x-forwarded-proto")
+                .is_some_and(|proto| proto.as_bytes().eq_ignore_ascii_case(b"https"))
+    }
+
     /// Forgets clients and sites that are back to a full allowance, to bound memory.
     pub fn forget_idle(&self) {
         self.per_client.retain_recent();
         self.per_site.retain_recent();
+        self.sign_in.retain_recent();
     }
 
     /// The address of the client: the peer, unless the peer is a trusted proxy, in which case

@@ -209,6 +209,31 @@ async fn console_storage(store: &dyn Store) {
         store.session(&hash, 10_003).await.unwrap().is_none(),
         "signed out"
     );
+    let (session, _) = Session::start(&mari, 10_000);
+    store.create_session(&session).await.unwrap();
+    let renewed = Owner::new("mari@kohvik.ee", "a new password here");
+    assert!(store
+        .set_password("mari@kohvik.ee", &renewed.password_hash)
+        .await
+        .unwrap());
+    assert!(store
+        .owner(&mari.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .has_password("a new password here"));
+    assert!(
+        store
+            .session(&session.token_hash, 10_001)
+            .await
+            .unwrap()
+            .is_none(),
+        "a new password signs out everywhere"
+    );
+    assert!(!store
+        .set_password("jaan@kohvik.ee", &renewed.password_hash)
+        .await
+        .unwrap());
     let (stale, _) = Session::start(&mari, 0);
     store.create_session(&stale).await.unwrap();
     store

@@ -9,6 +9,8 @@ import { chromium } from 'playwright-core';
 
 const root = resolve(import.meta.dirname, '../..');
 export const binary = process.env.SOOVITA_BIN ?? join(root, 'target/debug/soovita');
+/** Where tests leave what a person may want to look at afterwards (screenshots); git ignores it. */
+export const artifacts = join(root, 'tests/artifacts');
 
 /** Serves `pages` ({path: html, or {html, headers}}) on 127.0.0.1 at a random port; `html` may
  *  be any text or bytes, with a `content-type` in `headers`. */
@@ -39,6 +41,10 @@ export function createDatabase() {
       if (honorDoNotTrack) args.push('--honor-do-not-track');
       for (const origin of origins) args.push('--origin', origin);
       return JSON.parse(execFileSync(binary, args, { encoding: 'utf8' }));
+    },
+    addOwner(email, password) {
+      execFileSync(binary, ['owner', 'add', '--email', email, '--database', database],
+        { env: { ...process.env, SOOVITA_OWNER_PASSWORD: password } });
     },
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };

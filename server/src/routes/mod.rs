@@ -32,8 +32,8 @@ use crate::ServeOptions;
 pub use assets::WidgetAssets;
 pub use openapi::ApiDoc;
 
-/// Every path the router serves (benchmark endpoints aside), in one place so that the OpenAPI
-/// document can be checked against it (`tests/api.rs`).
+/// Every path of the API the router serves (benchmark endpoints and the console's HTML pages
+/// aside), in one place so that the OpenAPI document can be checked against it (`tests/api.rs`).
 pub const PATHS: [&str; 11] = [
     SURVEY,
     SURVEY_DEFINITION,
@@ -150,6 +150,7 @@ pub fn router(state: AppState, options: &ServeOptions) -> Router {
         .route(RESPONSE, delete(admin::erase_response))
         .route(RESULTS, get(admin::results))
         .merge(assets)
+        .merge(crate::console::router())
         .fallback(|| async { ApiError::NoSuchEndpoint })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .route_layer(axum::middleware::from_fn(crate::telemetry::track_latency))

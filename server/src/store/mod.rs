@@ -243,6 +243,9 @@ pub trait Store: Send + Sync {
     async fn owner_by_email(&self, email: &str) -> Result<Option<Owner>, StoreError>;
     /// The account of this id, if any.
     async fn owner(&self, id: &str) -> Result<Option<Owner>, StoreError>;
+    /// Replaces the password hash of the account of this (normalized) email and ends its
+    /// sessions; `false` if there is no such account.
+    async fn set_password(&self, email: &str, password_hash: &str) -> Result<bool, StoreError>;
     /// Records a signed-in browser.
     async fn create_session(&self, session: &Session) -> Result<(), StoreError>;
     /// The session with this token hash, unless it has expired by `now_ms`.
@@ -513,6 +516,24 @@ macro_rules! console_query {
             })
         })
         .transpose()
+    }};
+    (set_password, $pool:expr, $email:expr, $password_hash:expr) => {{
+        let mut transaction = $pool.begin().await?;
+        let owner: Option<String> = sqlx::query_scalar(
+            "UPDATE owners SET password_hash = $1 WHERE email = $2 RETURNING id",
+        )
+        .bind($password_hash)
+        .bind($email)
+        .fetch_optional(&mut *transaction)
+        .await?;
+        if let Some(owner) = &owner {
+            sqlx::query("DELETE FROM sessions WHERE owner_id = $1")
+                .bind(owner)
+                .execute(&mut *transaction)
+                .await?;
+        }
+        transaction.commit().await?;
+        Ok(owner.is_some())
     }};
     (create_session, $pool:expr, $session:expr) => {{
         sqlx::query(

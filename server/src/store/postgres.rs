@@ -295,6 +295,10 @@ impl Store for PostgresStore {
         console_query!(owner, &self.pool, "id", id)
     }
 
+    async fn set_password(&self, email: &str, password_hash: &str) -> Result<bool, StoreError> {
+        console_query!(set_password, &self.pool, email, password_hash)
+    }
+
     async fn create_session(&self, session: &Session) -> Result<(), StoreError> {
         console_query!(create_session, &self.pool, session)
     }

@@ -1,0 +1,334 @@
+//! The site owners' console at `/console`: sign-in, the site list and each site's results and
+//! comments, rendered on the server (ARCHITECTURE.md says why). No page runs a script, so the
+//! Content-Security-Policy allows none at all.
+
+mod charts;
+mod pages;
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, Request, State};
+use axum::http::header::{
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, COOKIE, HOST, ORIGIN, REFERRER_POLICY,
+    RETRY_AFTER, SET_COOKIE, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use serde::Deserialize;
+use subtle::ConstantTimeEq;
+use thiserror::Error;
+
+use crate::accounts::{normalize_email, spend_a_password_check, Owner, Session, SESSION_DAYS};
+use crate::clock;
+use crate::domain::{SiteId, TokenHash};
+use crate::rate_limit::Limited;
+use crate::routes::AppState;
+use crate::store::StoreError;
+use pages::SignedInAs;
+
+/// Where the console's one stylesheet is served.
+pub const STYLESHEET: &str = "/console/console.css";
+
+/// The session cookie: only the console's paths ever see it.
+const SESSION_COOKIE: &str = "soovita_session";
+
+/// The most comments a dashboard lists; the search finds older ones.
+const COMMENTS_SHOWN: u32 = 100;
+
+/// No scripts, no plugins, no framing; styles and forms only from here.
+const POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
+    form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// The console's routes, with their security headers.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/console", get(site_list))
+        .route("/console/sign-in", get(sign_in_form).post(sign_in))
+        .route("/console/sign-out", post(sign_out))
+        .route("/console/sites/{site_id}", get(dashboard))
+        .route(STYLESHEET, get(stylesheet))
+        .layer(middleware::from_fn(security_headers))
+}
+
+/// Why a console request was refused; each becomes a page (or a redirect) in one place,
+/// [`ConsoleError::into_response`].
+#[derive(Debug, Error)]
+pub enum ConsoleError {
+    /// No valid session cookie.
+    #[error("sign in first")]
+    SignInRequired,
+    /// Unknown email, or the wrong password: the page does not say which.
+    #[error("wrong email or password")]
+    WrongCredentials(String),
+    /// Too many sign-in attempts from one client.
+    #[error("too many sign-in attempts")]
+    RateLimited(Limited),
+    /// A form posted from another site (cross-site request forgery).
+    #[error("this form can only be sent from the console itself")]
+    CrossSite,
+    /// The site in the path does not exist.
+    #[error("no such site")]
+    UnknownSite,
+    /// The database failed.
+    #[error("storage is unavailable")]
+    Storage(#[from] StoreError),
+}
+
+impl ConsoleError {
+    fn code(&self) -> &'static str {
+        match self {
+            Self::SignInRequired => "sign_in_required",
+            Self::WrongCredentials(_) => "wrong_credentials",
+            Self::RateLimited(_) => "rate_limited",
+            Self::CrossSite => "cross_site_form",
+            Self::UnknownSite => "unknown_site",
+            Self::Storage(_) => "storage_unavailable",
+        }
+    }
+}
+
+impl IntoResponse for ConsoleError {
+    fn into_response(self) -> Response {
+        metrics::counter!(crate::telemetry::REJECTED, "reason" => self.code()).increment(1);
+        match self {
+            Self::SignInRequired => Redirect::to("/console/sign-in").into_response(),
+            Self::WrongCredentials(email) => (
+                StatusCode::UNAUTHORIZED,
+                pages::sign_in(Some("Wrong email or password."), &email),
+            )
+                .into_response(),
+            Self::RateLimited(limited) => {
+                let seconds = limited.retry_after.as_secs() + 1;
+                let message = format!("Too many attempts. Try again in {seconds} seconds.");
+                let mut response = (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    pages::sign_in(Some(&message), ""),
+                )
+                    .into_response();
+                response
+                    .headers_mut()
+                    .insert(RETRY_AFTER, HeaderValue::from(seconds));
+                response
+            }
+            Self::CrossSite => (StatusCode::FORBIDDEN, self.to_string()).into_response(),
+            Self::UnknownSite => (StatusCode::NOT_FOUND, self.to_string()).into_response(),
+            Self::Storage(error) => {
+                tracing::error!(%error, "console request failed");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Storage is unavailable; try again shortly.",
+                )
+                    .into_response()
+            }
+        }
+    }
+}
+
+/// The owner a valid session cookie belongs to; anyone else is sent to sign in.
+pub struct SignedIn {
+    owner: Owner,
+    session: Session,
+}
+
+impl SignedIn {
+    fn header(&self) -> SignedInAs<'_> {
+        SignedInAs {
+            email: &self.owner.email,
+            csrf_token: &self.session.csrf_token,
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for SignedIn {
+    type Rejection = ConsoleError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = session_token(&parts.headers).ok_or(ConsoleError::SignInRequired)?;
+        let session = state
+            .store
+            .session(&TokenHash::of(token), clock::now_ms())
+            .await?
+            .ok_or(ConsoleError::SignInRequired)?;
+        let owner = state
+            .store
+            .owner(&session.owner_id)
+            .await?
+            .ok_or(ConsoleError::SignInRequired)?;
+        Ok(Self { owner, session })
+    }
+}
+
+fn session_token(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .find_map(|pair| pair.trim().strip_prefix(SESSION_COOKIE)?.strip_prefix('='))
+}
+
+/// Refuses a form another site made the browser send. Browsers say where a request comes from
+/// in `Sec-Fetch-Site`; older ones only in `Origin`, compared with `Host`. Forms after sign-in
+/// also carry the session's CSRF token, and the cookie is `SameSite=Strict` besides.
+fn from_this_site(headers: &HeaderMap) -> Result<(), ConsoleError> {
+    let same = match headers.get("sec-fetch-site").map(HeaderValue::as_bytes) {
+        Some(site) => site == b"same-origin" || site == b"none",
+        None => match (headers.get(ORIGIN), headers.get(HOST)) {
+            (Some(origin), Some(host)) => origin
+                .to_str()
+                .ok()
+                .and_then(|origin| origin.split_once("://"))
+                .is_some_and(|(_, authority)| authority.as_bytes() == host.as_bytes()),
+            _ => true,
+        },
+    };
+    if same {
+        Ok(())
+    } else {
+        Err(ConsoleError::CrossSite)
+    }
+}
+
+async fn sign_in_form() -> Response {
+    pages::sign_in(None, "").into_response()
+}
+
+#[derive(Deserialize)]
+struct SignInForm {
+    email: String,
+    password: String,
+}
+
+async fn sign_in(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<SignInForm>,
+) -> Result<Response, ConsoleError> {
+    from_this_site(&headers)?;
+    state
+        .limits
+        .check_sign_in(peer.ip(), &headers)
+        .map_err(ConsoleError::RateLimited)?;
+    let email = normalize_email(&form.email);
+    let owner = state.store.owner_by_email(&email).await?;
+    // argon2 takes tens of milliseconds of CPU on purpose; keep it off the async workers.
+    let owner = tokio::task::spawn_blocking(move || match owner {
+        Some(owner) if owner.has_password(&form.password) => Some(owner),
+        Some(_) => None,
+        None => {
+            spend_a_password_check(&form.password);
+            None
+        }
+    })
+    .await
+    .ok()
+    .flatten()
+    .ok_or(ConsoleError::WrongCredentials(email))?;
+    let (session, token) = Session::start(&owner, clock::now_ms());
+    state.store.create_session(&session).await?;
+    let secure = if state.limits.is_https(peer.ip(), &headers) {
+        "; Secure"
+    } else {
+        ""
+    };
+    let cookie = format!(
+        "{SESSION_COOKIE}={token}; Path=/console; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
+        SESSION_DAYS * 24 * 60 * 60
+    );
+    Ok(([(SET_COOKIE, cookie)], Redirect::to("/console")).into_response())
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    csrf: String,
+}
+
+async fn sign_out(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, ConsoleError> {
+    from_this_site(&headers)?;
+    if !bool::from(
+        form.csrf
+            .as_bytes()
+            .ct_eq(signed_in.session.csrf_token.as_bytes()),
+    ) {
+        return Err(ConsoleError::CrossSite);
+    }
+    state
+        .store
+        .end_session(&signed_in.session.token_hash, clock::now_ms())
+        .await?;
+    let expired = format!("{SESSION_COOKIE}=; Path=/console; HttpOnly; SameSite=Strict; Max-Age=0");
+    Ok(([(SET_COOKIE, expired)], Redirect::to("/console/sign-in")).into_response())
+}
+
+async fn site_list(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+) -> Result<Response, ConsoleError> {
+    let sites = state.store.sites().await?;
+    Ok(pages::sites(signed_in.header(), &sites).into_response())
+}
+
+#[derive(Deserialize)]
+struct DashboardQuery {
+    q: Option<String>,
+}
+
+async fn dashboard(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Path(site_id): Path<String>,
+    Query(query): Query<DashboardQuery>,
+) -> Result<Response, ConsoleError> {
+    let id = SiteId::parse(&site_id).map_err(|_| ConsoleError::UnknownSite)?;
+    let site = state
+        .store
+        .site(&id)
+        .await?
+        .ok_or(ConsoleError::UnknownSite)?;
+    let results = crate::results::results(&state.store.result_sums(&id).await?);
+    let search = query.q.as_deref().map(str::trim).unwrap_or_default();
+    let comments = state
+        .store
+        .comments(&id, Some(search).filter(|s| !s.is_empty()), COMMENTS_SHOWN)
+        .await?;
+    Ok(pages::dashboard(signed_in.header(), &site, &results, &comments, search).into_response())
+}
+
+async fn stylesheet() -> Response {
+    (
+        [
+            (CONTENT_TYPE, "text/css; charset=utf-8"),
+            (CACHE_CONTROL, "public, max-age=300"),
+        ],
+        include_str!("../../../www/console/console.css"),
+    )
+        .into_response()
+}
+
+/// The policy and the headers every console response carries; pages are never cached, since
+/// they show what only a signed-in owner may see.
+async fn security_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(POLICY));
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    headers
+        .entry(CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    response
+}

@@ -1,0 +1,246 @@
+//! The console's pages as HTML. maud escapes every value it interpolates, so what visitors
+//! wrote (comments, page paths) always shows as text, never as markup.
+
+use maud::{html, Markup, DOCTYPE};
+use soovita_wire::SiteResults;
+
+use super::charts;
+use crate::store::{Site, StoredComment};
+
+/// How the margin of error is computed, for the tooltip beside every NPS.
+const MARGIN_METHOD: &str = "95% confidence interval. Each response counts +1 (promoter), 0 \
+    (passive) or -1 (detractor); NPS is 100 times their mean, and the margin is 1.96 standard \
+    errors: 100 x 1.96 x sqrt((p + d - (p - d)^2) / n), with p and d the shares of promoters \
+    and detractors (the trinomial model).";
+
+/// The class and the words for a score's category.
+pub fn category(score: u8) -> (&'static str, &'static str) {
+    match score {
+        9..=10 => ("promoter", "promoter"),
+        7..=8 => ("passive", "passive: satisfied but not loyal"),
+        _ => ("detractor", "detractor"),
+    }
+}
+
+/// Who is signed in, for the header.
+pub struct SignedInAs<'a> {
+    pub email: &'a str,
+    pub csrf_token: &'a str,
+}
+
+fn layout(title: &str, signed_in: Option<SignedInAs<'_>>, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · Soovita" }
+                link rel="stylesheet" href=(super::STYLESHEET);
+            }
+            body {
+                header {
+                    a href="/console" { "Soovita" }
+                    @if let Some(owner) = signed_in {
+                        form.inline method="post" action="/console/sign-out" {
+                            span.muted { (owner.email) " " }
+                            input type="hidden" name="csrf" value=(owner.csrf_token);
+                            button type="submit" { "Sign out" }
+                        }
+                    }
+                }
+                main { (body) }
+            }
+        }
+    }
+}
+
+/// The sign-in form, with what went wrong last time.
+pub fn sign_in(error: Option<&str>, email: &str) -> Markup {
+    layout(
+        "Sign in",
+        None,
+        html! {
+            h1 { "Sign in" }
+            @if let Some(error) = error {
+                p.error role="alert" { (error) }
+            }
+            form.stack method="post" action="/console/sign-in" {
+                label { "Email" input type="email" name="email" value=(email) required autocomplete="username"; }
+                label { "Password" input type="password" name="password" required autocomplete="current-password"; }
+                button type="submit" { "Sign in" }
+            }
+            p.muted { "No account yet? The server's operator creates one with "
+                code { "soovita owner add --email you@example.com" } "." }
+        },
+    )
+}
+
+/// Every site on the server.
+pub fn sites(owner: SignedInAs<'_>, sites: &[Site]) -> Markup {
+    layout(
+        "Sites",
+        Some(owner),
+        html! {
+            h1 { "Sites" }
+            @if sites.is_empty() {
+                p { "No sites yet. Add one with " code { "soovita site add --name Shop --origin https://shop.example" } "." }
+            }
+            ul {
+                @for site in sites {
+                    li { a href=(format!("/console/sites/{}", site.id)) { (site.name) } }
+                }
+            }
+        },
+    )
+}
+
+/// One site's results and comments.
+pub fn dashboard(
+    owner: SignedInAs<'_>,
+    site: &Site,
+    results: &SiteResults,
+    comments: &[StoredComment],
+    search: &str,
+) -> Markup {
+    let share = |n: u64| percent(n as f64 / results.responses.max(1) as f64);
+    layout(
+        &site.name,
+        Some(owner),
+        html! {
+            h1 { (site.name) }
+            @if results.responses == 0 {
+                p { "No responses yet. Once visitors answer, their score, its drivers and their comments show here." }
+            } @else {
+                div.cards {
+                    div.card {
+                        div.muted { "Net Promoter Score" }
+                        div.figure #nps { (signed(results.nps.unwrap_or_default())) }
+                        div {
+                            abbr title=(MARGIN_METHOD) {
+                                "± " (format!("{:.1}", results.margin_of_error.unwrap_or_default()))
+                            }
+                            " · n = " span #responses { (results.responses) }
+                        }
+                    }
+                    div.card {
+                        div.promoter { "Promoters (9–10) " strong { (results.promoters) } " · " (share(results.promoters)) }
+                        div.passive { "Passives (7–8), satisfied but not loyal " strong { (results.passives) } " · " (share(results.passives)) }
+                        div.detractor { "Detractors (0–6) " strong { (results.detractors) } " · " (share(results.detractors)) }
+                    }
+                }
+                h2 { "Distribution" }
+                (charts::histogram(&results.histogram))
+                @if let Some(focus) = &results.focus {
+                    h2 { "What to work on" }
+                    p.focus #focus { (focus) }
+                }
+                @if !results.key_drivers.is_empty() {
+                    h2 { "Key drivers" }
+                    p.muted { "How strongly agreement with each driver goes with the 0–10 score (Pearson's r, 95% interval by Fisher's z)." }
+                    div.table-wrap { table {
+                        thead { tr { th { "Driver" } th.number { "r" } th.number { "95% interval" } th.number { "n" } th.number { "Mean agreement (1–5)" } } }
+                        tbody {
+                            @for driver in &results.key_drivers {
+                                tr {
+                                    td { (label(driver.dimension.as_str())) }
+                                    td.number { (format!("{:.2}", driver.correlation)) }
+                                    td.number { (format!("{:.2} to {:.2}", driver.low, driver.high)) }
+                                    td.number { (driver.answers) }
+                                    td.number { (format!("{:.1}", driver.mean_agreement)) }
+                                }
+                            }
+                        }
+                    } }
+                }
+                @if !results.dimensions.is_empty() {
+                    h2 { "Loyalty dimensions" }
+                    p.muted { "Each visitor rates only a few statements, so every dimension has its own n." }
+                    div.table-wrap { table {
+                        thead { tr { th { "Dimension" } th.number { "n" } th.number { "Mean agreement (1–5)" } th.number { "Agree" } } }
+                        tbody {
+                            @for dimension in &results.dimensions {
+                                tr {
+                                    td { (label(dimension.dimension.as_str())) }
+                                    td.number { (dimension.answers) }
+                                    td.number { (format!("{:.1}", dimension.mean_agreement)) }
+                                    td.number { (percent(dimension.agree_share)) }
+                                }
+                            }
+                        }
+                    } }
+                }
+            }
+            h2 { "Comments" }
+            form method="get" {
+                label { "Search comments" input type="search" name="q" value=(search); }
+                button type="submit" { "Search" }
+            }
+            @if comments.is_empty() {
+                p.muted { "No comments" @if !search.is_empty() { " containing “" (search) "”" } "." }
+            }
+            ul.comments {
+                @for comment in comments {
+                    @let (class, words) = category(comment.score);
+                    li {
+                        div {
+                            strong class=(class) { (comment.score) } " · " (words)
+                            @if let Some(path) = &comment.page_path { " · " span.muted { (path) } }
+                            " · " span.muted { (date(comment.created_at_ms)) }
+                        }
+                        p.comment { (comment.comment) }
+                    }
+                }
+            }
+        },
+    )
+}
+
+fn signed(nps: f64) -> String {
+    let rounded = nps.round();
+    if rounded == 0.0 {
+        "0".to_owned()
+    } else {
+        format!("{rounded:+.0}")
+    }
+}
+
+fn percent(share: f64) -> String {
+    format!("{:.0}%", share * 100.0)
+}
+
+fn label(dimension: &str) -> String {
+    let spaced = dimension.replace('_', " ");
+    let mut chars = spaced.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_uppercase().chain(chars).collect()
+    })
+}
+
+fn date(unix_ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix_ms / 1000)
+        .ok()
+        .and_then(|at| {
+            at.format(time::macros::format_description!(
+                "[year]-[month]-[day] [hour]:[minute] UTC"
+            ))
+            .ok()
+        })
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{category, label, signed};
+
+    #[test]
+    fn figures_read_as_people_write_them() {
+        assert_eq!(signed(41.6), "+42");
+        assert_eq!(signed(-7.2), "-7");
+        assert_eq!(signed(0.2), "0");
+        assert_eq!(signed(-0.4), "0");
+        assert_eq!(label("service_quality"), "Service quality");
+        assert_eq!(category(8).1, "passive: satisfied but not loyal");
+        assert_eq!(category(6).0, "detractor");
+    }
+}

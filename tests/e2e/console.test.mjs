@@ -1,0 +1,148 @@
+// The site owners' console in real headless Chromium against the real server: signing in, the
+// figures checked against values computed here, comments that stay text, the refusals, and a
+// screenshot of the dashboard kept in tests/artifacts/.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { artifacts, createDatabase, launchBrowser, startServer, tearDown } from './harness.mjs';
+
+describe('the console', () => {
+  let db, server, browser, site;
+  const origin = 'https://kohvik.example';
+  const owner = { email: 'mari@kohvik.example', password: 'correct horse battery' };
+  const scores = [10, 10, 9, 9, 9, 8, 7, 7, 6, 3, 0, 10, 9, 5, 8, 10, 2];
+  const comments = new Map([
+    [0, '<img src=x onerror=alert(1)>'],
+    [1, '<xmp><script>alert(2)</script></xmp>'],
+    [2, 'Best oat milk flat white in town'],
+    [9, 'Slow at the till, twice'],
+  ]);
+  const dialogs = [];
+
+  before(async () => {
+    db = createDatabase();
+    site = db.addSite({ name: 'Kohvik', origins: [origin] });
+    db.addOwner(owner.email, owner.password);
+    server = await startServer(db.database);
+    for (const [i, score] of scores.entries()) {
+      const answer = { response_id: crypto.randomUUID(), score, comment: comments.get(i) };
+      const response = await fetch(`${server.url}/v1/sites/${site.site_id}/responses`, {
+        method: 'POST',
+        headers: { origin, 'content-type': 'text/plain', 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0' },
+        body: JSON.stringify(answer),
+      });
+      assert.equal(response.status, 200, await response.text());
+    }
+    browser = await launchBrowser();
+  });
+
+  after(() => tearDown({ browser, server, db }));
+
+  async function newPage() {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    page.setDefaultTimeout(15_000);
+    page.on('dialog', (dialog) => {
+      dialogs.push(dialog.message());
+      dialog.dismiss();
+    });
+    return { context, page };
+  }
+
+  async function signIn(page, password = owner.password) {
+    await page.goto(`${server.url}/console`);
+    assert.match(page.url(), /\/console\/sign-in$/, 'without a session, the console asks to sign in');
+    await page.getByLabel('Email').fill(owner.email);
+    await page.getByLabel('Password').fill(password);
+    return Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Sign in' }).click()]).then(([r]) => r);
+  }
+
+  test('a wrong password is refused without saying whether the email has an account', async () => {
+    const { context, page } = await newPage();
+    const response = await signIn(page, 'not the password');
+    assert.equal(response.status(), 401);
+    await page.getByRole('alert').filter({ hasText: 'Wrong email or password.' }).waitFor();
+    await context.close();
+  });
+
+  test('an owner signs in and sees the score, its margin, the split and the comments, as text', async () => {
+    const { context, page } = await newPage();
+    await signIn(page);
+    const [cookie] = await context.cookies();
+    assert.equal(cookie.name, 'soovita_session');
+    assert.equal(cookie.httpOnly, true);
+    assert.equal(cookie.sameSite, 'Strict');
+    assert.equal(cookie.path, '/console');
+
+    const [response] = await Promise.all([page.waitForNavigation(), page.getByRole('link', { name: 'Kohvik' }).click()]);
+    const policy = response.headers()['content-security-policy'];
+    assert.match(policy, /default-src 'none'/);
+    assert.doesNotMatch(policy, /script-src|unsafe-inline|unsafe-eval/, 'no script may run at all');
+
+    const n = scores.length;
+    const promoters = scores.filter((s) => s >= 9).length;
+    const detractors = scores.filter((s) => s <= 6).length;
+    const p = promoters / n, d = detractors / n;
+    const nps = Math.round(100 * (p - d));
+    const margin = 100 * 1.96 * Math.sqrt((p + d - (p - d) ** 2) / n);
+    assert.equal(await page.locator('#nps').textContent(), nps === 0 ? '0' : (nps > 0 ? `+${nps}` : `${nps}`));
+    assert.equal(await page.locator('#responses').textContent(), String(n));
+    await page.getByText(`± ${margin.toFixed(1)}`).waitFor();
+    await page.getByText(`Promoters (9–10) ${promoters} ·`).waitFor();
+    await page.getByText(`Passives (7–8), satisfied but not loyal ${n - promoters - detractors} ·`).waitFor();
+    const chart = page.getByRole('img', { name: 'Responses by score, 0 to 10' });
+    assert.equal(await chart.locator('rect').count(), 11);
+
+    for (const comment of comments.values()) {
+      assert.equal(await page.locator('.comment').filter({ hasText: comment }).count(), 1, `"${comment}" shows as text`);
+    }
+    assert.equal(await page.locator('main img, main xmp, main script').count(), 0, 'no visitor markup became elements');
+    await mkdirSync(artifacts, { recursive: true });
+    await page.screenshot({ path: join(artifacts, 'console-dashboard.png'), fullPage: true });
+
+    await page.getByLabel('Search comments').fill('OAT milk');
+    await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Search' }).click()]);
+    assert.deepEqual(await page.locator('.comment').allTextContents(), ['Best oat milk flat white in town']);
+
+    await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Sign out' }).click()]);
+    assert.match(page.url(), /\/console\/sign-in$/);
+    await page.goto(`${server.url}/console`);
+    assert.match(page.url(), /\/console\/sign-in$/, 'signed out for good');
+    assert.deepEqual(dialogs, [], 'no script from a comment ran');
+    await context.close();
+  });
+
+  test('forms from elsewhere or without the session\'s token are refused, and guessing is slowed', async () => {
+    const { context, page } = await newPage();
+    await signIn(page);
+    const [cookie] = await context.cookies();
+    const session = `${cookie.name}=${cookie.value}`;
+    const signOut = await fetch(`${server.url}/console/sign-out`, {
+      method: 'POST', redirect: 'manual',
+      headers: { cookie: session, 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'csrf=guessed',
+    });
+    assert.equal(signOut.status, 403, 'a sign-out without the CSRF token');
+    const crossSite = await fetch(`${server.url}/console/sign-in`, {
+      method: 'POST', redirect: 'manual',
+      headers: { origin: 'https://evil.example', 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(owner).toString(),
+    });
+    assert.equal(crossSite.status, 403, 'a sign-in form posted from another site');
+    await page.goto(`${server.url}/console`);
+    await page.getByRole('link', { name: 'Kohvik' }).waitFor();
+
+    let last;
+    for (let attempt = 0; attempt < 12 && last?.status !== 429; attempt++) {
+      last = await fetch(`${server.url}/console/sign-in`, {
+        method: 'POST', redirect: 'manual',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ email: owner.email, password: `guess ${attempt}` }).toString(),
+      });
+    }
+    assert.equal(last.status, 429);
+    assert.ok(Number(last.headers.get('retry-after')) >= 1);
+    await context.close();
+  });
+});
