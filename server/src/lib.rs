@@ -15,6 +15,7 @@ pub mod error;
 pub mod export;
 pub mod extract;
 pub mod http;
+pub mod inbox;
 pub mod rate_limit;
 pub mod results;
 pub mod routes;

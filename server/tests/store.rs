@@ -7,8 +7,9 @@ use std::sync::Arc;
 use common::{postgres_admin_url, ThrowawayPostgres};
 use soovita_server::accounts::{Owner, Session};
 use soovita_server::domain::{AdminToken, Comment, Origin, ResponseId, Score, SiteId, TokenHash};
+use soovita_server::inbox::FollowUpStatus;
 use soovita_server::store::{
-    self, PublishedSurvey, ResponseUpdate, Site, StatementUpdate, Store, StoreError,
+    self, InboxItem, PublishedSurvey, ResponseUpdate, Site, StatementUpdate, Store, StoreError,
 };
 use soovita_wire::{Dimension, SurveyDefinition};
 
@@ -159,7 +160,110 @@ async fn conformance_story(store: Arc<dyn Store>) {
     concurrent_writers_are_all_committed_and_isolated(store.clone(), &other).await;
     results_come_from_every_answer(store.clone()).await;
     console_storage(store.as_ref()).await;
+    follow_ups(store.as_ref(), &shop).await;
     erasure_and_retention(store, &shop, &other).await;
+}
+
+/// Closing the loop: the inbox lists the responses with contact consent, open and unhappy
+/// ones first, and keeps when each was first contacted and when it was resolved.
+async fn follow_ups(store: &dyn Store, shop: &Site) {
+    let cafe = site("Inbox café");
+    store.create_site(&cafe).await.unwrap();
+    let mut ids = Vec::new();
+    for (at, (score, consent)) in [
+        (8, Some(true)),
+        (2, Some(true)),
+        (5, Some(true)),
+        (9, Some(true)),
+        (3, Some(false)),
+        (4, None),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let id = uuid::Uuid::new_v4().to_string();
+        let mut answer = update(&id, score, Some("Please call me"));
+        answer.contact_consent = consent;
+        answer.email = (consent == Some(true)).then(|| format!("guest{at}@example.com"));
+        store
+            .upsert_response(&cafe.id, &answer, 1_000 * (at as i64 + 1))
+            .await
+            .unwrap();
+        ids.push(ResponseId::parse(&id).unwrap());
+    }
+    let inbox = || async { store.inbox(&cafe.id, 50).await.unwrap() };
+    let order = |items: Vec<InboxItem>| items.into_iter().map(|i| i.score).collect::<Vec<_>>();
+    assert_eq!(
+        order(inbox().await),
+        [5, 2, 8, 9],
+        "detractors first, newest first"
+    );
+    assert_eq!(
+        inbox().await[1].email.as_deref(),
+        Some("guest1@example.com")
+    );
+
+    let (old_detractor, declined) = (&ids[1], &ids[4]);
+    let note = |status, notes, at| store.follow_up(&cafe.id, old_detractor, status, notes, at);
+    assert!(note(
+        FollowUpStatus::Contacted,
+        "Called; sending a voucher",
+        10_000
+    )
+    .await
+    .unwrap());
+    let case = inbox().await.into_iter().find(|i| i.score == 2).unwrap();
+    assert_eq!(
+        (
+            case.status,
+            case.notes.as_str(),
+            case.contacted_at_ms,
+            case.resolved_at_ms
+        ),
+        (
+            FollowUpStatus::Contacted,
+            "Called; sending a voucher",
+            Some(10_000),
+            None
+        )
+    );
+    assert!(note(FollowUpStatus::Resolved, "Voucher sent", 20_000)
+        .await
+        .unwrap());
+    let items = inbox().await;
+    assert_eq!(order(items.clone()), [5, 8, 9, 2], "resolved cases go last");
+    assert_eq!(
+        (items[3].contacted_at_ms, items[3].resolved_at_ms),
+        (Some(10_000), Some(20_000)),
+        "the first contact's time is kept"
+    );
+    assert!(note(FollowUpStatus::Contacted, "Reopened", 30_000)
+        .await
+        .unwrap());
+    let case = inbox().await.into_iter().find(|i| i.score == 2).unwrap();
+    assert_eq!(
+        (case.contacted_at_ms, case.resolved_at_ms),
+        (Some(10_000), None)
+    );
+
+    assert!(
+        !store
+            .follow_up(&cafe.id, declined, FollowUpStatus::Contacted, "", 1)
+            .await
+            .unwrap(),
+        "no follow-up without consent"
+    );
+    assert!(
+        !store
+            .follow_up(&shop.id, old_detractor, FollowUpStatus::Contacted, "", 1)
+            .await
+            .unwrap(),
+        "nor through another site"
+    );
+    assert!(
+        store.delete_site(&cafe.id).await.unwrap(),
+        "follow-ups go with their responses"
+    );
 }
 
 /// What the console reads and writes: owners, their sessions, the site list and comments.

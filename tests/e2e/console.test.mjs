@@ -18,6 +18,8 @@ describe('the console', () => {
     [2, 'Best oat milk flat white in town'],
     [9, 'Slow at the till, twice'],
   ]);
+  // Visitors who agreed to be contacted (only detractors and passives are asked by default).
+  const contacts = new Map([[9, 'till@example.com'], [10, 'zero@example.com'], [14, 'eight@example.com']]);
   const dialogs = [];
 
   before(async () => {
@@ -27,6 +29,7 @@ describe('the console', () => {
     server = await startServer(db.database);
     for (const [i, score] of scores.entries()) {
       const answer = { response_id: crypto.randomUUID(), score, comment: comments.get(i) };
+      if (contacts.has(i)) answer.contact = { consent: true, email: contacts.get(i) };
       const response = await fetch(`${server.url}/v1/sites/${site.site_id}/responses`, {
         method: 'POST',
         headers: { origin, 'content-type': 'text/plain', 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0' },
@@ -110,6 +113,33 @@ describe('the console', () => {
     await page.goto(`${server.url}/console`);
     assert.match(page.url(), /\/console\/sign-in$/, 'signed out for good');
     assert.deepEqual(dialogs, [], 'no script from a comment ran');
+    await context.close();
+  });
+
+  test('an owner works through the inbox: detractors first, a case moved to resolved, the times kept', async () => {
+    const { context, page } = await newPage();
+    await signIn(page);
+    await Promise.all([page.waitForNavigation(), page.getByRole('link', { name: 'Kohvik' }).click()]);
+    await Promise.all([page.waitForNavigation(), page.getByRole('link', { name: /^Inbox/ }).click()]);
+    const cases = page.locator('article.case');
+    assert.equal(await cases.count(), contacts.size, 'every visitor who agreed to be contacted, no one else');
+    const emails = async () => (await cases.locator('a[href^="mailto:"]').allTextContents());
+    assert.deepEqual(await emails(), ['zero@example.com', 'till@example.com', 'eight@example.com'],
+      'detractors first, the newest first; then passives');
+    assert.equal(await page.locator('#first-contact').textContent(), '–', 'nobody contacted yet');
+
+    const first = cases.first();
+    await first.getByLabel('Status').selectOption('resolved');
+    await first.getByLabel('Internal notes').fill('Called back <b>today</b>; refund sent');
+    await Promise.all([page.waitForNavigation(), first.getByRole('button', { name: 'Save' }).click()]);
+    assert.deepEqual(await emails(), ['till@example.com', 'eight@example.com', 'zero@example.com'], 'resolved cases go last');
+    const resolved = cases.last();
+    assert.equal(await resolved.locator('.status').textContent(), 'resolved');
+    assert.equal(await resolved.getByLabel('Internal notes').inputValue(), 'Called back <b>today</b>; refund sent');
+    await resolved.getByText(/first contact after \d+ min · resolved after \d+ min/).waitFor();
+    assert.match(await page.locator('#first-contact').textContent(), /^\d+ min$/);
+    assert.match(await page.locator('#resolution').textContent(), /^\d+ min$/);
+    assert.equal(await page.locator('main b').count(), 0, 'notes stay text too');
     await context.close();
   });
 

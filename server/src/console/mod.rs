@@ -24,10 +24,11 @@ use thiserror::Error;
 
 use crate::accounts::{normalize_email, spend_a_password_check, Owner, Session, SESSION_DAYS};
 use crate::clock;
-use crate::domain::{SiteId, TokenHash};
+use crate::domain::{ResponseId, SiteId, TokenHash};
+use crate::inbox::FollowUpStatus;
 use crate::rate_limit::Limited;
 use crate::routes::AppState;
-use crate::store::StoreError;
+use crate::store::{Site, StoreError};
 use pages::SignedInAs;
 
 /// Where the console's one stylesheet is served.
@@ -38,6 +39,12 @@ const SESSION_COOKIE: &str = "soovita_session";
 
 /// The most comments a dashboard lists; the search finds older ones.
 const COMMENTS_SHOWN: u32 = 100;
+
+/// The most cases the inbox lists (and computes its medians over).
+const INBOX_SHOWN: u32 = 500;
+
+/// The longest internal note an owner may keep on a case.
+const MAX_NOTES_CHARS: usize = 4_000;
 
 /// No scripts, no plugins, no framing; styles and forms only from here.
 const POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
@@ -50,6 +57,11 @@ pub fn router() -> Router<AppState> {
         .route("/console/sign-in", get(sign_in_form).post(sign_in))
         .route("/console/sign-out", post(sign_out))
         .route("/console/sites/{site_id}", get(dashboard))
+        .route("/console/sites/{site_id}/inbox", get(inbox))
+        .route(
+            "/console/sites/{site_id}/inbox/{response_id}",
+            post(follow_up),
+        )
         .route(STYLESHEET, get(stylesheet))
         .layer(middleware::from_fn(security_headers))
 }
@@ -73,6 +85,12 @@ pub enum ConsoleError {
     /// The site in the path does not exist.
     #[error("no such site")]
     UnknownSite,
+    /// The response in the path is not in the site's inbox.
+    #[error("no such case in this site's inbox")]
+    UnknownCase,
+    /// A form field is out of bounds.
+    #[error("{0}")]
+    InvalidForm(String),
     /// The database failed.
     #[error("storage is unavailable")]
     Storage(#[from] StoreError),
@@ -86,6 +104,8 @@ impl ConsoleError {
             Self::RateLimited(_) => "rate_limited",
             Self::CrossSite => "cross_site_form",
             Self::UnknownSite => "unknown_site",
+            Self::UnknownCase => "unknown_case",
+            Self::InvalidForm(_) => "invalid_form",
             Self::Storage(_) => "storage_unavailable",
         }
     }
@@ -115,7 +135,10 @@ impl IntoResponse for ConsoleError {
                 response
             }
             Self::CrossSite => (StatusCode::FORBIDDEN, self.to_string()).into_response(),
-            Self::UnknownSite => (StatusCode::NOT_FOUND, self.to_string()).into_response(),
+            Self::UnknownSite | Self::UnknownCase => {
+                (StatusCode::NOT_FOUND, self.to_string()).into_response()
+            }
+            Self::InvalidForm(_) => (StatusCode::BAD_REQUEST, self.to_string()).into_response(),
             Self::Storage(error) => {
                 tracing::error!(%error, "console request failed");
                 (
@@ -139,6 +162,19 @@ impl SignedIn {
         SignedInAs {
             email: &self.owner.email,
             csrf_token: &self.session.csrf_token,
+        }
+    }
+
+    /// Refuses a form that does not carry this session's CSRF token.
+    fn check_csrf(&self, presented: &str) -> Result<(), ConsoleError> {
+        if bool::from(
+            presented
+                .as_bytes()
+                .ct_eq(self.session.csrf_token.as_bytes()),
+        ) {
+            Ok(())
+        } else {
+            Err(ConsoleError::CrossSite)
         }
     }
 }
@@ -258,13 +294,7 @@ async fn sign_out(
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, ConsoleError> {
     from_this_site(&headers)?;
-    if !bool::from(
-        form.csrf
-            .as_bytes()
-            .ct_eq(signed_in.session.csrf_token.as_bytes()),
-    ) {
-        return Err(ConsoleError::CrossSite);
-    }
+    signed_in.check_csrf(&form.csrf)?;
     state
         .store
         .end_session(&signed_in.session.token_hash, clock::now_ms())
@@ -292,19 +322,77 @@ async fn dashboard(
     Path(site_id): Path<String>,
     Query(query): Query<DashboardQuery>,
 ) -> Result<Response, ConsoleError> {
-    let id = SiteId::parse(&site_id).map_err(|_| ConsoleError::UnknownSite)?;
-    let site = state
-        .store
-        .site(&id)
-        .await?
-        .ok_or(ConsoleError::UnknownSite)?;
-    let results = crate::results::results(&state.store.result_sums(&id).await?);
+    let site = site(&state, &site_id).await?;
+    let id = &site.id;
+    let results = crate::results::results(&state.store.result_sums(id).await?);
     let search = query.q.as_deref().map(str::trim).unwrap_or_default();
     let comments = state
         .store
-        .comments(&id, Some(search).filter(|s| !s.is_empty()), COMMENTS_SHOWN)
+        .comments(id, Some(search).filter(|s| !s.is_empty()), COMMENTS_SHOWN)
         .await?;
     Ok(pages::dashboard(signed_in.header(), &site, &results, &comments, search).into_response())
+}
+
+async fn inbox(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Path(site_id): Path<String>,
+) -> Result<Response, ConsoleError> {
+    let site = site(&state, &site_id).await?;
+    let items = state.store.inbox(&site.id, INBOX_SHOWN).await?;
+    let times = crate::inbox::response_times(&items);
+    Ok(pages::inbox(signed_in.header(), &site, &items, &times).into_response())
+}
+
+#[derive(Deserialize)]
+struct FollowUpForm {
+    csrf: String,
+    status: String,
+    notes: String,
+}
+
+async fn follow_up(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    headers: HeaderMap,
+    Path((site_id, response_id)): Path<(String, String)>,
+    Form(form): Form<FollowUpForm>,
+) -> Result<Response, ConsoleError> {
+    from_this_site(&headers)?;
+    signed_in.check_csrf(&form.csrf)?;
+    let site = site(&state, &site_id).await?;
+    let response = ResponseId::parse(&response_id).map_err(|_| ConsoleError::UnknownCase)?;
+    let status = FollowUpStatus::parse(&form.status)
+        .ok_or_else(|| ConsoleError::InvalidForm(format!("unknown status {:?}", form.status)))?;
+    if form.notes.chars().count() > MAX_NOTES_CHARS {
+        return Err(ConsoleError::InvalidForm(format!(
+            "notes are limited to {MAX_NOTES_CHARS} characters"
+        )));
+    }
+    let recorded = state
+        .store
+        .follow_up(
+            &site.id,
+            &response,
+            status,
+            form.notes.trim(),
+            clock::now_ms(),
+        )
+        .await?;
+    if !recorded {
+        return Err(ConsoleError::UnknownCase);
+    }
+    Ok(Redirect::to(&format!("/console/sites/{}/inbox#case-{response}", site.id)).into_response())
+}
+
+/// The site a path segment names.
+async fn site(state: &AppState, raw_id: &str) -> Result<Site, ConsoleError> {
+    let id = SiteId::parse(raw_id).map_err(|_| ConsoleError::UnknownSite)?;
+    state
+        .store
+        .site(&id)
+        .await?
+        .ok_or(ConsoleError::UnknownSite)
 }
 
 async fn stylesheet() -> Response {

@@ -5,7 +5,8 @@ use maud::{html, Markup, DOCTYPE};
 use soovita_wire::SiteResults;
 
 use super::charts;
-use crate::store::{Site, StoredComment};
+use crate::inbox::{human, FollowUpStatus, ResponseTimes};
+use crate::store::{InboxItem, Site, StoredComment};
 
 /// How the margin of error is computed, for the tooltip beside every NPS.
 const MARGIN_METHOD: &str = "95% confidence interval. Each response counts +1 (promoter), 0 \
@@ -109,6 +110,7 @@ pub fn dashboard(
         Some(owner),
         html! {
             h1 { (site.name) }
+            p { a href=(format!("/console/sites/{}/inbox", site.id)) { "Inbox: visitors who asked to be contacted" } }
             @if results.responses == 0 {
                 p { "No responses yet. Once visitors answer, their score, its drivers and their comments show here." }
             } @else {
@@ -189,6 +191,88 @@ pub fn dashboard(
                             " · " span.muted { (date(comment.created_at_ms)) }
                         }
                         p.comment { (comment.comment) }
+                    }
+                }
+            }
+        },
+    )
+}
+
+/// The visitors who agreed to be contacted, and how fast their cases are handled.
+pub fn inbox(
+    owner: SignedInAs<'_>,
+    site: &Site,
+    items: &[InboxItem],
+    times: &ResponseTimes,
+) -> Markup {
+    let csrf = owner.csrf_token.to_owned();
+    let wait = |ms: Option<i64>| ms.map_or_else(|| "–".to_owned(), human);
+    layout(
+        &format!("Inbox · {}", site.name),
+        Some(owner),
+        html! {
+            p { a href=(format!("/console/sites/{}", site.id)) { "← " (site.name) } }
+            h1 { "Inbox" }
+            p.muted { "Visitors who agreed to be contacted: open cases first, detractors first. \
+                A complaint handled quickly is what wins a customer back, so the time to first \
+                contact is the number to watch." }
+            @if items.is_empty() {
+                p { "Nobody has asked to be contacted yet." }
+            } @else {
+                div.cards {
+                    div.card {
+                        div.muted { "Median time to first contact" }
+                        div.figure #first-contact { (wait(times.first_contact_ms)) }
+                    }
+                    div.card {
+                        div.muted { "Median time to resolution" }
+                        div.figure #resolution { (wait(times.resolution_ms)) }
+                    }
+                }
+                div.table-wrap { table {
+                    caption.muted { "Medians by the month of the response" }
+                    thead { tr { th { "Month" } th.number { "To first contact" } th.number { "Contacted" } th.number { "To resolution" } th.number { "Resolved" } } }
+                    tbody {
+                        @for month in &times.by_month {
+                            tr {
+                                td { (month.month) }
+                                td.number { (wait(month.first_contact_ms)) }
+                                td.number { (month.contacted) }
+                                td.number { (wait(month.resolution_ms)) }
+                                td.number { (month.resolved) }
+                            }
+                        }
+                    }
+                } }
+            }
+            @for item in items {
+                @let (class, words) = category(item.score);
+                article.card.case id=(format!("case-{}", item.response_id)) {
+                    div {
+                        strong class=(class) { (item.score) } " · " (words) " · "
+                        span.muted { (date(item.created_at_ms)) }
+                        @if let Some(path) = &item.page_path { " · " span.muted { (path) } }
+                    }
+                    @if let Some(email) = &item.email {
+                        p { a href=(format!("mailto:{email}")) { (email) } }
+                    }
+                    @if let Some(comment) = &item.comment { p.comment { (comment) } }
+                    p.muted {
+                        "Status: " strong.status { (item.status.as_str()) }
+                        @if let Some(at) = item.contacted_at_ms { " · first contact after " (human(at - item.created_at_ms)) }
+                        @if let Some(at) = item.resolved_at_ms { " · resolved after " (human(at - item.created_at_ms)) }
+                    }
+                    form.stack method="post" action=(format!("/console/sites/{}/inbox/{}", site.id, item.response_id)) {
+                        input type="hidden" name="csrf" value=(csrf);
+                        label { "Status"
+                            select name="status" {
+                                @for status in FollowUpStatus::ALL {
+                                    option value=(status.as_str()) selected[status == item.status] { (status.as_str()) }
+                                }
+                            }
+                        }
+                        label { "Internal notes" textarea name="notes" rows="3" maxlength="4000" { (item.notes) } }
+                        button type="submit" { "Save" }
                     }
                 }
             }

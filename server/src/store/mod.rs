@@ -11,6 +11,7 @@ use thiserror::Error;
 
 use crate::accounts::{Owner, Session};
 use crate::domain::{Comment, Origin, ResponseId, Score, SiteId, TokenHash};
+use crate::inbox::FollowUpStatus;
 
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
@@ -256,6 +257,45 @@ pub trait Store: Send + Sync {
     ) -> Result<Option<Session>, StoreError>;
     /// Ends a session (signing out); also clears every expired one.
     async fn end_session(&self, token_hash: &TokenHash, now_ms: i64) -> Result<(), StoreError>;
+    /// A site's responses whose visitor agreed to be contacted, with what was done about each:
+    /// open cases first, detractors before passives and promoters, newest first; at most `limit`.
+    async fn inbox(&self, site: &SiteId, limit: u32) -> Result<Vec<InboxItem>, StoreError>;
+    /// Records where the follow-up of one of those responses stands, and the owners' notes;
+    /// `false` if the site has no such response with consent. The first contact's time is kept
+    /// once set; the resolution's only while the case stays resolved.
+    async fn follow_up(
+        &self,
+        site: &SiteId,
+        response: &ResponseId,
+        status: FollowUpStatus,
+        notes: &str,
+        now_ms: i64,
+    ) -> Result<bool, StoreError>;
+}
+
+/// A response in the inbox and its follow-up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboxItem {
+    /// The response.
+    pub response_id: String,
+    /// Its 0–10 score.
+    pub score: u8,
+    /// What the visitor wrote, if anything.
+    pub comment: Option<String>,
+    /// Where to reach the visitor; shown to owners only.
+    pub email: Option<String>,
+    /// Where the visitor answered.
+    pub page_path: Option<String>,
+    /// When the response came.
+    pub created_at_ms: i64,
+    /// Where the follow-up stands (`New` until an owner records something).
+    pub status: FollowUpStatus,
+    /// The owners' internal notes.
+    pub notes: String,
+    /// When the visitor was first contacted.
+    pub contacted_at_ms: Option<i64>,
+    /// When the case was resolved.
+    pub resolved_at_ms: Option<i64>,
 }
 
 /// A comment as the console lists it.
@@ -535,6 +575,49 @@ macro_rules! console_query {
         transaction.commit().await?;
         Ok(owner.is_some())
     }};
+    (inbox, $pool:expr, $site:expr, $limit:expr) => {{
+        sqlx::query($crate::store::SELECT_INBOX)
+            .bind($site.as_str())
+            .bind(i64::from($limit))
+            .fetch_all($pool)
+            .await?
+            .iter()
+            .map(|row| {
+                let score: i64 = row.try_get("score")?;
+                let status: String = row.try_get("status")?;
+                let corrupt = |what: String| $crate::store::StoreError::Corrupt(what);
+                Ok($crate::store::InboxItem {
+                    response_id: row.try_get("id")?,
+                    score: u8::try_from(score).map_err(|_| corrupt(format!("score {score}")))?,
+                    comment: row.try_get("comment")?,
+                    email: row.try_get("email")?,
+                    page_path: row.try_get("page_path")?,
+                    created_at_ms: row.try_get("created_at_ms")?,
+                    status: $crate::inbox::FollowUpStatus::parse(&status)
+                        .ok_or_else(|| corrupt(format!("follow-up status {status}")))?,
+                    notes: row.try_get("notes")?,
+                    contacted_at_ms: row.try_get("contacted_at_ms")?,
+                    resolved_at_ms: row.try_get("resolved_at_ms")?,
+                })
+            })
+            .collect()
+    }};
+    (follow_up, $pool:expr, $site:expr, $response:expr, $status:expr, $notes:expr, $now_ms:expr) => {{
+        use $crate::inbox::FollowUpStatus;
+        let contacted = ($status != FollowUpStatus::New).then_some($now_ms);
+        let resolved = ($status == FollowUpStatus::Resolved).then_some($now_ms);
+        let written = sqlx::query($crate::store::UPSERT_FOLLOW_UP)
+            .bind($response.to_string())
+            .bind($site.as_str())
+            .bind($status.as_str())
+            .bind($notes)
+            .bind(contacted)
+            .bind(resolved)
+            .bind($now_ms)
+            .execute($pool)
+            .await?;
+        Ok(written.rows_affected() > 0)
+    }};
     (create_session, $pool:expr, $session:expr) => {{
         sqlx::query(
             "INSERT INTO sessions (token_hash, owner_id, csrf_token, expires_at_ms) \
@@ -577,6 +660,29 @@ macro_rules! console_query {
     }};
 }
 pub(crate) use console_query;
+
+/// A site's responses with contact consent and their follow-ups: bind the site and a limit.
+const SELECT_INBOX: &str = "SELECT r.id, CAST(r.score AS BIGINT) AS score, r.comment, r.email, \
+     r.page_path, r.created_at_ms, COALESCE(f.status, 'new') AS status, \
+     COALESCE(f.notes, '') AS notes, f.contacted_at_ms, f.resolved_at_ms \
+     FROM responses r LEFT JOIN follow_ups f ON f.response_id = r.id \
+     WHERE r.site_id = $1 AND r.contact_consent \
+     ORDER BY CASE WHEN f.status = 'resolved' THEN 1 ELSE 0 END, \
+     CASE WHEN r.score <= 6 THEN 0 WHEN r.score <= 8 THEN 1 ELSE 2 END, r.created_at_ms DESC \
+     LIMIT $2";
+
+/// Records a follow-up, only for a response of the site with contact consent: bind the
+/// response, the site, status, notes, contacted and resolved times (null unless the status
+/// implies them) and now.
+const UPSERT_FOLLOW_UP: &str = "INSERT INTO follow_ups (response_id, status, notes, \
+     contacted_at_ms, resolved_at_ms, updated_at_ms) \
+     SELECT id, $3, $4, $5, $6, $7 FROM responses \
+     WHERE id = $1 AND site_id = $2 AND contact_consent \
+     ON CONFLICT (response_id) DO UPDATE SET status = excluded.status, notes = excluded.notes, \
+     contacted_at_ms = COALESCE(follow_ups.contacted_at_ms, excluded.contacted_at_ms), \
+     resolved_at_ms = CASE WHEN excluded.status = 'resolved' \
+         THEN COALESCE(follow_ups.resolved_at_ms, excluded.resolved_at_ms) END, \
+     updated_at_ms = excluded.updated_at_ms";
 
 /// A site's comments, newest first: bind the site, a lower-case LIKE pattern and a limit.
 const SELECT_COMMENTS: &str = "SELECT id, CAST(score AS BIGINT) AS score, comment, page_path, \

@@ -10,14 +10,15 @@ use soovita_wire::SurveyDefinition;
 
 use super::{
     bind_response, console_query, definition_json, origins_json, placeholders, read_responses,
-    read_result_sums, Placeholder, ResponseUpdate, ResultSums, Site, SiteRow, Store, StoreError,
-    StoredComment, StoredResponse, DELETE_SITE, ERASE_BY_EMAIL, ERASE_RESPONSE,
+    read_result_sums, InboxItem, Placeholder, ResponseUpdate, ResultSums, Site, SiteRow, Store,
+    StoreError, StoredComment, StoredResponse, DELETE_SITE, ERASE_BY_EMAIL, ERASE_RESPONSE,
     INSERT_FIRST_SURVEY, INSERT_NEXT_SURVEY, PURGE_EXPIRED, RESPONSE_COLUMNS, RESPONSE_VALUES,
     SELECT_RESPONSES, SELECT_SITE, SELECT_STATEMENTS, SELECT_SURVEY, STATEMENT_COLUMNS,
     UPSERT_RESPONSE_ON_CONFLICT, UPSERT_STATEMENT_ON_CONFLICT,
 };
 use crate::accounts::{Owner, Session};
 use crate::domain::{ResponseId, SiteId, TokenHash};
+use crate::inbox::FollowUpStatus;
 
 /// One response upsert, assembled once from constants of ours; every value is bound.
 static UPSERT_RESPONSE: LazyLock<String> = LazyLock::new(|| {
@@ -297,6 +298,21 @@ impl Store for PostgresStore {
 
     async fn set_password(&self, email: &str, password_hash: &str) -> Result<bool, StoreError> {
         console_query!(set_password, &self.pool, email, password_hash)
+    }
+
+    async fn inbox(&self, site: &SiteId, limit: u32) -> Result<Vec<InboxItem>, StoreError> {
+        console_query!(inbox, &self.pool, site, limit)
+    }
+
+    async fn follow_up(
+        &self,
+        site: &SiteId,
+        response: &ResponseId,
+        status: FollowUpStatus,
+        notes: &str,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        console_query!(follow_up, &self.pool, site, response, status, notes, now_ms)
     }
 
     async fn create_session(&self, session: &Session) -> Result<(), StoreError> {
