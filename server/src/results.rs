@@ -1,7 +1,10 @@
 //! From the database's sums to the figures the owner reads: NPS with its margin of error, the
 //! score distribution, agreement per dimension, and which driver goes with the score.
 
-use soovita_wire::{Dimension, DimensionScore, KeyDriver, SiteResults};
+use soovita_wire::{
+    Dimension, DimensionScore, EffortDriver, EffortDriverShare, EffortSummary, KeyDriver,
+    SiteResults,
+};
 
 use crate::store::{DimensionSums, ResultSums};
 
@@ -50,6 +53,7 @@ pub fn results(sums: &ResultSums) -> SiteResults {
         .collect();
     key_drivers.sort_by(|a, b| b.correlation.total_cmp(&a.correlation));
     let focus = focus(&key_drivers);
+    let effort = effort(sums);
     SiteResults {
         responses,
         nps,
@@ -61,7 +65,36 @@ pub fn results(sums: &ResultSums) -> SiteResults {
         dimensions,
         key_drivers,
         focus,
+        effort,
     }
+}
+
+/// The effort question's mean and share of difficult answers, and each driver's frequency.
+fn effort(sums: &ResultSums) -> Option<EffortSummary> {
+    let answers: u64 = sums.effort.iter().sum();
+    if answers == 0 {
+        return None;
+    }
+    let n = answers as f64;
+    let total: u64 = (1..)
+        .zip(sums.effort)
+        .map(|(value, count)| value * count)
+        .sum();
+    Some(EffortSummary {
+        answers,
+        mean: total as f64 / n,
+        difficult_share: sums.effort[..3].iter().sum::<u64>() as f64 / n,
+        drivers: EffortDriver::ALL
+            .into_iter()
+            .zip(sums.effort_drivers)
+            .map(|(driver, ticked)| EffortDriverShare {
+                driver,
+                ticked,
+                share: ticked as f64 / n,
+                study_share: driver.study_share(),
+            })
+            .collect(),
+    })
 }
 
 /// Pearson's r of agreement and score from their sums, with Fisher's 95% interval; `None`

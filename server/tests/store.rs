@@ -11,7 +11,7 @@ use soovita_server::inbox::FollowUpStatus;
 use soovita_server::store::{
     self, InboxItem, PublishedSurvey, ResponseUpdate, Site, StatementUpdate, Store, StoreError,
 };
-use soovita_wire::{Dimension, SurveyDefinition};
+use soovita_wire::{Dimension, EffortDriver, SurveyDefinition};
 
 fn site(name: &str) -> Site {
     Site {
@@ -674,6 +674,7 @@ async fn results_come_from_every_answer(store: Arc<dyn Store>) {
     let mut scores = Vec::with_capacity(N);
     let mut answers: std::collections::HashMap<Dimension, Vec<(f64, f64)>> = Default::default();
     let mut updates = Vec::with_capacity(N);
+    let mut efforts: Vec<(u8, Vec<&str>)> = Vec::new();
     for i in 0..N {
         let score = random(11) as u8;
         scores.push(score);
@@ -694,6 +695,18 @@ async fn results_come_from_every_answer(store: Arc<dyn Store>) {
                 dimension,
                 Some(answer),
             ));
+        }
+        // Detractors are asked about effort; some tick drivers of it.
+        if score <= 6 {
+            let effort = 1 + random(7) as u8;
+            let ticked: Vec<&str> = EffortDriver::ALL
+                .into_iter()
+                .filter(|_| random(2) == 1)
+                .map(EffortDriver::as_str)
+                .collect();
+            efforts.push((effort, ticked.clone()));
+            response.effort = Some(effort);
+            response.effort_drivers = Some(ticked.join(",")).filter(|t| !t.is_empty());
         }
         updates.push(response);
     }
@@ -755,6 +768,25 @@ async fn results_come_from_every_answer(store: Arc<dyn Store>) {
         close(score.agree_share, agree / pairs.len() as f64, "agree share");
     }
     assert_eq!(results.dimensions.len(), 5, "every driver was answered");
+
+    let effort = results
+        .effort
+        .expect("detractors answered the effort question");
+    let n = efforts.len() as f64;
+    assert_eq!(effort.answers, efforts.len() as u64);
+    let mean = efforts.iter().map(|(e, _)| f64::from(*e)).sum::<f64>() / n;
+    close(effort.mean, mean, "effort mean");
+    let difficult = efforts.iter().filter(|(e, _)| *e <= 3).count() as f64;
+    close(effort.difficult_share, difficult / n, "difficult share");
+    for share in &effort.drivers {
+        let ticked = efforts
+            .iter()
+            .filter(|(_, t)| t.contains(&share.driver.as_str()))
+            .count();
+        assert_eq!(share.ticked, ticked as u64, "{:?}", share.driver);
+        close(share.share, ticked as f64 / n, "driver share");
+    }
+    assert_eq!(effort.drivers.len(), 4);
 
     for driver in &results.key_drivers {
         let pairs = &answers[&driver.dimension];

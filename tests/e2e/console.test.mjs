@@ -20,6 +20,8 @@ describe('the console', () => {
   ]);
   // Visitors who agreed to be contacted (only detractors and passives are asked by default).
   const contacts = new Map([[9, 'till@example.com'], [10, 'zero@example.com'], [14, 'eight@example.com']]);
+  // Detractors are asked how easy it was (1 very difficult to 7 very easy) and what happened.
+  const efforts = new Map([[9, [2, ['contacted_again']]], [10, [2, ['contacted_again', 'transferred']]], [13, [6, []]]]);
   const dialogs = [];
 
   before(async () => {
@@ -30,6 +32,7 @@ describe('the console', () => {
     for (const [i, score] of scores.entries()) {
       const answer = { response_id: crypto.randomUUID(), score, comment: comments.get(i) };
       if (contacts.has(i)) answer.contact = { consent: true, email: contacts.get(i) };
+      if (efforts.has(i)) [answer.effort, answer.effort_drivers] = efforts.get(i);
       const response = await fetch(`${server.url}/v1/sites/${site.site_id}/responses`, {
         method: 'POST',
         headers: { origin, 'content-type': 'text/plain', 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0' },
@@ -101,6 +104,17 @@ describe('the console', () => {
       assert.equal(await page.locator('.comment').filter({ hasText: comment }).count(), 1, `"${comment}" shows as text`);
     }
     assert.equal(await page.locator('main img, main xmp, main script').count(), 0, 'no visitor markup became elements');
+    const answered = [...efforts.values()];
+    const mean = answered.reduce((sum, [effort]) => sum + effort, 0) / answered.length;
+    const difficult = Math.round(100 * answered.filter(([effort]) => effort <= 3).length / answered.length);
+    const effort = await page.locator('#effort').textContent();
+    assert.ok(effort.startsWith(`${answered.length} answers`), effort);
+    assert.match(effort, new RegExp(`mean ${mean.toFixed(1)} of 7 .* ${difficult}% found it difficult`));
+    const again = answered.filter(([, drivers]) => drivers.includes('contacted_again')).length;
+    assert.deepEqual(
+      await page.getByRole('row', { name: /Had to contact us again/ }).locator('td').allTextContents(),
+      ['Had to contact us again', String(again), `${Math.round(100 * again / answered.length)}%`, '62%'],
+    );
     await mkdirSync(artifacts, { recursive: true });
     await page.screenshot({ path: join(artifacts, 'console-dashboard.png'), fullPage: true });
 

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::Dimension;
+use crate::{Dimension, EffortDriver};
 
 /// `GET /v1/sites/{site_id}/results`.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
@@ -32,6 +32,50 @@ pub struct SiteResults {
     /// One plain sentence naming the driver to work on first, when one stands out: clearly
     /// related to the score and with the lowest agreement among those.
     pub focus: Option<String>,
+    /// The Customer Effort Score question and its checklist; `None` when nobody answered it.
+    pub effort: Option<EffortSummary>,
+}
+
+/// How easy visitors found it (1 very difficult to 7 very easy) and what made it hard, beside
+/// the figures of the CEB study in LOYALTY.md §4 (seed 003).
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EffortSummary {
+    /// Responses that answered the effort question.
+    pub answers: u64,
+    /// Their mean, 1 to 7.
+    pub mean: f64,
+    /// The share that answered 1 to 3 (difficult), 0 to 1; the study: 0.30.
+    pub difficult_share: f64,
+    /// Each checklist item: how many of those responses ticked it.
+    pub drivers: Vec<EffortDriverShare>,
+}
+
+/// One effort driver's frequency, and the study's for comparison where it gives one.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EffortDriverShare {
+    /// The driver.
+    pub driver: EffortDriver,
+    /// Responses with an effort answer that ticked it.
+    pub ticked: u64,
+    /// `ticked` over the responses with an effort answer, 0 to 1.
+    pub share: f64,
+    /// The CEB study's share: 0.62 contacted again, 0.56 repeated information, 0.57 switched
+    /// channel; none for transfers.
+    pub study_share: Option<f64>,
+}
+
+impl EffortDriver {
+    /// The share of customers the CEB study (LOYALTY.md §4) found this happening to.
+    pub fn study_share(self) -> Option<f64> {
+        match self {
+            Self::ContactedAgain => Some(0.62),
+            Self::RepeatedInformation => Some(0.56),
+            Self::SwitchedChannel => Some(0.57),
+            Self::Transferred => None,
+        }
+    }
 }
 
 /// Agreement with one dimension's statements. Rotation shows each visitor only a few

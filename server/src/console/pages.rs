@@ -2,7 +2,7 @@
 //! wrote (comments, page paths) always shows as text, never as markup.
 
 use maud::{html, Markup, DOCTYPE};
-use soovita_wire::SiteResults;
+use soovita_wire::{EffortDriver, SiteResults};
 
 use super::charts;
 use crate::inbox::{human, FollowUpStatus, ResponseTimes};
@@ -173,6 +173,27 @@ pub fn dashboard(
                     } }
                 }
             }
+            @if let Some(effort) = &results.effort {
+                h2 { "Effort" }
+                p #effort {
+                    (effort.answers) " answers to “How easy was it to get what you needed?”: "
+                    "mean " (format!("{:.1}", effort.mean)) " of 7 (7 is very easy); "
+                    (percent(effort.difficult_share)) " found it difficult (1–3), against 30% in the CEB study."
+                }
+                div.table-wrap { table {
+                    thead { tr { th { "What happened" } th.number { "Ticked" } th.number { "Share" } th.number { "CEB study" } } }
+                    tbody {
+                        @for driver in &effort.drivers {
+                            tr {
+                                td { (effort_driver(driver.driver)) }
+                                td.number { (driver.ticked) }
+                                td.number { (percent(driver.share)) }
+                                td.number { (driver.study_share.map_or_else(|| "–".to_owned(), percent)) }
+                            }
+                        }
+                    }
+                } }
+            }
             h2 { "Comments" }
             form method="get" {
                 label { "Search comments" input type="search" name="q" value=(search); }
@@ -278,6 +299,15 @@ pub fn inbox(
             }
         },
     )
+}
+
+fn effort_driver(driver: EffortDriver) -> &'static str {
+    match driver {
+        EffortDriver::ContactedAgain => "Had to contact us again",
+        EffortDriver::RepeatedInformation => "Had to repeat the same information",
+        EffortDriver::SwitchedChannel => "Had to switch channel (e.g. website to phone)",
+        EffortDriver::Transferred => "Was transferred to someone else",
+    }
 }
 
 fn signed(nps: f64) -> String {

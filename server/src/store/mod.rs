@@ -401,6 +401,11 @@ pub struct ResultSums {
     pub histogram: [u64; 11],
     /// Per dimension with answered statements.
     pub dimensions: Vec<DimensionSums>,
+    /// Responses by effort answer, 1 to 7.
+    pub effort: [u64; 7],
+    /// Of the responses with an effort answer, how many ticked each driver, in
+    /// `EffortDriver::ALL` order.
+    pub effort_drivers: [u64; 4],
 }
 
 /// One dimension's answered statements, with agreement `x` (1–5) and the response's score `y`.
@@ -470,10 +475,40 @@ macro_rules! read_result_sums {
                 sum_xy: row.try_get("sum_xy")?,
             });
         }
+        for row in sqlx::query($crate::store::SELECT_EFFORT_COUNTS)
+            .bind($site.as_str())
+            .fetch_all($pool)
+            .await?
+        {
+            let effort: i64 = row.try_get("effort")?;
+            let slot = usize::try_from(effort - 1)
+                .ok()
+                .and_then(|index| sums.effort.get_mut(index))
+                .ok_or_else(|| $crate::store::StoreError::Corrupt(format!("effort {effort}")))?;
+            *slot = u64::try_from(row.try_get::<i64, _>("n")?).unwrap_or_default();
+            for (index, driver) in soovita_wire::EffortDriver::ALL.into_iter().enumerate() {
+                let ticked: i64 = row.try_get(driver.as_str())?;
+                sums.effort_drivers[index] += u64::try_from(ticked).unwrap_or_default();
+            }
+        }
         Ok(sums)
     }};
 }
 pub(crate) use read_result_sums;
+
+/// Responses by effort answer with how many of them ticked each driver (a column named after
+/// it; drivers are stored comma-separated): bind the site.
+const SELECT_EFFORT_COUNTS: &str = "SELECT CAST(effort AS BIGINT) AS effort, \
+     CAST(COUNT(*) AS BIGINT) AS n, \
+     CAST(SUM(CASE WHEN effort_drivers LIKE '%contacted_again%' THEN 1 ELSE 0 END) AS BIGINT) \
+         AS contacted_again, \
+     CAST(SUM(CASE WHEN effort_drivers LIKE '%repeated_information%' THEN 1 ELSE 0 END) \
+         AS BIGINT) AS repeated_information, \
+     CAST(SUM(CASE WHEN effort_drivers LIKE '%switched_channel%' THEN 1 ELSE 0 END) AS BIGINT) \
+         AS switched_channel, \
+     CAST(SUM(CASE WHEN effort_drivers LIKE '%transferred%' THEN 1 ELSE 0 END) AS BIGINT) \
+         AS transferred \
+     FROM responses WHERE site_id = $1 AND effort IS NOT NULL GROUP BY effort ORDER BY effort";
 
 /// The console's queries; the column types are the same on every backend, so the code is too.
 /// `$site_from_row` reads a row of [`SELECT_SITE`] on the backend at hand.
