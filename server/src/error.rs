@@ -61,6 +61,9 @@ pub enum ApiError {
     /// A query parameter has a value the endpoint does not know.
     #[error("{0}")]
     BadQuery(String),
+    /// A filter parameter of the results or export cannot be applied.
+    #[error("{0}")]
+    InvalidFilter(#[from] crate::filter::InvalidFilter),
     /// No widget file has this name (hashed names change with every build).
     #[error("no asset named {0:?}: reload the page to get the current loader")]
     UnknownAsset(String),
@@ -88,7 +91,8 @@ impl ApiError {
             Self::InvalidField(_)
             | Self::MalformedJson(_)
             | Self::UnreadableBody(_)
-            | Self::BadQuery(_) => StatusCode::BAD_REQUEST,
+            | Self::BadQuery(_)
+            | Self::InvalidFilter(_) => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::ResponseIdTaken(_) => StatusCode::CONFLICT,
             Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
@@ -132,6 +136,7 @@ impl ApiError {
             Self::MissingToken => "missing_token",
             Self::WrongToken => "wrong_token",
             Self::BadQuery(_) => "bad_query",
+            Self::InvalidFilter(_) => "invalid_filter",
             Self::UnknownAsset(_) => "unknown_asset",
             Self::AssetsMissing => "assets_missing",
             Self::StorageUnavailable(_) => "storage_unavailable",

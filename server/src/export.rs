@@ -11,6 +11,10 @@ use soovita_wire::{
 use time::macros::format_description;
 use time::OffsetDateTime;
 
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::response::{IntoResponse, Response};
+
+use crate::domain::SiteId;
 use crate::store::StoredResponse;
 
 /// The API form of a stored response.
@@ -100,6 +104,20 @@ const CSV_HEADER: [&str; 19] = [
     "utm",
     "attributes",
 ];
+
+/// `responses` as a CSV file download named after the site.
+pub fn csv_download(site: &SiteId, responses: &[ExportedResponse]) -> Response {
+    // The site id is hex, so the file name needs no further escaping.
+    let disposition = format!("attachment; filename=\"soovita-{site}-responses.csv\"");
+    (
+        [
+            (CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (CONTENT_DISPOSITION, disposition),
+        ],
+        to_csv(responses),
+    )
+        .into_response()
+}
 
 /// A CSV file with a header row, every cell safe to open in a spreadsheet.
 pub fn to_csv(responses: &[ExportedResponse]) -> Vec<u8> {

@@ -14,6 +14,7 @@ pub mod domain;
 pub mod error;
 pub mod export;
 pub mod extract;
+pub mod filter;
 pub mod http;
 pub mod inbox;
 pub mod rate_limit;

@@ -3,7 +3,7 @@
 
 use soovita_wire::{
     Dimension, DimensionScore, EffortDriver, EffortDriverShare, EffortSummary, KeyDriver,
-    SiteResults,
+    SiteResults, TrendPoint,
 };
 
 use crate::store::{DimensionSums, ResultSums};
@@ -14,21 +14,67 @@ const Z_95: f64 = 1.959_963_984_540_054;
 /// Correlations need a few answers before Fisher's interval means anything.
 const MIN_DRIVER_ANSWERS: i64 = 10;
 
-/// The figures of `sums`.
-pub fn results(sums: &ResultSums) -> SiteResults {
+/// How long one point of the trend is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TrendInterval {
+    /// Monday to Sunday (UTC).
+    Week,
+    /// A calendar month (UTC).
+    #[default]
+    Month,
+}
+
+impl TrendInterval {
+    /// `week` or `month`; nothing means month.
+    pub fn parse(name: Option<&str>) -> Option<Self> {
+        match name.map(str::trim).unwrap_or_default() {
+            "week" => Some(Self::Week),
+            "month" | "" => Some(Self::Month),
+            _ => None,
+        }
+    }
+
+    /// The first day of the period `day` (days since 1970-01-01) falls in.
+    fn start(self, day: i64) -> i64 {
+        match self {
+            // 1970-01-01 was a Thursday: Monday-based weeks start 3 days later in the cycle.
+            Self::Week => day - (day + 3).rem_euclid(7),
+            Self::Month => {
+                let date = date_of(day);
+                day - i64::from(date.day()) + 1
+            }
+        }
+    }
+}
+
+fn date_of(day: i64) -> time::Date {
+    time::OffsetDateTime::from_unix_timestamp(day * 86_400)
+        .map(|at| at.date())
+        .unwrap_or(time::Date::MIN)
+}
+
+/// NPS and its margin from category counts: each response is +1, 0 or −1, and the margin is
+/// 1.96 standard errors of their mean, whose variance is (p + d − (p − d)²) / n.
+fn nps_with_margin(promoters: u64, passives: u64, detractors: u64) -> Option<(f64, f64)> {
+    let responses = promoters + passives + detractors;
+    if responses == 0 {
+        return None;
+    }
+    let n = responses as f64;
+    let (p, d) = (promoters as f64 / n, detractors as f64 / n);
+    let variance = (p + d - (p - d).powi(2)) / n;
+    Some((100.0 * (p - d), 100.0 * Z_95 * variance.sqrt()))
+}
+
+/// The figures of `sums`, with the trend in points of `interval`.
+pub fn results(sums: &ResultSums, interval: TrendInterval) -> SiteResults {
     let histogram = sums.histogram;
     let responses: u64 = histogram.iter().sum();
     let promoters = histogram[9] + histogram[10];
     let passives = histogram[7] + histogram[8];
     let detractors = responses - promoters - passives;
-    let (nps, margin_of_error) = if responses == 0 {
-        (None, None)
-    } else {
-        let n = responses as f64;
-        let (p, d) = (promoters as f64 / n, detractors as f64 / n);
-        let variance = (p + d - (p - d).powi(2)) / n;
-        (Some(100.0 * (p - d)), Some(100.0 * Z_95 * variance.sqrt()))
-    };
+    let overall = nps_with_margin(promoters, passives, detractors);
+    let (nps, margin_of_error) = (overall.map(|o| o.0), overall.map(|o| o.1));
     let of = |dimension: Dimension| {
         sums.dimensions
             .iter()
@@ -54,6 +100,7 @@ pub fn results(sums: &ResultSums) -> SiteResults {
     key_drivers.sort_by(|a, b| b.correlation.total_cmp(&a.correlation));
     let focus = focus(&key_drivers);
     let effort = effort(sums);
+    let trend = trend(sums, interval);
     SiteResults {
         responses,
         nps,
@@ -66,7 +113,31 @@ pub fn results(sums: &ResultSums) -> SiteResults {
         key_drivers,
         focus,
         effort,
+        trend,
     }
+}
+
+/// The days' counts summed per period.
+fn trend(sums: &ResultSums, interval: TrendInterval) -> Vec<TrendPoint> {
+    let mut periods: std::collections::BTreeMap<i64, [u64; 3]> = Default::default();
+    for day in &sums.days {
+        let counts = periods.entry(interval.start(day.day)).or_default();
+        counts[0] += day.promoters;
+        counts[1] += day.passives;
+        counts[2] += day.detractors;
+    }
+    periods
+        .into_iter()
+        .filter_map(|(start, [p, passive, d])| {
+            let (nps, margin_of_error) = nps_with_margin(p, passive, d)?;
+            Some(TrendPoint {
+                start: date_of(start).to_string(),
+                responses: p + passive + d,
+                nps,
+                margin_of_error,
+            })
+        })
+        .collect()
 }
 
 /// The effort question's mean and share of difficult answers, and each driver's frequency.

@@ -500,6 +500,67 @@ async fn results_are_the_owners_alone_and_count_every_response() {
     );
     assert_eq!(results.nps, Some(25.0));
     assert_eq!(results.histogram, [1, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1]);
+    assert_eq!(results.trend.len(), 1, "one month so far");
+    assert_eq!(results.trend[0].responses, 4);
+}
+
+#[tokio::test]
+async fn results_and_export_follow_the_filter_and_name_a_bad_one() {
+    let server = TestServer::start().await;
+    for (n, (score, device)) in [(10, "phone"), (2, "desktop"), (9, "phone")]
+        .into_iter()
+        .enumerate()
+    {
+        let body = json!({
+            "response_id": format!("3f2b8c1e-7a4d-4e8b-9c0a-10000000000{n}"),
+            "score": score,
+            "context": {"path": "/", "device": device},
+        });
+        assert_eq!(
+            server.post(Some(SHOP), body.to_string()).await.0,
+            StatusCode::OK
+        );
+    }
+    let get = |path: &str| {
+        server
+            .http
+            .get(server.url(&server.site.site_id, path))
+            .bearer_auth(&server.site.admin_token)
+            .send()
+    };
+    let phones: soovita_wire::SiteResults = get("results?device=phone&interval=week")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!((phones.responses, phones.nps), (2, Some(100.0)));
+    let exported: Vec<serde_json::Value> = get("responses?format=json&device=desktop")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(exported.len(), 1);
+    assert_eq!(exported[0]["score"], 2);
+
+    for (query, named) in [
+        ("results?device=watch", "device=\"watch\""),
+        ("results?from=yesterday", "from=\"yesterday\""),
+        (
+            "responses?from=2026-11-02&to=2026-11-01",
+            "from is after to",
+        ),
+    ] {
+        let response = get(query).await.unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{query}");
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "invalid_filter", "{query}");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains(named), "{query}: {message}");
+    }
+    let response = get("results?interval=day").await.unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
 }
 
 #[tokio::test]

@@ -7,7 +7,9 @@ use std::sync::Arc;
 use common::{postgres_admin_url, ThrowawayPostgres};
 use soovita_server::accounts::{Owner, Session};
 use soovita_server::domain::{AdminToken, Comment, Origin, ResponseId, Score, SiteId, TokenHash};
+use soovita_server::filter::{FilterQuery, ResponseFilter};
 use soovita_server::inbox::FollowUpStatus;
+use soovita_server::results::TrendInterval;
 use soovita_server::store::{
     self, InboxItem, PublishedSurvey, ResponseUpdate, Site, StatementUpdate, Store, StoreError,
 };
@@ -159,9 +161,143 @@ async fn conformance_story(store: Arc<dyn Store>) {
     // FIRST belongs to shop: among concurrent writes to other, it alone is refused.
     concurrent_writers_are_all_committed_and_isolated(store.clone(), &other).await;
     results_come_from_every_answer(store.clone()).await;
+    filters_and_trend(store.as_ref()).await;
     console_storage(store.as_ref()).await;
     follow_ups(store.as_ref(), &shop).await;
     erasure_and_retention(store, &shop, &other).await;
+}
+
+/// Figures of part of the responses (a date range, a device, a language, a page, a version) and
+/// the trend by week and by month, against counts made here from the seeded responses.
+async fn filters_and_trend(store: &dyn Store) {
+    const DAY_MS: i64 = 86_400_000;
+    /// 2026-09-01, a Tuesday, 00:00 UTC.
+    const SEPTEMBER: i64 = 1_788_220_800_000;
+    let shop = site("Filtered");
+    store.create_site(&shop).await.unwrap();
+    struct Seeded {
+        id: String,
+        score: u8,
+        day: i64,
+        device: &'static str,
+        lang: &'static str,
+        page: &'static str,
+        version: u32,
+    }
+    let mut seeded = Vec::new();
+    for i in 0..2_000usize {
+        let row = Seeded {
+            id: format!("20000000-0000-4000-8000-{i:012}"),
+            score: ((i * 7 + i / 13) % 11) as u8,
+            day: (i % 61) as i64,
+            device: ["phone", "tablet", "desktop"][i % 3],
+            lang: ["et", "en"][i % 2],
+            page: if i % 4 < 2 { "/a" } else { "/b" },
+            version: if i % 5 == 0 { 2 } else { 1 },
+        };
+        let mut answer = update(&row.id, i32::from(row.score), None);
+        answer.device = Some(row.device);
+        answer.lang = Some(row.lang);
+        answer.page_path = Some(row.page.to_owned());
+        answer.survey_version = row.version;
+        answer.statements.push(statement(
+            "trust.seeded",
+            Dimension::Trust,
+            Some(1 + row.score % 5),
+        ));
+        let at = SEPTEMBER + row.day * DAY_MS + (i as i64 % 1_000);
+        store.upsert_response(&shop.id, &answer, at).await.unwrap();
+        seeded.push(row);
+    }
+    let nps = |rows: &[&Seeded]| {
+        let n = rows.len() as f64;
+        let promoters = rows.iter().filter(|r| r.score >= 9).count() as f64;
+        let detractors = rows.iter().filter(|r| r.score <= 6).count() as f64;
+        100.0 * (promoters - detractors) / n
+    };
+
+    let query = FilterQuery {
+        from: Some("2026-09-11".into()),
+        to: Some("2026-10-10".into()),
+        device: Some("phone".into()),
+        lang: Some("et".into()),
+        ..FilterQuery::default()
+    };
+    let filter = query.parse().unwrap();
+    let expected: Vec<&Seeded> = seeded
+        .iter()
+        .filter(|r| (10..40).contains(&r.day) && r.device == "phone" && r.lang == "et")
+        .collect();
+    assert!(expected.len() > 50, "the filter keeps a fair sample");
+    let sums = store.result_sums(&shop.id, &filter).await.unwrap();
+    for score in 0..=10u8 {
+        let count = expected.iter().filter(|r| r.score == score).count() as u64;
+        assert_eq!(sums.histogram[usize::from(score)], count, "score {score}");
+    }
+    assert_eq!(
+        sums.dimensions[0].answers,
+        expected.len() as i64,
+        "statements follow the filter"
+    );
+    let results = soovita_server::results::results(&sums, TrendInterval::Month);
+    assert!((results.nps.unwrap() - nps(&expected)).abs() < 1e-9);
+
+    let by_page_and_version = FilterQuery {
+        page: Some("/b".into()),
+        version: Some("2".into()),
+        ..FilterQuery::default()
+    };
+    let exported = store
+        .filtered_responses(&shop.id, &by_page_and_version.parse().unwrap())
+        .await
+        .unwrap();
+    let mut expected_ids: Vec<&str> = seeded
+        .iter()
+        .filter(|r| r.page == "/b" && r.version == 2)
+        .map(|r| r.id.as_str())
+        .collect();
+    let mut ids: Vec<&str> = exported.iter().map(|r| r.id.as_str()).collect();
+    expected_ids.sort_unstable();
+    ids.sort_unstable();
+    assert_eq!(ids, expected_ids);
+
+    let everything = store
+        .result_sums(&shop.id, &ResponseFilter::default())
+        .await
+        .unwrap();
+    for (interval, start_of) in [
+        (
+            TrendInterval::Month,
+            Box::new(|date: time::Date| date.replace_day(1).unwrap())
+                as Box<dyn Fn(time::Date) -> time::Date>,
+        ),
+        (
+            TrendInterval::Week,
+            Box::new(|date: time::Date| {
+                date - time::Duration::days(i64::from(date.weekday().number_days_from_monday()))
+            }),
+        ),
+    ] {
+        let mut periods: std::collections::BTreeMap<time::Date, Vec<&Seeded>> = Default::default();
+        for row in &seeded {
+            let date = time::Date::from_calendar_date(2026, time::Month::September, 1).unwrap()
+                + time::Duration::days(row.day);
+            periods.entry(start_of(date)).or_default().push(row);
+        }
+        let trend = soovita_server::results::results(&everything, interval).trend;
+        assert_eq!(trend.len(), periods.len(), "{interval:?}");
+        for (point, (start, rows)) in trend.iter().zip(&periods) {
+            assert_eq!(point.start, start.to_string(), "{interval:?}");
+            assert_eq!(point.responses, rows.len() as u64, "{interval:?} {start}");
+            assert!((point.nps - nps(rows)).abs() < 1e-9, "{interval:?} {start}");
+        }
+    }
+    assert_eq!(
+        soovita_server::results::results(&everything, TrendInterval::Week).trend[0].start,
+        "2026-08-31",
+        "weeks start on Monday"
+    );
+    assert!(store.delete_site(&shop.id).await.unwrap());
 }
 
 /// Closing the loop: the inbox lists the responses with contact consent, open and unhappy
@@ -385,7 +521,7 @@ async fn console_storage(store: &dyn Store) {
         let cafe = cafe.id.clone();
         async move {
             store
-                .comments(&cafe, search, limit)
+                .comments(&cafe, &ResponseFilter::default(), search, limit)
                 .await
                 .unwrap()
                 .into_iter()
@@ -413,7 +549,10 @@ async fn console_storage(store: &dyn Store) {
         [(10, "Best oat_milk latte in town".to_owned())]
     );
     assert!(listed(Some("espresso"), 10).await.is_empty());
-    let first = &store.comments(&cafe.id, Some("till"), 10).await.unwrap()[0];
+    let first = &store
+        .comments(&cafe.id, &ResponseFilter::default(), Some("till"), 10)
+        .await
+        .unwrap()[0];
     assert_eq!(
         (first.response_id.as_str(), first.created_at_ms),
         (ids[0].as_str(), 20_000)
@@ -721,7 +860,11 @@ async fn results_come_from_every_answer(store: Arc<dyn Store>) {
     }
     writers.join_all().await;
 
-    let results = soovita_server::results::results(&store.result_sums(&survey.id).await.unwrap());
+    let everything = ResponseFilter::default();
+    let results = soovita_server::results::results(
+        &store.result_sums(&survey.id, &everything).await.unwrap(),
+        TrendInterval::Month,
+    );
     let close = |actual: f64, expected: f64, what: &str| {
         assert!(
             (actual - expected).abs() < 1e-9,
@@ -834,7 +977,7 @@ async fn results_come_from_every_answer(store: Arc<dyn Store>) {
 
     assert!(store.delete_site(&survey.id).await.unwrap());
     assert_eq!(
-        store.result_sums(&survey.id).await.unwrap(),
+        store.result_sums(&survey.id, &everything).await.unwrap(),
         store::ResultSums::default(),
         "a deleted site leaves nothing to count"
     );

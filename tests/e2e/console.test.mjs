@@ -3,7 +3,7 @@
 // screenshot of the dashboard kept in tests/artifacts/.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { artifacts, createDatabase, launchBrowser, startServer, tearDown } from './harness.mjs';
 
@@ -94,7 +94,9 @@ describe('the console', () => {
     const margin = 100 * 1.96 * Math.sqrt((p + d - (p - d) ** 2) / n);
     assert.equal(await page.locator('#nps').textContent(), nps === 0 ? '0' : (nps > 0 ? `+${nps}` : `${nps}`));
     assert.equal(await page.locator('#responses').textContent(), String(n));
-    await page.getByText(`± ${margin.toFixed(1)}`).waitFor();
+    const marginShown = page.locator('.card abbr[title]');
+    assert.equal(await marginShown.textContent(), `± ${margin.toFixed(1)}`);
+    assert.match(await marginShown.getAttribute('title'), /trinomial/, 'the method is in the tooltip');
     await page.getByText(`Promoters (9–10) ${promoters} ·`).waitFor();
     await page.getByText(`Passives (7–8), satisfied but not loyal ${n - promoters - detractors} ·`).waitFor();
     const chart = page.getByRole('img', { name: 'Responses by score, 0 to 10' });
@@ -118,9 +120,27 @@ describe('the console', () => {
     await mkdirSync(artifacts, { recursive: true });
     await page.screenshot({ path: join(artifacts, 'console-dashboard.png'), fullPage: true });
 
+    const trend = page.getByRole('img', { name: 'NPS over time, with its 95% interval' });
+    assert.equal(await trend.locator('circle').count(), 1, 'one month so far');
+    assert.match(await trend.locator('desc').textContent(), new RegExp(`: ${nps} ± ${margin.toFixed(1)} \\(n = ${n}\\)`));
+
+    const exportCsv = async () => {
+      const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'CSV' }).click()]);
+      return readFileSync(await download.path(), 'utf8').trim().split('\n');
+    };
+    assert.equal((await exportCsv()).length, n + 1, 'a header and every response');
+
     await page.getByLabel('Search comments').fill('OAT milk');
-    await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Search' }).click()]);
+    await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Apply' }).click()]);
     assert.deepEqual(await page.locator('.comment').allTextContents(), ['Best oat milk flat white in town']);
+
+    const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
+    await page.getByLabel('Search comments').fill('');
+    await page.getByLabel('From').fill(tomorrow);
+    await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Apply' }).click()]);
+    await page.getByText('No responses here yet.').waitFor();
+    assert.equal(await page.locator('.comment').count(), 0);
+    assert.equal((await exportCsv()).length, 1, 'the export follows the filter: only the header');
 
     await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Sign out' }).click()]);
     assert.match(page.url(), /\/console\/sign-in$/);

@@ -15,7 +15,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 pub use messages::Messages;
-pub use results::{DimensionScore, EffortDriverShare, EffortSummary, KeyDriver, SiteResults};
+pub use results::{
+    DimensionScore, EffortDriverShare, EffortSummary, KeyDriver, SiteResults, TrendPoint,
+};
 pub use survey::{
     is_hex_color, is_valid_email, rotate_statements, Appearance, Audience, ColorMode, Dimension,
     EffortDriver, Plan, Position, Reward, SurveyDefinition, AGREEMENT_RANGE, EFFORT_RANGE,

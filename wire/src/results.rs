@@ -34,6 +34,23 @@ pub struct SiteResults {
     pub focus: Option<String>,
     /// The Customer Effort Score question and its checklist; `None` when nobody answered it.
     pub effort: Option<EffortSummary>,
+    /// NPS per week (from Monday) or per calendar month, oldest first; periods without
+    /// responses are left out.
+    pub trend: Vec<TrendPoint>,
+}
+
+/// The NPS of one week or month, with its own margin of error.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TrendPoint {
+    /// The period's first day, `YYYY-MM-DD` (UTC).
+    pub start: String,
+    /// Responses in the period.
+    pub responses: u64,
+    /// The period's NPS.
+    pub nps: f64,
+    /// Half the width of its 95% confidence interval.
+    pub margin_of_error: f64,
 }
 
 /// How easy visitors found it (1 very difficult to 7 very easy) and what made it hard, beside

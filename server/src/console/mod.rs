@@ -25,8 +25,10 @@ use thiserror::Error;
 use crate::accounts::{normalize_email, spend_a_password_check, Owner, Session, SESSION_DAYS};
 use crate::clock;
 use crate::domain::{ResponseId, SiteId, TokenHash};
+use crate::filter::{FilterQuery, ResponseFilter};
 use crate::inbox::FollowUpStatus;
 use crate::rate_limit::Limited;
+use crate::results::TrendInterval;
 use crate::routes::AppState;
 use crate::store::{Site, StoreError};
 use pages::SignedInAs;
@@ -57,6 +59,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/sign-in", get(sign_in_form).post(sign_in))
         .route("/console/sign-out", post(sign_out))
         .route("/console/sites/{site_id}", get(dashboard))
+        .route("/console/sites/{site_id}/export", get(export))
         .route("/console/sites/{site_id}/inbox", get(inbox))
         .route(
             "/console/sites/{site_id}/inbox/{response_id}",
@@ -311,9 +314,11 @@ async fn site_list(
     Ok(pages::sites(signed_in.header(), &sites).into_response())
 }
 
+/// The dashboard's own parameters; the filter's come in a [`FilterQuery`] beside them.
 #[derive(Deserialize)]
 struct DashboardQuery {
     q: Option<String>,
+    interval: Option<String>,
 }
 
 async fn dashboard(
@@ -321,16 +326,89 @@ async fn dashboard(
     signed_in: SignedIn,
     Path(site_id): Path<String>,
     Query(query): Query<DashboardQuery>,
+    Query(filter_query): Query<FilterQuery>,
 ) -> Result<Response, ConsoleError> {
     let site = site(&state, &site_id).await?;
+    let filter = checked(&filter_query)?;
+    let interval = TrendInterval::parse(query.interval.as_deref())
+        .ok_or_else(|| ConsoleError::InvalidForm("the trend is by week or by month".into()))?;
     let id = &site.id;
-    let results = crate::results::results(&state.store.result_sums(id).await?);
+    let results = crate::results::results(&state.store.result_sums(id, &filter).await?, interval);
     let search = query.q.as_deref().map(str::trim).unwrap_or_default();
     let comments = state
         .store
-        .comments(id, Some(search).filter(|s| !s.is_empty()), COMMENTS_SHOWN)
+        .comments(
+            id,
+            &filter,
+            Some(search).filter(|s| !s.is_empty()),
+            COMMENTS_SHOWN,
+        )
         .await?;
-    Ok(pages::dashboard(signed_in.header(), &site, &results, &comments, search).into_response())
+    let view = pages::DashboardView {
+        results: &results,
+        comments: &comments,
+        search,
+        filter: &filter_query,
+        interval,
+        export_query: &export_query(&filter_query),
+    };
+    Ok(pages::dashboard(signed_in.header(), &site, &view).into_response())
+}
+
+fn checked(filter: &FilterQuery) -> Result<ResponseFilter, ConsoleError> {
+    filter
+        .parse()
+        .map_err(|error| ConsoleError::InvalidForm(error.to_string()))
+}
+
+/// The filter as a query string, for the export links: what the owner sees is what they get.
+fn export_query(filter: &FilterQuery) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    let fields = [
+        ("from", &filter.from),
+        ("to", &filter.to),
+        ("page", &filter.page),
+        ("lang", &filter.lang),
+        ("device", &filter.device),
+        ("version", &filter.version),
+    ];
+    for (name, value) in fields {
+        if let Some(value) = value.as_deref().filter(|v| !v.trim().is_empty()) {
+            query.append_pair(name, value);
+        }
+    }
+    query.finish()
+}
+
+#[derive(Deserialize)]
+struct ExportQuery {
+    format: Option<String>,
+}
+
+/// The responses of the current filter, as CSV or JSON, for a signed-in owner.
+async fn export(
+    State(state): State<AppState>,
+    _signed_in: SignedIn,
+    Path(site_id): Path<String>,
+    Query(query): Query<ExportQuery>,
+    Query(filter_query): Query<FilterQuery>,
+) -> Result<Response, ConsoleError> {
+    let site = site(&state, &site_id).await?;
+    let filter = checked(&filter_query)?;
+    let responses: Vec<_> = state
+        .store
+        .filtered_responses(&site.id, &filter)
+        .await?
+        .into_iter()
+        .map(crate::export::exported)
+        .collect();
+    match query.format.as_deref() {
+        Some("json") => Ok(axum::Json(responses).into_response()),
+        Some("csv") | None => Ok(crate::export::csv_download(&site.id, &responses)),
+        Some(other) => Err(ConsoleError::InvalidForm(format!(
+            "format is csv or json, not {other:?}"
+        ))),
+    }
 }
 
 async fn inbox(

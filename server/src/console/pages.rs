@@ -5,7 +5,9 @@ use maud::{html, Markup, DOCTYPE};
 use soovita_wire::{EffortDriver, SiteResults};
 
 use super::charts;
+use crate::filter::FilterQuery;
 use crate::inbox::{human, FollowUpStatus, ResponseTimes};
+use crate::results::TrendInterval;
 use crate::store::{InboxItem, Site, StoredComment};
 
 /// How the margin of error is computed, for the tooltip beside every NPS.
@@ -96,14 +98,51 @@ pub fn sites(owner: SignedInAs<'_>, sites: &[Site]) -> Markup {
     )
 }
 
+/// What the dashboard shows, and the filter it was asked for.
+pub struct DashboardView<'a> {
+    pub results: &'a SiteResults,
+    pub comments: &'a [StoredComment],
+    pub search: &'a str,
+    pub filter: &'a FilterQuery,
+    pub interval: TrendInterval,
+    /// The filter as a query string, for the export links.
+    pub export_query: &'a str,
+}
+
+/// The filter form: every field optional, the current values kept.
+fn filter_form(view: &DashboardView<'_>) -> Markup {
+    let value = |field: &Option<String>| field.clone().unwrap_or_default();
+    let device = value(&view.filter.device);
+    html! {
+        form.filters method="get" {
+            label { "From" input type="date" name="from" value=(value(&view.filter.from)); }
+            label { "To" input type="date" name="to" value=(value(&view.filter.to)); }
+            label { "Page" input type="text" name="page" placeholder="/checkout" value=(value(&view.filter.page)); }
+            label { "Language" input type="text" name="lang" placeholder="et" size="5" value=(value(&view.filter.lang)); }
+            label { "Device"
+                select name="device" {
+                    option value="" { "any" }
+                    @for class in ["phone", "tablet", "desktop"] {
+                        option value=(class) selected[device == class] { (class) }
+                    }
+                }
+            }
+            label { "Survey version" input type="number" name="version" min="1" value=(value(&view.filter.version)); }
+            label { "Trend by"
+                select name="interval" {
+                    option value="month" selected[view.interval == TrendInterval::Month] { "month" }
+                    option value="week" selected[view.interval == TrendInterval::Week] { "week" }
+                }
+            }
+            label { "Search comments" input type="search" name="q" value=(view.search); }
+            button type="submit" { "Apply" }
+        }
+    }
+}
+
 /// One site's results and comments.
-pub fn dashboard(
-    owner: SignedInAs<'_>,
-    site: &Site,
-    results: &SiteResults,
-    comments: &[StoredComment],
-    search: &str,
-) -> Markup {
+pub fn dashboard(owner: SignedInAs<'_>, site: &Site, view: &DashboardView<'_>) -> Markup {
+    let (results, comments, search) = (view.results, view.comments, view.search);
     let share = |n: u64| percent(n as f64 / results.responses.max(1) as f64);
     layout(
         &site.name,
@@ -111,8 +150,15 @@ pub fn dashboard(
         html! {
             h1 { (site.name) }
             p { a href=(format!("/console/sites/{}/inbox", site.id)) { "Inbox: visitors who asked to be contacted" } }
+            (filter_form(view))
+            p.muted {
+                "Export these responses: "
+                a href=(format!("/console/sites/{}/export?format=csv&{}", site.id, view.export_query)) { "CSV" }
+                " · "
+                a href=(format!("/console/sites/{}/export?format=json&{}", site.id, view.export_query)) { "JSON" }
+            }
             @if results.responses == 0 {
-                p { "No responses yet. Once visitors answer, their score, its drivers and their comments show here." }
+                p { "No responses here yet. Once visitors answer, their score, its drivers and their comments show here." }
             } @else {
                 div.cards {
                     div.card {
@@ -133,6 +179,10 @@ pub fn dashboard(
                 }
                 h2 { "Distribution" }
                 (charts::histogram(&results.histogram))
+                h2 { "Trend" }
+                p.muted { "NPS per " (if view.interval == TrendInterval::Week { "week" } else { "month" })
+                    ", with the band of its 95% interval: a short period with few answers has a wide one." }
+                (charts::trend(&results.trend))
                 @if let Some(focus) = &results.focus {
                     h2 { "What to work on" }
                     p.focus #focus { (focus) }
@@ -195,10 +245,6 @@ pub fn dashboard(
                 } }
             }
             h2 { "Comments" }
-            form method="get" {
-                label { "Search comments" input type="search" name="q" value=(search); }
-                button type="submit" { "Search" }
-            }
             @if comments.is_empty() {
                 p.muted { "No comments" @if !search.is_empty() { " containing “" (search) "”" } "." }
             }

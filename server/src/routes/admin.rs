@@ -1,7 +1,7 @@
 //! The site owner's API, authenticated by the site's admin token.
 
 use axum::extract::{Path, State};
-use axum::http::header::{ACCEPT, CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::http::header::ACCEPT;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -11,8 +11,10 @@ use soovita_wire::{ErrorBody, ExportedResponse, SiteResults, SurveyDefinition};
 use super::AppState;
 use crate::domain::ResponseId;
 use crate::error::ApiError;
-use crate::export::{exported, to_csv};
+use crate::export::{csv_download, exported};
 use crate::extract::{BearerToken, JsonBody, QueryParams};
+use crate::filter::FilterQuery;
+use crate::results::TrendInterval;
 
 /// The query of the export endpoint.
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -50,43 +52,34 @@ impl ExportFormat {
 }
 
 #[utoipa::path(get, path = "/v1/sites/{site_id}/responses", tag = "admin",
-    params(("site_id" = String, Path), ExportQuery), security(("admin_token" = [])),
+    params(("site_id" = String, Path), ExportQuery, FilterQuery), security(("admin_token" = [])),
     responses(
         (status = 200, description = "every response, JSON or CSV", body = Vec<ExportedResponse>),
         (status = 401, description = "missing_token", body = ErrorBody),
         (status = 403, description = "wrong_token", body = ErrorBody),
         (status = 404, description = "unknown_site", body = ErrorBody)))]
-/// `GET /v1/sites/{site_id}/responses[?format=json|csv]`: every response of the site.
+/// `GET /v1/sites/{site_id}/responses[?format=json|csv&filter…]`: the site's responses.
 pub async fn export_responses(
     State(state): State<AppState>,
     Path(site_id): Path<String>,
     BearerToken(token): BearerToken,
     QueryParams(query): QueryParams<ExportQuery>,
+    QueryParams(filter): QueryParams<FilterQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let format = ExportFormat::choose(query.format.as_deref(), &headers)?;
+    let filter = filter.parse()?;
     let site = state.owned_site(&site_id, &token).await?;
     let responses: Vec<_> = state
         .store
-        .responses(&site.id)
+        .filtered_responses(&site.id, &filter)
         .await?
         .into_iter()
         .map(exported)
         .collect();
     Ok(match format {
         ExportFormat::Json => Json(responses).into_response(),
-        ExportFormat::Csv => {
-            // The site id is hex, so the file name needs no further escaping.
-            let disposition = format!("attachment; filename=\"soovita-{}-responses.csv\"", site.id);
-            (
-                [
-                    (CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-                    (CONTENT_DISPOSITION, disposition),
-                ],
-                to_csv(&responses),
-            )
-                .into_response()
-        }
+        ExportFormat::Csv => csv_download(&site.id, &responses),
     })
 }
 
@@ -147,17 +140,33 @@ pub async fn erase_by_email(
 }
 
 #[utoipa::path(get, path = "/v1/sites/{site_id}/results", tag = "admin",
-    params(("site_id" = String, Path)), security(("admin_token" = [])),
-    responses((status = 200, description = "NPS with its 95% margin, the distribution, agreement per dimension and the key drivers", body = SiteResults)))]
-/// `GET /v1/sites/{site_id}/results`: every response's figures, summed by the database.
+    params(("site_id" = String, Path), ResultsQuery, FilterQuery), security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "NPS with its 95% margin, the distribution, agreement per dimension, the key drivers, effort and the trend", body = SiteResults),
+        (status = 400, description = "invalid_filter", body = ErrorBody)))]
+/// `GET /v1/sites/{site_id}/results[?interval=week|month&filter…]`: the figures of the
+/// responses the filter covers, summed by the database.
 pub async fn results(
     State(state): State<AppState>,
     Path(site_id): Path<String>,
     BearerToken(token): BearerToken,
+    QueryParams(query): QueryParams<ResultsQuery>,
+    QueryParams(filter): QueryParams<FilterQuery>,
 ) -> Result<Json<SiteResults>, ApiError> {
+    let interval = TrendInterval::parse(query.interval.as_deref())
+        .ok_or_else(|| ApiError::BadQuery("interval is week or month".into()))?;
+    let filter = filter.parse()?;
     let site = state.owned_site(&site_id, &token).await?;
-    let sums = state.store.result_sums(&site.id).await?;
-    Ok(Json(crate::results::results(&sums)))
+    let sums = state.store.result_sums(&site.id, &filter).await?;
+    Ok(Json(crate::results::results(&sums, interval)))
+}
+
+/// The trend's granularity.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ResultsQuery {
+    /// `week` (from Monday) or `month` (the default).
+    interval: Option<String>,
 }
 
 /// A saved survey version, as the definition endpoints return it.

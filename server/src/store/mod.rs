@@ -11,6 +11,7 @@ use thiserror::Error;
 
 use crate::accounts::{Owner, Session};
 use crate::domain::{Comment, Origin, ResponseId, Score, SiteId, TokenHash};
+use crate::filter::ResponseFilter;
 use crate::inbox::FollowUpStatus;
 
 pub use postgres::PostgresStore;
@@ -201,10 +202,23 @@ pub trait Store: Send + Sync {
         now_ms: i64,
     ) -> Result<(), StoreError>;
     /// A site's responses, oldest first.
-    async fn responses(&self, site: &SiteId) -> Result<Vec<StoredResponse>, StoreError>;
+    async fn responses(&self, site: &SiteId) -> Result<Vec<StoredResponse>, StoreError> {
+        self.filtered_responses(site, &ResponseFilter::default())
+            .await
+    }
+    /// A site's responses that `filter` covers, oldest first.
+    async fn filtered_responses(
+        &self,
+        site: &SiteId,
+        filter: &ResponseFilter,
+    ) -> Result<Vec<StoredResponse>, StoreError>;
 
     /// What the site's results are computed from.
-    async fn result_sums(&self, site: &SiteId) -> Result<ResultSums, StoreError>;
+    async fn result_sums(
+        &self,
+        site: &SiteId,
+        filter: &ResponseFilter,
+    ) -> Result<ResultSums, StoreError>;
     /// Saves `definition` as the site's next survey version and returns that version.
     async fn save_survey(
         &self,
@@ -231,10 +245,12 @@ pub trait Store: Send + Sync {
     async fn delete_site(&self, site: &SiteId) -> Result<bool, StoreError>;
     /// Every site, by name.
     async fn sites(&self) -> Result<Vec<Site>, StoreError>;
-    /// A site's newest comments, at most `limit`, those containing `search` (any case) if given.
+    /// A site's newest comments that `filter` covers, at most `limit`, those containing
+    /// `search` (any case) if given.
     async fn comments(
         &self,
         site: &SiteId,
+        filter: &ResponseFilter,
         search: Option<&str>,
         limit: u32,
     ) -> Result<Vec<StoredComment>, StoreError>;
@@ -406,6 +422,21 @@ pub struct ResultSums {
     /// Of the responses with an effort answer, how many ticked each driver, in
     /// `EffortDriver::ALL` order.
     pub effort_drivers: [u64; 4],
+    /// Responses per UTC day by category, oldest first; days without any are left out.
+    pub days: Vec<DayCategories>,
+}
+
+/// One day's responses by category.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DayCategories {
+    /// Days since 1970-01-01 (UTC).
+    pub day: i64,
+    /// Scores 9–10.
+    pub promoters: u64,
+    /// Scores 7–8.
+    pub passives: u64,
+    /// Scores 0–6.
+    pub detractors: u64,
 }
 
 /// One dimension's answered statements, with agreement `x` (1–5) and the response's score `y`.
@@ -429,28 +460,64 @@ pub struct DimensionSums {
     pub sum_xy: i64,
 }
 
+/// The conditions of a [`ResponseFilter`] on the responses aliased `r`, as parameters `$2` to
+/// `$7` (bound by [`bind_filter!`]); a null parameter lets every response through.
+macro_rules! filtered {
+    () => {
+        " AND ($2 IS NULL OR r.created_at_ms >= $2) AND ($3 IS NULL OR r.created_at_ms < $3) \
+         AND ($4 IS NULL OR r.page_path = $4) AND ($5 IS NULL OR r.lang = $5) \
+         AND ($6 IS NULL OR r.device_class = $6) AND ($7 IS NULL OR r.survey_version = $7)"
+    };
+}
+
+/// Binds the site and a [`ResponseFilter`] as `$1` to `$7` of a query using [`filtered!`].
+macro_rules! bind_filter {
+    ($query:expr, $site:expr, $filter:expr) => {
+        $query
+            .bind($site.as_str())
+            .bind($filter.from_ms)
+            .bind($filter.until_ms)
+            .bind($filter.page_path.as_deref())
+            .bind($filter.lang.as_deref())
+            .bind($filter.device)
+            .bind($filter.survey_version)
+    };
+}
+pub(crate) use bind_filter;
+
 /// Responses by score.
-pub(crate) const SELECT_SCORE_COUNTS: &str = "SELECT CAST(score AS BIGINT) AS score, \
-     CAST(COUNT(*) AS BIGINT) AS n FROM responses WHERE site_id = $1 GROUP BY score";
+pub(crate) const SELECT_SCORE_COUNTS: &str = concat!(
+    "SELECT CAST(r.score AS BIGINT) AS score, CAST(COUNT(*) AS BIGINT) AS n \
+     FROM responses r WHERE r.site_id = $1",
+    filtered!(),
+    " GROUP BY r.score"
+);
 
 /// The sums of [`DimensionSums`], one row per dimension.
-pub(crate) const SELECT_DIMENSION_SUMS: &str = "SELECT rs.dimension, CAST(COUNT(*) AS BIGINT) AS answers, \
+pub(crate) const SELECT_DIMENSION_SUMS: &str = concat!(
+    "SELECT rs.dimension, CAST(COUNT(*) AS BIGINT) AS answers, \
      CAST(SUM(CASE WHEN rs.answer >= 4 THEN 1 ELSE 0 END) AS BIGINT) AS agree, \
      CAST(SUM(rs.answer) AS BIGINT) AS sum_x, CAST(SUM(rs.answer * rs.answer) AS BIGINT) AS sum_xx, \
      CAST(SUM(r.score) AS BIGINT) AS sum_y, CAST(SUM(r.score * r.score) AS BIGINT) AS sum_yy, \
      CAST(SUM(rs.answer * r.score) AS BIGINT) AS sum_xy \
      FROM response_statements rs JOIN responses r ON r.id = rs.response_id \
-     WHERE r.site_id = $1 AND rs.answer IS NOT NULL GROUP BY rs.dimension ORDER BY rs.dimension";
+     WHERE r.site_id = $1 AND rs.answer IS NOT NULL",
+    filtered!(),
+    " GROUP BY rs.dimension ORDER BY rs.dimension"
+);
 
 /// Runs [`SELECT_SCORE_COUNTS`] and [`SELECT_DIMENSION_SUMS`] on `$pool` for `$site`; the column
 /// types are the same on every backend, so the code is too.
 macro_rules! read_result_sums {
-    ($pool:expr, $site:expr) => {{
+    ($pool:expr, $site:expr, $filter:expr) => {{
         let mut sums = $crate::store::ResultSums::default();
-        for row in sqlx::query($crate::store::SELECT_SCORE_COUNTS)
-            .bind($site.as_str())
-            .fetch_all($pool)
-            .await?
+        for row in $crate::store::bind_filter!(
+            sqlx::query($crate::store::SELECT_SCORE_COUNTS),
+            $site,
+            $filter
+        )
+        .fetch_all($pool)
+        .await?
         {
             let (score, n): (i64, i64) = (row.try_get("score")?, row.try_get("n")?);
             let slot = usize::try_from(score)
@@ -459,10 +526,13 @@ macro_rules! read_result_sums {
                 .ok_or_else(|| $crate::store::StoreError::Corrupt(format!("score {score}")))?;
             *slot = u64::try_from(n).unwrap_or_default();
         }
-        for row in sqlx::query($crate::store::SELECT_DIMENSION_SUMS)
-            .bind($site.as_str())
-            .fetch_all($pool)
-            .await?
+        for row in $crate::store::bind_filter!(
+            sqlx::query($crate::store::SELECT_DIMENSION_SUMS),
+            $site,
+            $filter
+        )
+        .fetch_all($pool)
+        .await?
         {
             sums.dimensions.push($crate::store::DimensionSums {
                 dimension: row.try_get("dimension")?,
@@ -475,10 +545,13 @@ macro_rules! read_result_sums {
                 sum_xy: row.try_get("sum_xy")?,
             });
         }
-        for row in sqlx::query($crate::store::SELECT_EFFORT_COUNTS)
-            .bind($site.as_str())
-            .fetch_all($pool)
-            .await?
+        for row in $crate::store::bind_filter!(
+            sqlx::query($crate::store::SELECT_EFFORT_COUNTS),
+            $site,
+            $filter
+        )
+        .fetch_all($pool)
+        .await?
         {
             let effort: i64 = row.try_get("effort")?;
             let slot = usize::try_from(effort - 1)
@@ -491,6 +564,24 @@ macro_rules! read_result_sums {
                 sums.effort_drivers[index] += u64::try_from(ticked).unwrap_or_default();
             }
         }
+        for row in $crate::store::bind_filter!(
+            sqlx::query($crate::store::SELECT_DAILY_CATEGORIES),
+            $site,
+            $filter
+        )
+        .fetch_all($pool)
+        .await?
+        {
+            let count = |name: &str| -> Result<u64, sqlx::Error> {
+                Ok(u64::try_from(row.try_get::<i64, _>(name)?).unwrap_or_default())
+            };
+            sums.days.push($crate::store::DayCategories {
+                day: row.try_get("day")?,
+                promoters: count("promoters")?,
+                passives: count("passives")?,
+                detractors: count("detractors")?,
+            });
+        }
         Ok(sums)
     }};
 }
@@ -498,17 +589,33 @@ pub(crate) use read_result_sums;
 
 /// Responses by effort answer with how many of them ticked each driver (a column named after
 /// it; drivers are stored comma-separated): bind the site.
-const SELECT_EFFORT_COUNTS: &str = "SELECT CAST(effort AS BIGINT) AS effort, \
+const SELECT_EFFORT_COUNTS: &str = concat!(
+    "SELECT CAST(r.effort AS BIGINT) AS effort, \
      CAST(COUNT(*) AS BIGINT) AS n, \
-     CAST(SUM(CASE WHEN effort_drivers LIKE '%contacted_again%' THEN 1 ELSE 0 END) AS BIGINT) \
+     CAST(SUM(CASE WHEN r.effort_drivers LIKE '%contacted_again%' THEN 1 ELSE 0 END) AS BIGINT) \
          AS contacted_again, \
-     CAST(SUM(CASE WHEN effort_drivers LIKE '%repeated_information%' THEN 1 ELSE 0 END) \
+     CAST(SUM(CASE WHEN r.effort_drivers LIKE '%repeated_information%' THEN 1 ELSE 0 END) \
          AS BIGINT) AS repeated_information, \
-     CAST(SUM(CASE WHEN effort_drivers LIKE '%switched_channel%' THEN 1 ELSE 0 END) AS BIGINT) \
+     CAST(SUM(CASE WHEN r.effort_drivers LIKE '%switched_channel%' THEN 1 ELSE 0 END) AS BIGINT) \
          AS switched_channel, \
-     CAST(SUM(CASE WHEN effort_drivers LIKE '%transferred%' THEN 1 ELSE 0 END) AS BIGINT) \
+     CAST(SUM(CASE WHEN r.effort_drivers LIKE '%transferred%' THEN 1 ELSE 0 END) AS BIGINT) \
          AS transferred \
-     FROM responses WHERE site_id = $1 AND effort IS NOT NULL GROUP BY effort ORDER BY effort";
+     FROM responses r WHERE r.site_id = $1 AND r.effort IS NOT NULL",
+    filtered!(),
+    " GROUP BY r.effort ORDER BY r.effort"
+);
+
+/// Responses per UTC day (days since the epoch) by category, for the trend: bind the site and
+/// the filter.
+const SELECT_DAILY_CATEGORIES: &str = concat!(
+    "SELECT CAST(r.created_at_ms / 86400000 AS BIGINT) AS day, \
+     CAST(SUM(CASE WHEN r.score >= 9 THEN 1 ELSE 0 END) AS BIGINT) AS promoters, \
+     CAST(SUM(CASE WHEN r.score BETWEEN 7 AND 8 THEN 1 ELSE 0 END) AS BIGINT) AS passives, \
+     CAST(SUM(CASE WHEN r.score <= 6 THEN 1 ELSE 0 END) AS BIGINT) AS detractors \
+     FROM responses r WHERE r.site_id = $1",
+    filtered!(),
+    " GROUP BY CAST(r.created_at_ms / 86400000 AS BIGINT) ORDER BY day"
+);
 
 /// The console's queries; the column types are the same on every backend, so the code is too.
 /// `$site_from_row` reads a row of [`SELECT_SITE`] on the backend at hand.
@@ -523,7 +630,7 @@ macro_rules! console_query {
         .map($site_from_row)
         .collect()
     }};
-    (comments, $pool:expr, $site:expr, $search:expr, $limit:expr) => {{
+    (comments, $pool:expr, $site:expr, $filter:expr, $search:expr, $limit:expr) => {{
         // LIKE with the search's own % and _ escaped: a plain substring match on both backends.
         let pattern = $search.map_or_else(
             || "%".to_owned(),
@@ -536,8 +643,7 @@ macro_rules! console_query {
                 format!("%{escaped}%")
             },
         );
-        sqlx::query($crate::store::SELECT_COMMENTS)
-            .bind($site.as_str())
+        $crate::store::bind_filter!(sqlx::query($crate::store::SELECT_COMMENTS), $site, $filter)
             .bind(pattern)
             .bind(i64::from($limit))
             .fetch_all($pool)
@@ -719,10 +825,15 @@ const UPSERT_FOLLOW_UP: &str = "INSERT INTO follow_ups (response_id, status, not
          THEN COALESCE(follow_ups.resolved_at_ms, excluded.resolved_at_ms) END, \
      updated_at_ms = excluded.updated_at_ms";
 
-/// A site's comments, newest first: bind the site, a lower-case LIKE pattern and a limit.
-const SELECT_COMMENTS: &str = "SELECT id, CAST(score AS BIGINT) AS score, comment, page_path, \
-     created_at_ms FROM responses WHERE site_id = $1 AND comment IS NOT NULL \
-     AND lower(comment) LIKE $2 ESCAPE '\\' ORDER BY created_at_ms DESC LIMIT $3";
+/// A site's comments, newest first: bind the site, the filter, a lower-case LIKE pattern and a
+/// limit.
+const SELECT_COMMENTS: &str = concat!(
+    "SELECT r.id, CAST(r.score AS BIGINT) AS score, r.comment, r.page_path, r.created_at_ms \
+     FROM responses r WHERE r.site_id = $1 AND r.comment IS NOT NULL \
+     AND lower(r.comment) LIKE $8 ESCAPE '\\'",
+    filtered!(),
+    " ORDER BY r.created_at_ms DESC LIMIT $9"
+);
 
 // SQL that is the same on every backend (SQLite accepts `$1` placeholders too), kept here so the
 // rules it encodes cannot drift apart between them.
@@ -840,17 +951,23 @@ const INSERT_NEXT_SURVEY: &str =
 const SELECT_SURVEY: &str = "SELECT definition FROM surveys WHERE site_id = $1 AND version = $2";
 
 /// A site's responses, every integer as BIGINT so both backends decode them alike.
-const SELECT_RESPONSES: &str = "SELECT id, CAST(score AS BIGINT) AS score, comment, \
+const SELECT_RESPONSES: &str = concat!(
+    "SELECT id, CAST(score AS BIGINT) AS score, comment, \
      CAST(survey_version AS BIGINT) AS survey_version, lang, CAST(effort AS BIGINT) AS effort, \
      effort_drivers, contact_consent, email, page_path, page_query, referrer_domain, device_class, \
-     utm, attributes, created_at_ms, updated_at_ms \
-     FROM responses WHERE site_id = $1 ORDER BY created_at_ms, id";
+     utm, attributes, created_at_ms, updated_at_ms FROM responses r WHERE r.site_id = $1",
+    filtered!(),
+    " ORDER BY created_at_ms, id"
+);
 
 /// The statements shown with a site's responses.
-const SELECT_STATEMENTS: &str = "SELECT rs.response_id, rs.statement_id, rs.dimension, \
+const SELECT_STATEMENTS: &str = concat!(
+    "SELECT rs.response_id, rs.statement_id, rs.dimension, \
      CAST(rs.answer AS BIGINT) AS answer FROM response_statements rs \
-     JOIN responses r ON r.id = rs.response_id WHERE r.site_id = $1 \
-     ORDER BY rs.response_id, rs.statement_id";
+     JOIN responses r ON r.id = rs.response_id WHERE r.site_id = $1",
+    filtered!(),
+    " ORDER BY rs.response_id, rs.statement_id"
+);
 
 /// Reads the rows of [`SELECT_RESPONSES`] and [`SELECT_STATEMENTS`] into responses; the column
 /// types are the same on every backend, so the code is too.

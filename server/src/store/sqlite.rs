@@ -21,15 +21,16 @@ use tokio::sync::{mpsc, oneshot};
 use soovita_wire::SurveyDefinition;
 
 use super::{
-    bind_response, console_query, definition_json, origins_json, placeholders, read_responses,
-    read_result_sums, InboxItem, Placeholder, ResponseUpdate, ResultSums, Site, SiteRow, Store,
-    StoreError, StoredComment, StoredResponse, DELETE_SITE, ERASE_BY_EMAIL, ERASE_RESPONSE,
-    INSERT_FIRST_SURVEY, INSERT_NEXT_SURVEY, PURGE_EXPIRED, RESPONSE_COLUMNS, RESPONSE_VALUES,
-    SELECT_RESPONSES, SELECT_SITE, SELECT_STATEMENTS, SELECT_SURVEY, STATEMENT_COLUMNS,
-    UPSERT_RESPONSE_ON_CONFLICT, UPSERT_STATEMENT_ON_CONFLICT,
+    bind_filter, bind_response, console_query, definition_json, origins_json, placeholders,
+    read_responses, read_result_sums, InboxItem, Placeholder, ResponseUpdate, ResultSums, Site,
+    SiteRow, Store, StoreError, StoredComment, StoredResponse, DELETE_SITE, ERASE_BY_EMAIL,
+    ERASE_RESPONSE, INSERT_FIRST_SURVEY, INSERT_NEXT_SURVEY, PURGE_EXPIRED, RESPONSE_COLUMNS,
+    RESPONSE_VALUES, SELECT_RESPONSES, SELECT_SITE, SELECT_STATEMENTS, SELECT_SURVEY,
+    STATEMENT_COLUMNS, UPSERT_RESPONSE_ON_CONFLICT, UPSERT_STATEMENT_ON_CONFLICT,
 };
 use crate::accounts::{Owner, Session};
 use crate::domain::{ResponseId, SiteId, TokenHash};
+use crate::filter::ResponseFilter;
 use crate::inbox::FollowUpStatus;
 
 /// The most requests one transaction commits; bounds the latency a batch adds.
@@ -337,20 +338,26 @@ impl Store for SqliteStore {
         outcome.await.map_err(|_| writer_gone())?
     }
 
-    async fn responses(&self, site: &SiteId) -> Result<Vec<StoredResponse>, StoreError> {
-        let rows = sqlx::query(SELECT_RESPONSES)
-            .bind(site.as_str())
+    async fn filtered_responses(
+        &self,
+        site: &SiteId,
+        filter: &ResponseFilter,
+    ) -> Result<Vec<StoredResponse>, StoreError> {
+        let rows = bind_filter!(sqlx::query(SELECT_RESPONSES), site, filter)
             .fetch_all(&self.pool)
             .await?;
-        let statement_rows = sqlx::query(SELECT_STATEMENTS)
-            .bind(site.as_str())
+        let statement_rows = bind_filter!(sqlx::query(SELECT_STATEMENTS), site, filter)
             .fetch_all(&self.pool)
             .await?;
         read_responses!(rows, statement_rows)
     }
 
-    async fn result_sums(&self, site: &SiteId) -> Result<ResultSums, StoreError> {
-        read_result_sums!(&self.pool, site)
+    async fn result_sums(
+        &self,
+        site: &SiteId,
+        filter: &ResponseFilter,
+    ) -> Result<ResultSums, StoreError> {
+        read_result_sums!(&self.pool, site, filter)
     }
 
     async fn save_survey(
@@ -430,10 +437,11 @@ impl Store for SqliteStore {
     async fn comments(
         &self,
         site: &SiteId,
+        filter: &ResponseFilter,
         search: Option<&str>,
         limit: u32,
     ) -> Result<Vec<StoredComment>, StoreError> {
-        console_query!(comments, &self.pool, site, search, limit)
+        console_query!(comments, &self.pool, site, filter, search, limit)
     }
 
     async fn create_owner(&self, owner: &Owner, now_ms: i64) -> Result<(), StoreError> {

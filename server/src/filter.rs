@@ -1,0 +1,208 @@
+//! Which responses a figure, a list or an export covers: a date range, a page, a language, a
+//! device class and a survey version, all optional, as query parameters of the results and
+//! export endpoints and of the console.
+
+use serde::Deserialize;
+use thiserror::Error;
+use time::macros::format_description;
+use time::Date;
+
+use soovita_wire::DeviceClass;
+
+const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// The filter as the query string gives it.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FilterQuery {
+    /// The first day (UTC, `YYYY-MM-DD`) of responses to count.
+    pub from: Option<String>,
+    /// The last day (UTC, `YYYY-MM-DD`), included.
+    pub to: Option<String>,
+    /// Only responses given on this page path, e.g. `/checkout`.
+    pub page: Option<String>,
+    /// Only responses in this language, e.g. `et`.
+    pub lang: Option<String>,
+    /// Only responses from `phone`, `tablet` or `desktop`.
+    pub device: Option<String>,
+    /// Only answers to this survey version.
+    pub version: Option<String>,
+}
+
+/// A checked filter; `None` everywhere covers every response.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ResponseFilter {
+    /// Responses created at or after this instant.
+    pub from_ms: Option<i64>,
+    /// Responses created before this instant.
+    pub until_ms: Option<i64>,
+    /// The page path.
+    pub page_path: Option<String>,
+    /// The language.
+    pub lang: Option<String>,
+    /// The device class's name.
+    pub device: Option<&'static str>,
+    /// The survey version.
+    pub survey_version: Option<i64>,
+}
+
+/// A filter parameter that cannot be applied, named.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum InvalidFilter {
+    /// Not a `YYYY-MM-DD` date.
+    #[error("{0}={1:?} is not a date: use YYYY-MM-DD")]
+    Date(&'static str, String),
+    /// `from` after `to`.
+    #[error("from is after to: the range is empty")]
+    EmptyRange,
+    /// Not a path.
+    #[error("page={0:?} is not a page path: start it with / (at most 500 characters)")]
+    Page(String),
+    /// Not a language tag.
+    #[error("lang={0:?} is not a language: use a code like et or pt-br")]
+    Lang(String),
+    /// Not a device class.
+    #[error("device={0:?} is not a device class: use phone, tablet or desktop")]
+    Device(String),
+    /// Not a version number.
+    #[error("version={0:?} is not a survey version: use its number, e.g. 2")]
+    Version(String),
+}
+
+impl FilterQuery {
+    /// Checks every parameter; empty ones (as an HTML form sends them) mean no filter.
+    pub fn parse(&self) -> Result<ResponseFilter, InvalidFilter> {
+        let given = |value: &Option<String>| {
+            value
+                .as_deref()
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+        };
+        let day = |name: &'static str, value: Option<String>| {
+            value
+                .map(|text| {
+                    Date::parse(&text, format_description!("[year]-[month]-[day]"))
+                        .map(|date| date.midnight().assume_utc().unix_timestamp() * 1000)
+                        .map_err(|_| InvalidFilter::Date(name, text))
+                })
+                .transpose()
+        };
+        let from_ms = day("from", given(&self.from))?;
+        let until_ms = day("to", given(&self.to))?.map(|to| to + DAY_MS);
+        if matches!((from_ms, until_ms), (Some(from), Some(until)) if from >= until) {
+            return Err(InvalidFilter::EmptyRange);
+        }
+        let page_path = given(&self.page)
+            .map(|page| {
+                if page.starts_with('/') && page.chars().count() <= 500 {
+                    Ok(page)
+                } else {
+                    Err(InvalidFilter::Page(page))
+                }
+            })
+            .transpose()?;
+        let lang = given(&self.lang)
+            .map(|lang| {
+                let valid = (2..=12).contains(&lang.len())
+                    && lang.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+                if valid {
+                    Ok(lang.to_ascii_lowercase())
+                } else {
+                    Err(InvalidFilter::Lang(lang))
+                }
+            })
+            .transpose()?;
+        let device = given(&self.device)
+            .map(|device| {
+                [
+                    DeviceClass::Phone,
+                    DeviceClass::Tablet,
+                    DeviceClass::Desktop,
+                ]
+                .into_iter()
+                .map(DeviceClass::as_str)
+                .find(|name| *name == device)
+                .ok_or(InvalidFilter::Device(device))
+            })
+            .transpose()?;
+        Ok(ResponseFilter {
+            from_ms,
+            until_ms,
+            page_path,
+            lang,
+            device,
+            survey_version: given(&self.version)
+                .map(|version| {
+                    version
+                        .parse::<u32>()
+                        .map(i64::from)
+                        .map_err(|_| InvalidFilter::Version(version))
+                })
+                .transpose()?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query(pairs: &[(&str, &str)]) -> FilterQuery {
+        let mut query = FilterQuery::default();
+        for &(name, value) in pairs {
+            let slot = match name {
+                "from" => &mut query.from,
+                "to" => &mut query.to,
+                "page" => &mut query.page,
+                "lang" => &mut query.lang,
+                "device" => &mut query.device,
+                _ => &mut query.version,
+            };
+            *slot = Some(value.to_owned());
+        }
+        query
+    }
+
+    #[test]
+    fn days_are_whole_utc_days_and_empty_fields_filter_nothing() {
+        let filter = query(&[
+            ("from", "2026-11-01"),
+            ("to", "2026-11-01"),
+            ("page", ""),
+            ("device", "phone"),
+        ])
+        .parse()
+        .unwrap();
+        assert_eq!(filter.from_ms, Some(1_793_491_200_000));
+        assert_eq!(filter.until_ms, Some(1_793_491_200_000 + DAY_MS));
+        assert_eq!((filter.page_path, filter.device), (None, Some("phone")));
+        assert_eq!(query(&[]).parse().unwrap(), ResponseFilter::default());
+    }
+
+    #[test]
+    fn each_bad_parameter_is_named() {
+        let bad = |pairs: &[(&str, &str)]| query(pairs).parse().unwrap_err();
+        assert_eq!(
+            bad(&[("from", "1.11.2026")]),
+            InvalidFilter::Date("from", "1.11.2026".into())
+        );
+        assert_eq!(
+            bad(&[("from", "2026-11-02"), ("to", "2026-11-01")]),
+            InvalidFilter::EmptyRange
+        );
+        assert_eq!(
+            bad(&[("page", "checkout")]),
+            InvalidFilter::Page("checkout".into())
+        );
+        assert_eq!(bad(&[("lang", "e;t")]), InvalidFilter::Lang("e;t".into()));
+        assert_eq!(
+            bad(&[("device", "watch")]),
+            InvalidFilter::Device("watch".into())
+        );
+        assert_eq!(
+            bad(&[("version", "v2")]),
+            InvalidFilter::Version("v2".into())
+        );
+    }
+}
