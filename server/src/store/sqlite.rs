@@ -66,6 +66,9 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5))
+            // Reads of the owner's figures scan the site's responses; through the memory map
+            // they cost no read() call per page.
+            .pragma("mmap_size", "1073741824")
             // Every batch size is its own statement; keep them all prepared.
             .statement_cache_capacity(MAX_BATCH + 32);
         let pool = SqlitePoolOptions::new()
