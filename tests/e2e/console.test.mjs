@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { artifacts, createDatabase, launchBrowser, startServer, tearDown } from './harness.mjs';
+import { artifacts, axePageViolations, createDatabase, launchBrowser, startServer, tearDown } from './harness.mjs';
 
 describe('the console', () => {
   let db, server, browser, site;
@@ -174,6 +174,30 @@ describe('the console', () => {
     assert.match(await page.locator('#first-contact').textContent(), /^\d+ min$/);
     assert.match(await page.locator('#resolution').textContent(), /^\d+ min$/);
     assert.equal(await page.locator('main b').count(), 0, 'notes stay text too');
+    await context.close();
+  });
+
+  test('every console page passes axe-core', async () => {
+    // axe is a script, which the console's policy forbids: this context alone bypasses it.
+    const context = await browser.newContext({ bypassCSP: true });
+    const page = await context.newPage();
+    page.setDefaultTimeout(15_000);
+    const checked = [];
+    const check = async (name) => {
+      const { passed, violations } = await axePageViolations(page);
+      assert.ok(passed > 10, `axe checked the ${name} page`);
+      assert.deepEqual(violations, [], `${name}: ${JSON.stringify(violations, null, 2)}`);
+      checked.push(name);
+    };
+    await signIn(page, 'not the password');
+    await check('sign-in, with its error');
+    await signIn(page);
+    await check('site list');
+    await Promise.all([page.waitForNavigation(), page.getByRole('link', { name: 'Kohvik' }).click()]);
+    await check('dashboard');
+    await Promise.all([page.waitForNavigation(), page.getByRole('link', { name: /^Inbox/ }).click()]);
+    await check('inbox');
+    assert.equal(checked.length, 4);
     await context.close();
   });
 
