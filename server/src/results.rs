@@ -68,11 +68,9 @@ fn nps_with_margin(promoters: u64, passives: u64, detractors: u64) -> Option<(f6
 
 /// The figures of `sums`, with the trend in points of `interval`.
 pub fn results(sums: &ResultSums, interval: TrendInterval) -> SiteResults {
-    let histogram = sums.histogram;
+    let histogram = sums.histogram();
     let responses: u64 = histogram.iter().sum();
-    let promoters = histogram[9] + histogram[10];
-    let passives = histogram[7] + histogram[8];
-    let detractors = responses - promoters - passives;
+    let (promoters, passives, detractors) = categories(&histogram);
     let overall = nps_with_margin(promoters, passives, detractors);
     let (nps, margin_of_error) = (overall.map(|o| o.0), overall.map(|o| o.1));
     let of = |dimension: Dimension| {
@@ -117,18 +115,26 @@ pub fn results(sums: &ResultSums, interval: TrendInterval) -> SiteResults {
     }
 }
 
+/// Promoters (9–10), passives (7–8) and detractors (0–6) among responses by score.
+fn categories(scores: &[u64; 11]) -> (u64, u64, u64) {
+    let promoters = scores[9] + scores[10];
+    let passives = scores[7] + scores[8];
+    (promoters, passives, scores[..7].iter().sum())
+}
+
 /// The days' counts summed per period.
 fn trend(sums: &ResultSums, interval: TrendInterval) -> Vec<TrendPoint> {
-    let mut periods: std::collections::BTreeMap<i64, [u64; 3]> = Default::default();
+    let mut periods: std::collections::BTreeMap<i64, [u64; 11]> = Default::default();
     for day in &sums.days {
-        let counts = periods.entry(interval.start(day.day)).or_default();
-        counts[0] += day.promoters;
-        counts[1] += day.passives;
-        counts[2] += day.detractors;
+        let period = periods.entry(interval.start(day.day)).or_default();
+        for (total, n) in period.iter_mut().zip(day.scores) {
+            *total += n;
+        }
     }
     periods
         .into_iter()
-        .filter_map(|(start, [p, passive, d])| {
+        .filter_map(|(start, scores)| {
+            let (p, passive, d) = categories(&scores);
             let (nps, margin_of_error) = nps_with_margin(p, passive, d)?;
             Some(TrendPoint {
                 start: date_of(start).to_string(),

@@ -232,7 +232,7 @@ async fn filters_and_trend(store: &dyn Store) {
     let sums = store.result_sums(&shop.id, &filter).await.unwrap();
     for score in 0..=10u8 {
         let count = expected.iter().filter(|r| r.score == score).count() as u64;
-        assert_eq!(sums.histogram[usize::from(score)], count, "score {score}");
+        assert_eq!(sums.histogram()[usize::from(score)], count, "score {score}");
     }
     assert_eq!(
         sums.dimensions[0].answers,

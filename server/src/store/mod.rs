@@ -413,8 +413,8 @@ impl SiteRow {
 /// site must not travel to the server row by row.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ResultSums {
-    /// Responses by score, 0 to 10.
-    pub histogram: [u64; 11],
+    /// Responses per UTC day by score, oldest first; days without any are left out.
+    pub days: Vec<DayScores>,
     /// Per dimension with answered statements.
     pub dimensions: Vec<DimensionSums>,
     /// Responses by effort answer, 1 to 7.
@@ -422,21 +422,28 @@ pub struct ResultSums {
     /// Of the responses with an effort answer, how many ticked each driver, in
     /// `EffortDriver::ALL` order.
     pub effort_drivers: [u64; 4],
-    /// Responses per UTC day by category, oldest first; days without any are left out.
-    pub days: Vec<DayCategories>,
 }
 
-/// One day's responses by category.
+impl ResultSums {
+    /// Responses by score, 0 to 10, over every day.
+    pub fn histogram(&self) -> [u64; 11] {
+        let mut histogram = [0; 11];
+        for day in &self.days {
+            for (total, n) in histogram.iter_mut().zip(day.scores) {
+                *total += n;
+            }
+        }
+        histogram
+    }
+}
+
+/// One day's responses by score.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DayCategories {
+pub struct DayScores {
     /// Days since 1970-01-01 (UTC).
     pub day: i64,
-    /// Scores 9–10.
-    pub promoters: u64,
-    /// Scores 7–8.
-    pub passives: u64,
-    /// Scores 0–6.
-    pub detractors: u64,
+    /// Responses by score, 0 to 10.
+    pub scores: [u64; 11],
 }
 
 /// One dimension's answered statements, with agreement `x` (1–5) and the response's score `y`.
@@ -485,12 +492,14 @@ macro_rules! bind_filter {
 }
 pub(crate) use bind_filter;
 
-/// Responses by score.
-pub(crate) const SELECT_SCORE_COUNTS: &str = concat!(
-    "SELECT CAST(r.score AS BIGINT) AS score, CAST(COUNT(*) AS BIGINT) AS n \
+/// Responses per UTC day (days since the epoch) and score, oldest first: the histogram and the
+/// trend both come from this one pass over the responses.
+pub(crate) const SELECT_DAILY_SCORES: &str = concat!(
+    "SELECT CAST(r.created_at_ms / 86400000 AS BIGINT) AS day, \
+     CAST(r.score AS BIGINT) AS score, CAST(COUNT(*) AS BIGINT) AS n \
      FROM responses r WHERE r.site_id = $1",
     filtered!(),
-    " GROUP BY r.score"
+    " GROUP BY CAST(r.created_at_ms / 86400000 AS BIGINT), r.score ORDER BY day"
 );
 
 /// The sums of [`DimensionSums`], one row per dimension.
@@ -506,23 +515,34 @@ pub(crate) const SELECT_DIMENSION_SUMS: &str = concat!(
     " GROUP BY rs.dimension ORDER BY rs.dimension"
 );
 
-/// Runs [`SELECT_SCORE_COUNTS`] and [`SELECT_DIMENSION_SUMS`] on `$pool` for `$site`; the column
-/// types are the same on every backend, so the code is too.
+/// Runs [`SELECT_DAILY_SCORES`], [`SELECT_DIMENSION_SUMS`] and [`SELECT_EFFORT_COUNTS`] on
+/// `$pool` for `$site` and `$filter`; the column types are the same on every backend, so the
+/// code is too.
 macro_rules! read_result_sums {
     ($pool:expr, $site:expr, $filter:expr) => {{
         let mut sums = $crate::store::ResultSums::default();
         for row in $crate::store::bind_filter!(
-            sqlx::query($crate::store::SELECT_SCORE_COUNTS),
+            sqlx::query($crate::store::SELECT_DAILY_SCORES),
             $site,
             $filter
         )
         .fetch_all($pool)
         .await?
         {
-            let (score, n): (i64, i64) = (row.try_get("score")?, row.try_get("n")?);
+            let (day, score, n): (i64, i64, i64) = (
+                row.try_get("day")?,
+                row.try_get("score")?,
+                row.try_get("n")?,
+            );
+            if sums.days.last().is_none_or(|last| last.day != day) {
+                sums.days.push($crate::store::DayScores {
+                    day,
+                    scores: [0; 11],
+                });
+            }
             let slot = usize::try_from(score)
                 .ok()
-                .and_then(|score| sums.histogram.get_mut(score))
+                .and_then(|score| sums.days.last_mut()?.scores.get_mut(score))
                 .ok_or_else(|| $crate::store::StoreError::Corrupt(format!("score {score}")))?;
             *slot = u64::try_from(n).unwrap_or_default();
         }
@@ -564,24 +584,6 @@ macro_rules! read_result_sums {
                 sums.effort_drivers[index] += u64::try_from(ticked).unwrap_or_default();
             }
         }
-        for row in $crate::store::bind_filter!(
-            sqlx::query($crate::store::SELECT_DAILY_CATEGORIES),
-            $site,
-            $filter
-        )
-        .fetch_all($pool)
-        .await?
-        {
-            let count = |name: &str| -> Result<u64, sqlx::Error> {
-                Ok(u64::try_from(row.try_get::<i64, _>(name)?).unwrap_or_default())
-            };
-            sums.days.push($crate::store::DayCategories {
-                day: row.try_get("day")?,
-                promoters: count("promoters")?,
-                passives: count("passives")?,
-                detractors: count("detractors")?,
-            });
-        }
         Ok(sums)
     }};
 }
@@ -603,18 +605,6 @@ const SELECT_EFFORT_COUNTS: &str = concat!(
      FROM responses r WHERE r.site_id = $1 AND r.effort IS NOT NULL",
     filtered!(),
     " GROUP BY r.effort ORDER BY r.effort"
-);
-
-/// Responses per UTC day (days since the epoch) by category, for the trend: bind the site and
-/// the filter.
-const SELECT_DAILY_CATEGORIES: &str = concat!(
-    "SELECT CAST(r.created_at_ms / 86400000 AS BIGINT) AS day, \
-     CAST(SUM(CASE WHEN r.score >= 9 THEN 1 ELSE 0 END) AS BIGINT) AS promoters, \
-     CAST(SUM(CASE WHEN r.score BETWEEN 7 AND 8 THEN 1 ELSE 0 END) AS BIGINT) AS passives, \
-     CAST(SUM(CASE WHEN r.score <= 6 THEN 1 ELSE 0 END) AS BIGINT) AS detractors \
-     FROM responses r WHERE r.site_id = $1",
-    filtered!(),
-    " GROUP BY CAST(r.created_at_ms / 86400000 AS BIGINT) ORDER BY day"
 );
 
 /// The console's queries; the column types are the same on every backend, so the code is too.
