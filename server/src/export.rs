@@ -13,9 +13,11 @@ use time::OffsetDateTime;
 
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
+use axum::Json;
 
 use crate::domain::SiteId;
-use crate::store::StoredResponse;
+use crate::filter::ResponseFilter;
+use crate::store::{Store, StoreError, StoredResponse};
 
 /// The API form of a stored response.
 pub fn exported(response: StoredResponse) -> ExportedResponse {
@@ -105,18 +107,55 @@ const CSV_HEADER: [&str; 19] = [
     "attributes",
 ];
 
-/// `responses` as a CSV file download named after the site.
-pub fn csv_download(site: &SiteId, responses: &[ExportedResponse]) -> Response {
-    // The site id is hex, so the file name needs no further escaping.
-    let disposition = format!("attachment; filename=\"soovita-{site}-responses.csv\"");
-    (
-        [
-            (CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (CONTENT_DISPOSITION, disposition),
-        ],
-        to_csv(responses),
-    )
-        .into_response()
+/// How an export is delivered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    /// A JSON array of [`ExportedResponse`].
+    Json,
+    /// A CSV file download named after the site.
+    Csv,
+}
+
+impl ExportFormat {
+    /// `json` or `csv`.
+    pub fn named(name: &str) -> Option<Self> {
+        match name {
+            "json" => Some(Self::Json),
+            "csv" => Some(Self::Csv),
+            _ => None,
+        }
+    }
+}
+
+/// The responses of `site` that `filter` covers, every answer included, in `format`: what the
+/// admin API and the console's export links both send.
+pub async fn download(
+    store: &dyn Store,
+    site: &SiteId,
+    filter: &ResponseFilter,
+    format: ExportFormat,
+) -> Result<Response, StoreError> {
+    let responses: Vec<_> = store
+        .filtered_responses(site, filter)
+        .await?
+        .into_iter()
+        .map(exported)
+        .collect();
+    Ok(match format {
+        ExportFormat::Json => Json(responses).into_response(),
+        ExportFormat::Csv => {
+            // The site id is hex, so the file name needs no further escaping.
+            let disposition = format!("attachment; filename=\"soovita-{site}-responses.csv\"");
+            (
+                [
+                    (CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+                    (CONTENT_DISPOSITION, disposition),
+                ],
+                to_csv(&responses),
+            )
+                .into_response()
+        }
+    })
 }
 
 /// A CSV file with a header row, every cell safe to open in a spreadsheet.

@@ -25,6 +25,7 @@ use thiserror::Error;
 use crate::accounts::{normalize_email, spend_a_password_check, Owner, Session, SESSION_DAYS};
 use crate::clock;
 use crate::domain::{ResponseId, SiteId, TokenHash};
+use crate::export::{download, ExportFormat};
 use crate::filter::{FilterQuery, ResponseFilter};
 use crate::inbox::FollowUpStatus;
 use crate::rate_limit::Limited;
@@ -395,20 +396,13 @@ async fn export(
 ) -> Result<Response, ConsoleError> {
     let site = site(&state, &site_id).await?;
     let filter = checked(&filter_query)?;
-    let responses: Vec<_> = state
-        .store
-        .filtered_responses(&site.id, &filter)
-        .await?
-        .into_iter()
-        .map(crate::export::exported)
-        .collect();
-    match query.format.as_deref() {
-        Some("json") => Ok(axum::Json(responses).into_response()),
-        Some("csv") | None => Ok(crate::export::csv_download(&site.id, &responses)),
-        Some(other) => Err(ConsoleError::InvalidForm(format!(
-            "format is csv or json, not {other:?}"
-        ))),
-    }
+    let format = match query.format.as_deref() {
+        None => ExportFormat::Csv,
+        Some(name) => ExportFormat::named(name).ok_or_else(|| {
+            ConsoleError::InvalidForm(format!("format is csv or json, not {name:?}"))
+        })?,
+    };
+    Ok(download(state.store.as_ref(), &site.id, &filter, format).await?)
 }
 
 async fn inbox(

@@ -3,7 +3,7 @@
 use axum::extract::{Path, State};
 use axum::http::header::ACCEPT;
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use soovita_wire::{ErrorBody, ExportedResponse, SiteResults, SurveyDefinition};
@@ -11,7 +11,7 @@ use soovita_wire::{ErrorBody, ExportedResponse, SiteResults, SurveyDefinition};
 use super::AppState;
 use crate::domain::ResponseId;
 use crate::error::ApiError;
-use crate::export::{csv_download, exported};
+use crate::export::{download, ExportFormat};
 use crate::extract::{BearerToken, JsonBody, QueryParams};
 use crate::filter::FilterQuery;
 use crate::results::TrendInterval;
@@ -23,30 +23,21 @@ pub struct ExportQuery {
     format: Option<String>,
 }
 
-enum ExportFormat {
-    Json,
-    Csv,
-}
-
-impl ExportFormat {
-    fn choose(query: Option<&str>, headers: &HeaderMap) -> Result<Self, ApiError> {
-        match query {
-            Some("json") => Ok(Self::Json),
-            Some("csv") => Ok(Self::Csv),
-            Some(other) => Err(ApiError::BadQuery(format!(
-                "format must be json or csv, got {other:?}"
-            ))),
-            None => {
-                let accept = headers
-                    .get(ACCEPT)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("");
-                Ok(if accept.contains("text/csv") {
-                    Self::Csv
-                } else {
-                    Self::Json
-                })
-            }
+/// The format `?format=` names, else CSV when the client accepts `text/csv`, else JSON.
+fn export_format(query: Option<&str>, headers: &HeaderMap) -> Result<ExportFormat, ApiError> {
+    match query {
+        Some(name) => ExportFormat::named(name)
+            .ok_or_else(|| ApiError::BadQuery(format!("format must be json or csv, got {name:?}"))),
+        None => {
+            let accept = headers
+                .get(ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            Ok(if accept.contains("text/csv") {
+                ExportFormat::Csv
+            } else {
+                ExportFormat::Json
+            })
         }
     }
 }
@@ -67,20 +58,10 @@ pub async fn export_responses(
     QueryParams(filter): QueryParams<FilterQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let format = ExportFormat::choose(query.format.as_deref(), &headers)?;
+    let format = export_format(query.format.as_deref(), &headers)?;
     let filter = filter.parse()?;
     let site = state.owned_site(&site_id, &token).await?;
-    let responses: Vec<_> = state
-        .store
-        .filtered_responses(&site.id, &filter)
-        .await?
-        .into_iter()
-        .map(exported)
-        .collect();
-    Ok(match format {
-        ExportFormat::Json => Json(responses).into_response(),
-        ExportFormat::Csv => csv_download(&site.id, &responses),
-    })
+    Ok(download(state.store.as_ref(), &site.id, &filter, format).await?)
 }
 
 #[utoipa::path(delete, path = "/v1/sites/{site_id}/responses/{response_id}", tag = "admin",
