@@ -126,26 +126,26 @@ export async function saveSurvey(serverUrl, site, definition) {
 const axeSource = readFileSync(resolve(root, 'node_modules/axe-core/axe.min.js'), 'utf8');
 
 /** Runs axe-core inside the card's shadow root; returns the violations, each with its nodes. */
-/** axe-core's violations on a whole page (the console: no shadow roots), and how many rules it
- *  checked and passed, so a run that looked at nothing cannot pass for a clean one. The page's
- *  context must bypass its Content-Security-Policy, which allows no script at all. */
-export async function axePageViolations(page) {
-  await page.addScriptTag({ content: axeSource });
-  return page.evaluate(async () => {
-    const result = await window.axe.run(document);
+/** Runs axe-core on `context` (an axe context; the whole document when null) and returns its
+ *  violations and how many rules passed. */
+async function runAxe(page, context) {
+  if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ content: axeSource });
+  return page.evaluate(async (context) => {
+    const result = await window.axe.run(context ?? document);
     return {
       passed: result.passes.length,
       violations: result.violations.map((v) => ({ id: v.id, help: v.help, nodes: v.nodes.map((n) => n.html) })),
     };
-  });
+  }, context);
 }
 
+/** axe-core's violations on a whole page (the console: no shadow roots), and how many rules it
+ *  checked and passed, so a run that looked at nothing cannot pass for a clean one. The page's
+ *  context must bypass its Content-Security-Policy, which allows no script at all. */
+export const axePageViolations = (page) => runAxe(page, null);
+
 export async function axeViolations(page) {
-  if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ content: axeSource });
-  return page.evaluate(async () => {
-    const result = await window.axe.run({ fromShadowDom: ['soovita-widget', 'section.card'] });
-    return result.violations.map((v) => ({ id: v.id, help: v.help, nodes: v.nodes.map((n) => n.html) }));
-  });
+  return (await runAxe(page, { fromShadowDom: ['soovita-widget', 'section.card'] })).violations;
 }
 
 /** Polls `probe` until it returns something truthy; fails after `timeoutMs`. */
