@@ -87,6 +87,10 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Seconds a response must go without a new answer before webhooks announce it, so the
+    /// announcement carries the comment and contact details that follow the score.
+    #[arg(long, env = "SOOVITA_WEBHOOK_SETTLE_SECONDS", default_value = "120")]
+    pub webhook_settle_seconds: u64,
     /// Adds the parse-only baseline endpoint used by the ingest benchmark. Not for production.
     #[arg(long, hide = true)]
     pub bench_parse_only: bool,

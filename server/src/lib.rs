@@ -26,6 +26,7 @@ pub mod store;
 pub mod submission;
 pub mod survey;
 pub mod telemetry;
+pub mod webhooks;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -52,6 +53,8 @@ pub struct ServeOptions {
     /// Adds `POST /bench/parse-only/{site_id}`, which parses and validates a submission like
     /// the real endpoint and then stores nothing: the baseline of `examples/ingest_bench.rs`.
     pub bench_parse_only: bool,
+    /// When and how webhooks are sent.
+    pub webhooks: webhooks::WebhookOptions,
 }
 
 /// Serves the application on `listener` until `shutdown` completes, then gives the requests
@@ -70,6 +73,10 @@ pub async fn serve(
         );
     }
     tokio::spawn(purge_expired_responses(store.clone()));
+    tokio::spawn(webhooks::dispatcher::run(
+        store.clone(),
+        options.webhooks.clone(),
+    ));
     let limits = Arc::new(RateLimits::new(options.rate_limits.clone()));
     tokio::spawn(forget_idle_clients(limits.clone()));
     let state = AppState {

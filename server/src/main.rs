@@ -1,11 +1,14 @@
 //! The `soovita` command line.
 
+use std::time::Duration;
+
 use clap::Parser;
 use soovita_server::accounts::{password_or_generated, Owner};
 use soovita_server::config::{Cli, Command, OwnerArgs, OwnerCommand, SiteCommand};
 use soovita_server::domain::SiteId;
 use soovita_server::rate_limit::RateLimitConfig;
 use soovita_server::sites::{register, SiteSettings};
+use soovita_server::webhooks::WebhookOptions;
 use soovita_server::{clock, demo, serve, shutdown_signal, store, ServeOptions};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
@@ -37,6 +40,10 @@ async fn main() -> anyhow::Result<()> {
                     trusted_proxies: args.trusted_proxies,
                 },
                 bench_parse_only: args.bench_parse_only,
+                webhooks: WebhookOptions {
+                    settle: Duration::from_secs(args.webhook_settle_seconds),
+                    ..WebhookOptions::default()
+                },
                 ..ServeOptions::default()
             };
             serve(listener, store, options, shutdown_signal()).await?;

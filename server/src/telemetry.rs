@@ -16,6 +16,8 @@ pub const REJECTED: &str = "soovita_requests_rejected_total";
 pub const BOTS: &str = "soovita_bot_submissions_total";
 /// Requests committed by one SQLite transaction.
 pub const BATCH_SIZE: &str = "soovita_write_batch_size";
+/// Webhook delivery attempts, labelled by `outcome` (`delivered`, `retrying`, `failed`).
+pub const WEBHOOK_ATTEMPTS: &str = "soovita_webhook_attempts_total";
 /// Time from request to response, labelled by `route`.
 pub const LATENCY: &str = "soovita_http_request_duration_seconds";
 

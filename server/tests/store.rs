@@ -13,6 +13,10 @@ use soovita_server::results::TrendInterval;
 use soovita_server::store::{
     self, InboxItem, PublishedSurvey, ResponseUpdate, Site, StatementUpdate, Store, StoreError,
 };
+use soovita_server::webhooks::{
+    AnnouncedResponse, Attempt, AttemptOutcome, DeliveryStatus, DueDelivery, Webhook, WebhookEvent,
+    WebhookFormat,
+};
 use soovita_wire::{Dimension, EffortDriver, SurveyDefinition};
 
 fn site(name: &str) -> Site {
@@ -164,6 +168,7 @@ async fn conformance_story(store: Arc<dyn Store>) {
     filters_and_trend(store.as_ref()).await;
     console_storage(store.as_ref()).await;
     follow_ups(store.as_ref(), &shop).await;
+    webhooks_storage(store.clone()).await;
     erasure_and_retention(store, &shop, &other).await;
 }
 
@@ -984,6 +989,332 @@ async fn results_come_from_every_answer(store: Arc<dyn Store>) {
 }
 
 /// GDPR erasure of one response and of a whole site, and purging by retention.
+/// Webhooks: events recorded once per (webhook, response, event), deliveries taken by one
+/// claimant at a time, attempts logged, re-sends, and everything gone with its response or webhook.
+async fn webhooks_storage(store: Arc<dyn Store>) {
+    const DAY_MS: i64 = 86_400_000;
+    let hooks = site("Hooks");
+    let elsewhere = site("Elsewhere");
+    store.create_site(&hooks).await.unwrap();
+    store.create_site(&elsewhere).await.unwrap();
+    let names = |names: &[&str]| names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>();
+    let hook = Webhook::new(
+        hooks.id.clone(),
+        "https://hooks.example/in",
+        &names(&["new_detractor", "contact_requested"]),
+        "json",
+        10_000,
+    )
+    .unwrap();
+    let other_hook = Webhook::new(
+        elsewhere.id.clone(),
+        "https://chat.example/slack",
+        &names(&["response"]),
+        "slack",
+        10_000,
+    )
+    .unwrap();
+    store.create_webhook(&hook, 10_000).await.unwrap();
+    store.create_webhook(&other_hook, 10_000).await.unwrap();
+    assert_eq!(
+        store.webhooks(Some(&hooks.id)).await.unwrap(),
+        std::slice::from_ref(&hook)
+    );
+    let mut all: Vec<_> = store.webhooks(None).await.unwrap();
+    all.sort_by(|a, b| a.url.cmp(&b.url));
+    assert_eq!(all, [other_hook.clone(), hook.clone()]);
+
+    let id = |n: u32| format!("00000000-0000-4000-b0b0-{n:012}");
+    let answer = |n: u32, score: i32, consent: Option<bool>| {
+        let mut answer = update(&id(n), score, Some("Call me"));
+        answer.contact_consent = consent;
+        answer.email = (consent == Some(true)).then(|| "ann@example.com".to_owned());
+        answer.page_path = Some("/checkout".into());
+        answer
+    };
+    let upsert = |n: u32, score: i32, consent: Option<bool>, at: i64| {
+        let store = store.clone();
+        let site = hooks.id.clone();
+        async move {
+            store
+                .upsert_response(&site, &answer(n, score, consent), at)
+                .await
+                .unwrap()
+        }
+    };
+    upsert(1, 3, None, 11_000).await;
+    upsert(2, 9, Some(true), 12_000).await;
+    upsert(3, 2, None, 9_000).await;
+    upsert(3, 2, None, 12_500).await;
+    upsert(4, 5, None, 20_000).await;
+    // First answered over a day before its latest answer: no longer looked at.
+    upsert(5, 1, None, 1_000).await;
+    upsert(5, 1, None, DAY_MS + 2_000).await;
+    store
+        .upsert_response(&elsewhere.id, &update(&id(6), 0, None), 12_000)
+        .await
+        .unwrap();
+    let settled = store
+        .settled_responses(&hooks.id, 10_000, 15_000)
+        .await
+        .unwrap();
+    let seen: Vec<_> = settled
+        .iter()
+        .map(|r| (r.id.as_str(), r.score, r.contact_consent))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (id(1).as_str(), 3, false),
+            (id(2).as_str(), 9, true),
+            (id(3).as_str(), 2, false)
+        ]
+    );
+    assert!(store
+        .settled_responses(&hooks.id, DAY_MS + 1_500, DAY_MS + 3_000)
+        .await
+        .unwrap()
+        .is_empty());
+
+    let events = [
+        (id(1), WebhookEvent::NewDetractor),
+        (id(2), WebhookEvent::ContactRequested),
+        (id(3), WebhookEvent::NewDetractor),
+        // Erased meanwhile (never stored): nothing is recorded for it.
+        (id(99), WebhookEvent::NewDetractor),
+    ];
+    store
+        .record_events(&hook.id, &events, 3, 15_000, 16_000)
+        .await
+        .unwrap();
+    store
+        .record_events(&hook.id, &events[..2], 3, 14_000, 16_500)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.webhooks(Some(&hooks.id)).await.unwrap()[0].scanned_until_ms,
+        15_000,
+        "a scan never moves back"
+    );
+    assert_eq!(
+        store.deliveries(&hooks.id, 50).await.unwrap().len(),
+        3,
+        "each event once"
+    );
+
+    let first = store
+        .claim_due_deliveries(16_000, 100_000, 2)
+        .await
+        .unwrap();
+    let rest = store
+        .claim_due_deliveries(16_000, 100_000, 2)
+        .await
+        .unwrap();
+    assert_eq!((first.len(), rest.len()), (2, 1));
+    assert!(
+        store
+            .claim_due_deliveries(16_000, 100_000, 2)
+            .await
+            .unwrap()
+            .is_empty(),
+        "leased"
+    );
+    let mut due: Vec<_> = first.into_iter().chain(rest).collect();
+    due.sort_by(|a, b| a.response.id.cmp(&b.response.id));
+    let contact = &due[1];
+    assert_eq!(
+        (contact.event, contact.attempts, contact.attempts_left),
+        (WebhookEvent::ContactRequested, 0, 3)
+    );
+    assert_eq!(
+        (
+            contact.url.as_str(),
+            contact.secret.as_str(),
+            contact.format
+        ),
+        (hook.url.as_str(), hook.secret.as_str(), WebhookFormat::Json)
+    );
+    assert_eq!(
+        (contact.site_id.as_str(), contact.site_name.as_str()),
+        (hooks.id.as_str(), "Hooks")
+    );
+    assert_eq!(
+        contact.response,
+        AnnouncedResponse {
+            id: id(2),
+            score: 9,
+            comment: Some("Call me".into()),
+            contact_consent: true,
+            email: Some("ann@example.com".into()),
+            page_path: Some("/checkout".into()),
+            lang: None,
+            device: None,
+            created_at_ms: 12_000,
+        }
+    );
+
+    let outcome = |delivery: &DueDelivery, number, code, status, left, next| AttemptOutcome {
+        delivery_id: delivery.id.clone(),
+        attempt: Attempt {
+            number,
+            at_ms: next - 1_000,
+            status_code: code,
+            error: code.is_none().then(|| "could not connect".to_owned()),
+        },
+        status,
+        attempts_left: left,
+        next_attempt_at_ms: next,
+    };
+    let (failing, delivered) = (&due[0], &due[1]);
+    store
+        .record_attempt(&outcome(
+            failing,
+            1,
+            Some(500),
+            DeliveryStatus::Pending,
+            2,
+            17_000,
+        ))
+        .await
+        .unwrap();
+    store
+        .record_attempt(&outcome(
+            delivered,
+            1,
+            Some(204),
+            DeliveryStatus::Delivered,
+            3,
+            17_000,
+        ))
+        .await
+        .unwrap();
+    let again = store
+        .claim_due_deliveries(17_000, 100_000, 10)
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 1, "only the failed one is due again");
+    assert_eq!(
+        (
+            again[0].id.as_str(),
+            again[0].attempts,
+            again[0].attempts_left
+        ),
+        (failing.id.as_str(), 1, 2)
+    );
+    store
+        .record_attempt(&outcome(
+            failing,
+            2,
+            None,
+            DeliveryStatus::Failed,
+            0,
+            18_000,
+        ))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .claim_due_deliveries(99_999_999, 100_000_000, 10)
+            .await
+            .unwrap()
+            .len()
+            <= 1
+    );
+
+    let log = store.deliveries(&hooks.id, 50).await.unwrap();
+    let entry = |delivery_id: &str| log.iter().find(|d| d.id == delivery_id).unwrap().clone();
+    let failed = entry(&failing.id);
+    assert_eq!(failed.status, DeliveryStatus::Failed);
+    assert_eq!(failed.url, hook.url);
+    assert_eq!(
+        failed
+            .attempts
+            .iter()
+            .map(|a| (a.number, a.status_code, a.error.clone()))
+            .collect::<Vec<_>>(),
+        [
+            (1, Some(500), None),
+            (2, None, Some("could not connect".to_owned()))
+        ]
+    );
+    assert_eq!(entry(&delivered.id).status, DeliveryStatus::Delivered);
+    assert!(store
+        .deliveries(&elsewhere.id, 50)
+        .await
+        .unwrap()
+        .is_empty());
+
+    assert!(!store
+        .resend_delivery(&elsewhere.id, &failing.id, 3, 30_000)
+        .await
+        .unwrap());
+    assert!(store
+        .resend_delivery(&hooks.id, &failing.id, 3, 30_000)
+        .await
+        .unwrap());
+    let resent = store
+        .claim_due_deliveries(30_000, 100_000, 10)
+        .await
+        .unwrap();
+    assert!(resent
+        .iter()
+        .any(|d| d.id == failing.id && d.attempts == 2 && d.attempts_left == 3));
+
+    // Two claimants at once (two servers on one PostgreSQL) never take the same delivery.
+    let many: Vec<_> = (100..140)
+        .map(|n| (id(n), WebhookEvent::Response))
+        .collect();
+    for (response, _) in &many {
+        store
+            .upsert_response(&elsewhere.id, &update(response, 7, None), 40_000)
+            .await
+            .unwrap();
+    }
+    store
+        .record_events(&other_hook.id, &many, 3, 41_000, 41_000)
+        .await
+        .unwrap();
+    let claims = (0..4).map(|_| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .claim_due_deliveries(41_000, 200_000, 16)
+                .await
+                .unwrap()
+        })
+    });
+    let mut claimed = Vec::new();
+    for claim in claims {
+        claimed.extend(claim.await.unwrap().into_iter().map(|d| d.id));
+    }
+    let distinct: std::collections::HashSet<_> = claimed.iter().collect();
+    assert_eq!((claimed.len(), distinct.len()), (40, 40));
+
+    let erased = ResponseId::parse(&id(1)).unwrap();
+    let before = store.deliveries(&hooks.id, 50).await.unwrap().len();
+    assert!(store.erase_response(&hooks.id, &erased).await.unwrap());
+    assert_eq!(
+        store.deliveries(&hooks.id, 50).await.unwrap().len(),
+        before - 1,
+        "an erased response's deliveries go with it"
+    );
+    assert!(!store.delete_webhook(&elsewhere.id, &hook.id).await.unwrap());
+    assert!(store.delete_webhook(&hooks.id, &hook.id).await.unwrap());
+    assert!(store.deliveries(&hooks.id, 50).await.unwrap().is_empty());
+    assert!(store.webhooks(Some(&hooks.id)).await.unwrap().is_empty());
+    assert!(store.delete_site(&elsewhere.id).await.unwrap());
+    assert!(
+        store
+            .webhooks(None)
+            .await
+            .unwrap()
+            .iter()
+            .all(|w| w.id != other_hook.id),
+        "a deleted site's webhooks go too"
+    );
+    assert!(store.delete_site(&hooks.id).await.unwrap());
+}
+
 async fn erasure_and_retention(store: Arc<dyn Store>, shop: &Site, other: &Site) {
     const DAY_MS: i64 = 86_400_000;
     let first = ResponseId::parse(FIRST).unwrap();

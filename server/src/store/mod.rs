@@ -2,6 +2,7 @@
 
 mod postgres;
 mod sqlite;
+mod webhook_queries;
 
 use std::sync::Arc;
 
@@ -13,6 +14,9 @@ use crate::accounts::{Owner, Session};
 use crate::domain::{Comment, Origin, ResponseId, Score, SiteId, TokenHash};
 use crate::filter::ResponseFilter;
 use crate::inbox::FollowUpStatus;
+use crate::webhooks::{
+    AttemptOutcome, Delivery, DueDelivery, SettledResponse, Webhook, WebhookEvent,
+};
 
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
@@ -285,6 +289,51 @@ pub trait Store: Send + Sync {
         response: &ResponseId,
         status: FollowUpStatus,
         notes: &str,
+        now_ms: i64,
+    ) -> Result<bool, StoreError>;
+
+    /// Adds a webhook.
+    async fn create_webhook(&self, webhook: &Webhook, now_ms: i64) -> Result<(), StoreError>;
+    /// A site's webhooks, oldest first; every site's with `None`.
+    async fn webhooks(&self, site: Option<&SiteId>) -> Result<Vec<Webhook>, StoreError>;
+    /// Deletes a site's webhook and its delivery log; `false` if the site has no such webhook.
+    async fn delete_webhook(&self, site: &SiteId, id: &str) -> Result<bool, StoreError>;
+    /// A site's responses whose latest answer came after `after_ms` and by `until_ms`.
+    async fn settled_responses(
+        &self,
+        site: &SiteId,
+        after_ms: i64,
+        until_ms: i64,
+    ) -> Result<Vec<SettledResponse>, StoreError>;
+    /// Records a pending delivery, due now with `attempts` allowed, for each (response, event)
+    /// the webhook has none for yet, and moves its scan on to `scanned_until_ms`; all or nothing.
+    async fn record_events(
+        &self,
+        webhook_id: &str,
+        events: &[(String, WebhookEvent)],
+        attempts: u32,
+        scanned_until_ms: i64,
+        now_ms: i64,
+    ) -> Result<(), StoreError>;
+    /// Takes up to `limit` pending deliveries due by `now_ms`, due again at `lease_until_ms` in
+    /// case this server stops while sending them.
+    async fn claim_due_deliveries(
+        &self,
+        now_ms: i64,
+        lease_until_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<DueDelivery>, StoreError>;
+    /// Logs an attempt and where its delivery stands after it.
+    async fn record_attempt(&self, outcome: &AttemptOutcome) -> Result<(), StoreError>;
+    /// A site's newest deliveries with their attempts, at most `limit`.
+    async fn deliveries(&self, site: &SiteId, limit: u32) -> Result<Vec<Delivery>, StoreError>;
+    /// Queues a site's delivery again, due at `now_ms` with `attempts` allowed; `false` if the
+    /// site has no such delivery.
+    async fn resend_delivery(
+        &self,
+        site: &SiteId,
+        delivery_id: &str,
+        attempts: u32,
         now_ms: i64,
     ) -> Result<bool, StoreError>;
 }

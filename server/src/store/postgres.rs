@@ -8,6 +8,7 @@ use sqlx::Row;
 
 use soovita_wire::SurveyDefinition;
 
+use super::webhook_queries::webhook_query;
 use super::{
     bind_filter, bind_response, console_query, definition_json, origins_json, placeholders,
     read_responses, read_result_sums, InboxItem, Placeholder, ResponseUpdate, ResultSums, Site,
@@ -20,6 +21,9 @@ use crate::accounts::{Owner, Session};
 use crate::domain::{ResponseId, SiteId, TokenHash};
 use crate::filter::ResponseFilter;
 use crate::inbox::FollowUpStatus;
+use crate::webhooks::{
+    AttemptOutcome, Delivery, DueDelivery, SettledResponse, Webhook, WebhookEvent,
+};
 
 /// One response upsert, assembled once from constants of ours; every value is bound.
 static UPSERT_RESPONSE: LazyLock<String> = LazyLock::new(|| {
@@ -337,5 +341,72 @@ impl Store for PostgresStore {
 
     async fn end_session(&self, token_hash: &TokenHash, now_ms: i64) -> Result<(), StoreError> {
         console_query!(end_session, &self.pool, token_hash, now_ms)
+    }
+
+    async fn create_webhook(&self, webhook: &Webhook, now_ms: i64) -> Result<(), StoreError> {
+        webhook_query!(create, &self.pool, webhook, now_ms)
+    }
+
+    async fn webhooks(&self, site: Option<&SiteId>) -> Result<Vec<Webhook>, StoreError> {
+        webhook_query!(list, &self.pool, site)
+    }
+
+    async fn delete_webhook(&self, site: &SiteId, id: &str) -> Result<bool, StoreError> {
+        webhook_query!(delete, &self.pool, site, id)
+    }
+
+    async fn settled_responses(
+        &self,
+        site: &SiteId,
+        after_ms: i64,
+        until_ms: i64,
+    ) -> Result<Vec<SettledResponse>, StoreError> {
+        webhook_query!(settled, &self.pool, site, after_ms, until_ms)
+    }
+
+    async fn record_events(
+        &self,
+        webhook_id: &str,
+        events: &[(String, WebhookEvent)],
+        attempts: u32,
+        scanned_until_ms: i64,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        webhook_query!(
+            record_events,
+            &self.pool,
+            webhook_id,
+            events,
+            attempts,
+            scanned_until_ms,
+            now_ms
+        )
+    }
+
+    async fn claim_due_deliveries(
+        &self,
+        now_ms: i64,
+        lease_until_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<DueDelivery>, StoreError> {
+        webhook_query!(claim, &self.pool, now_ms, lease_until_ms, limit)
+    }
+
+    async fn record_attempt(&self, outcome: &AttemptOutcome) -> Result<(), StoreError> {
+        webhook_query!(record_attempt, &self.pool, outcome)
+    }
+
+    async fn deliveries(&self, site: &SiteId, limit: u32) -> Result<Vec<Delivery>, StoreError> {
+        webhook_query!(deliveries, &self.pool, site, limit)
+    }
+
+    async fn resend_delivery(
+        &self,
+        site: &SiteId,
+        delivery_id: &str,
+        attempts: u32,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        webhook_query!(resend, &self.pool, site, delivery_id, attempts, now_ms)
     }
 }

@@ -1,0 +1,187 @@
+//! The background task that turns settled responses into deliveries and sends those due.
+//!
+//! Everything it knows is in the database, so it picks up where it left off after a restart,
+//! and several servers on one PostgreSQL database share the work: each event is recorded once
+//! (a unique key) and each due delivery is taken by one server (a lease, see
+//! `Store::claim_due_deliveries`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::header::CONTENT_TYPE;
+use tokio::task::JoinSet;
+
+use super::payload::{self, DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER};
+use super::{Attempt, AttemptOutcome, DeliveryStatus, DueDelivery, WebhookOptions};
+use crate::clock;
+use crate::store::{Store, StoreError};
+
+/// Deliveries taken per claim; sent side by side.
+const CLAIM_LIMIT: u32 = 16;
+
+/// Runs forever: every tick, scans for events and sends what is due.
+pub async fn run(store: Arc<dyn Store>, options: WebhookOptions) {
+    let client = match client(&options) {
+        Ok(client) => client,
+        Err(error) => {
+            tracing::error!(%error, "webhooks are off: the HTTP client could not be built");
+            return;
+        }
+    };
+    let mut ticks = tokio::time::interval(options.tick);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        if let Err(error) = scan(store.as_ref(), &options, clock::now_ms()).await {
+            tracing::warn!(%error, "looking for webhook events failed; retrying next tick");
+        }
+        if let Err(error) = send_due(store.as_ref(), &client, &options).await {
+            tracing::warn!(%error, "sending webhooks failed; retrying next tick");
+        }
+    }
+}
+
+/// The client deliveries go out with. Redirects are not followed: a receiver that moved must
+/// be updated by the owner, not silently sent elsewhere with the payload.
+pub fn client(options: &WebhookOptions) -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .timeout(options.timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("Soovita-Webhooks/", env!("CARGO_PKG_VERSION")))
+        .build()
+}
+
+/// Records a delivery for every event of every response that settled since each webhook was
+/// last scanned: quiet for [`WebhookOptions::settle`] by `now_ms`.
+pub async fn scan(
+    store: &dyn Store,
+    options: &WebhookOptions,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    let until_ms = now_ms - millis(options.settle);
+    for webhook in store.webhooks(None).await? {
+        if until_ms <= webhook.scanned_until_ms {
+            continue;
+        }
+        let settled = store
+            .settled_responses(&webhook.site_id, webhook.scanned_until_ms, until_ms)
+            .await?;
+        let events: Vec<_> = settled
+            .iter()
+            .flat_map(|response| {
+                webhook
+                    .events
+                    .iter()
+                    .filter(|event| event.happened(response.score, response.contact_consent))
+                    .map(|event| (response.id.clone(), *event))
+            })
+            .collect();
+        store
+            .record_events(&webhook.id, &events, options.attempts, until_ms, now_ms)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Sends every delivery due now, [`CLAIM_LIMIT`] at a time, and logs each attempt.
+pub async fn send_due(
+    store: &dyn Store,
+    client: &reqwest::Client,
+    options: &WebhookOptions,
+) -> Result<(), StoreError> {
+    loop {
+        let now_ms = clock::now_ms();
+        // Long enough for the attempts in flight to finish and be recorded.
+        let lease_until_ms = now_ms + 2 * millis(options.timeout) + 30_000;
+        let due = store
+            .claim_due_deliveries(now_ms, lease_until_ms, CLAIM_LIMIT)
+            .await?;
+        let claimed = due.len();
+        let mut sending = JoinSet::new();
+        for delivery in due {
+            sending.spawn(attempt(client.clone(), delivery, options.clone()));
+        }
+        while let Some(outcome) = sending.join_next().await {
+            if let Ok(outcome) = outcome {
+                store.record_attempt(&outcome).await?;
+            }
+        }
+        if claimed < CLAIM_LIMIT as usize {
+            return Ok(());
+        }
+    }
+}
+
+/// Posts one delivery and says where it stands after.
+async fn attempt(
+    client: reqwest::Client,
+    delivery: DueDelivery,
+    options: WebhookOptions,
+) -> AttemptOutcome {
+    let body = payload::body(&delivery);
+    let signature = payload::signature(&delivery.secret, clock::now_ms() / 1000, &body);
+    let sent = client
+        .post(&delivery.url)
+        .header(CONTENT_TYPE, "application/json")
+        .header(SIGNATURE_HEADER, signature)
+        .header(DELIVERY_HEADER, &delivery.id)
+        .header(EVENT_HEADER, delivery.event.as_str())
+        .body(body)
+        .send()
+        .await;
+    let at_ms = clock::now_ms();
+    let (status_code, error) = match sent {
+        Ok(answer) => (Some(answer.status().as_u16()), None),
+        Err(error) => (None, Some(why(&error))),
+    };
+    let delivered = status_code.is_some_and(|code| (200..300).contains(&code));
+    let attempts_left = if delivered {
+        delivery.attempts_left
+    } else {
+        delivery.attempts_left.saturating_sub(1)
+    };
+    let status = match (delivered, attempts_left) {
+        (true, _) => DeliveryStatus::Delivered,
+        (false, 0) => DeliveryStatus::Failed,
+        (false, _) => DeliveryStatus::Pending,
+    };
+    let outcome = match status {
+        DeliveryStatus::Delivered => "delivered",
+        DeliveryStatus::Failed => "failed",
+        DeliveryStatus::Pending => "retrying",
+    };
+    metrics::counter!(crate::telemetry::WEBHOOK_ATTEMPTS, "outcome" => outcome).increment(1);
+    let failed_in_allowance = options.attempts.saturating_sub(attempts_left);
+    AttemptOutcome {
+        attempt: Attempt {
+            number: delivery.attempts + 1,
+            at_ms,
+            status_code,
+            error,
+        },
+        status,
+        attempts_left,
+        next_attempt_at_ms: at_ms + millis(options.backoff(failed_in_allowance)),
+        delivery_id: delivery.id,
+    }
+}
+
+/// Why no answer came, in words for the delivery log. The URL is left out: a Slack webhook's
+/// URL is its password.
+fn why(error: &reqwest::Error) -> String {
+    if error.is_timeout() {
+        "no answer in time".to_owned()
+    } else if error.is_connect() {
+        "could not connect".to_owned()
+    } else {
+        let mut text = error.to_string();
+        if let Some(url) = error.url() {
+            text = text.replace(url.as_str(), "the webhook URL");
+        }
+        text
+    }
+}
+
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
