@@ -84,6 +84,7 @@ pub async fn serve(
         sites: Arc::new(SiteCache::new(store.clone())),
         store,
         assets: Arc::new(assets),
+        webhooks: options.webhooks.clone(),
     };
     let app = routes::router(state, &options);
     let (signalled, on_signal) = oneshot::channel();

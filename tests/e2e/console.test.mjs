@@ -5,7 +5,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { artifacts, axePageViolations, createDatabase, launchBrowser, startServer, tearDown } from './harness.mjs';
+import { createHmac } from 'node:crypto';
+import { createServer } from 'node:http';
+import { artifacts, axePageViolations, createDatabase, eventually, launchBrowser, startServer, tearDown } from './harness.mjs';
 
 describe('the console', () => {
   let db, server, browser, site;
@@ -28,7 +30,8 @@ describe('the console', () => {
     db = createDatabase();
     site = db.addSite({ name: 'Kohvik', origins: [origin] });
     db.addOwner(owner.email, owner.password);
-    server = await startServer(db.database);
+    // Webhooks announce a response as soon as it is stored, not after the usual quiet time.
+    server = await startServer(db.database, { SOOVITA_WEBHOOK_SETTLE_SECONDS: '0' });
     for (const [i, score] of scores.entries()) {
       const answer = { response_id: crypto.randomUUID(), score, comment: comments.get(i) };
       if (contacts.has(i)) answer.contact = { consent: true, email: contacts.get(i) };
@@ -177,6 +180,71 @@ describe('the console', () => {
     await context.close();
   });
 
+  test('an owner adds a webhook, sees its delivery in the log, re-sends it and deletes the webhook', async () => {
+    const received = [];
+    const receiver = createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk) => { body += chunk; });
+      request.on('end', () => {
+        received.push({ headers: request.headers, raw: body, body: JSON.parse(body) });
+        response.writeHead(204).end();
+      });
+    });
+    await new Promise((done) => receiver.listen(0, '127.0.0.1', done));
+    const hookUrl = `http://127.0.0.1:${receiver.address().port}/hook`;
+    try {
+      const { context, page } = await newPage();
+      await signIn(page);
+      await Promise.all([page.waitForNavigation(), page.getByRole('link', { name: 'Kohvik' }).click()]);
+      await Promise.all([page.waitForNavigation(), page.getByRole('link', { name: 'Webhooks' }).click()]);
+      await page.getByLabel('URL').fill(hookUrl);
+      assert.ok(await page.getByLabel('a new detractor (0–6)').isChecked(), 'new detractors are announced by default');
+      await page.getByLabel('a visitor asks to be contacted').check();
+      await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Add webhook' }).click()]);
+      const hook = page.locator('article.webhook');
+      assert.equal(await hook.locator('strong').textContent(), hookUrl);
+      const secret = await hook.locator('code.secret').textContent();
+      assert.match(secret, /^[0-9a-f]{64}$/);
+
+      const answer = { response_id: crypto.randomUUID(), score: 1, comment: 'Cold coffee <b>again</b>' };
+      const posted = await fetch(`${server.url}/v1/sites/${site.site_id}/responses`, {
+        method: 'POST',
+        headers: { origin, 'content-type': 'text/plain', 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0' },
+        body: JSON.stringify(answer),
+      });
+      assert.equal(posted.status, 200);
+      await eventually(() => received.length === 1, 30_000);
+      const [first] = received;
+      assert.equal(first.headers['soovita-event'], 'new_detractor');
+      assert.equal(first.body.response.id, answer.response_id);
+      assert.equal(first.body.response.comment, answer.comment);
+      const [, t, v1] = first.headers['soovita-signature'].match(/^t=(\d+),v1=([0-9a-f]{64})$/);
+      const expected = createHmac('sha256', secret).update(`${t}.${first.raw}`).digest('hex');
+      assert.equal(v1, expected, 'signed with the secret the console shows');
+
+      await eventually(async () => {
+        await page.reload();
+        return (await page.locator('td.attempts').first().textContent()).trim() === '204';
+      }, 15_000);
+      const row = page.locator('tbody tr').first();
+      assert.equal((await row.locator('td.status').textContent()).trim(), 'delivered');
+      await Promise.all([page.waitForNavigation(), row.getByRole('button', { name: /^Re-send/ }).click()]);
+      await eventually(() => received.length === 2, 30_000);
+      assert.equal(received[1].headers['soovita-delivery'], first.headers['soovita-delivery'], 'the same delivery again');
+      await eventually(async () => {
+        await page.reload();
+        return (await page.locator('td.attempts').first().textContent()).trim() === '204 · 204';
+      }, 15_000);
+
+      await Promise.all([page.waitForNavigation(), hook.getByRole('button', { name: 'Delete' }).click()]);
+      await page.getByText('No webhooks yet.').waitFor();
+      await page.getByText('Nothing sent yet.').waitFor();
+      await context.close();
+    } finally {
+      receiver.close();
+    }
+  });
+
   test('every console page passes axe-core', async () => {
     // axe is a script, which the console's policy forbids: this context alone bypasses it.
     const context = await browser.newContext({ bypassCSP: true });
@@ -197,7 +265,9 @@ describe('the console', () => {
     await check('dashboard');
     await Promise.all([page.waitForNavigation(), page.getByRole('link', { name: /^Inbox/ }).click()]);
     await check('inbox');
-    assert.equal(checked.length, 4);
+    await page.goto(`${server.url}/console/sites/${site.site_id}/webhooks`);
+    await check('webhooks');
+    assert.equal(checked.length, 5);
     await context.close();
   });
 

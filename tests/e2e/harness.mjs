@@ -50,11 +50,11 @@ export function createDatabase() {
   };
 }
 
-/** Runs `soovita serve` on a random port and waits until it answers /healthz. */
-export async function startServer(database) {
+/** Runs `soovita serve` on a random port, with settings in `env`, and waits until it answers /healthz. */
+export async function startServer(database, env = {}) {
   const child = spawn(binary, ['serve', '--listen', '127.0.0.1:0', '--database', database], {
     stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, SOOVITA_LOG: 'warn' },
+    env: { ...process.env, SOOVITA_LOG: 'warn', ...env },
   });
   const url = await new Promise((found, failed) => {
     let seen = '';

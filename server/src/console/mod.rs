@@ -32,6 +32,7 @@ use crate::rate_limit::Limited;
 use crate::results::TrendInterval;
 use crate::routes::AppState;
 use crate::store::{Site, StoreError};
+use crate::webhooks::{self, Webhook, WebhookEvent};
 use pages::SignedInAs;
 
 /// Where the console's one stylesheet is served.
@@ -45,6 +46,9 @@ const COMMENTS_SHOWN: u32 = 100;
 
 /// The most cases the inbox lists (and computes its medians over).
 const INBOX_SHOWN: u32 = 500;
+
+/// The most webhook deliveries the log lists.
+const DELIVERIES_SHOWN: u32 = 100;
 
 /// The longest internal note an owner may keep on a case.
 const MAX_NOTES_CHARS: usize = 4_000;
@@ -65,6 +69,18 @@ pub fn router() -> Router<AppState> {
         .route(
             "/console/sites/{site_id}/inbox/{response_id}",
             post(follow_up),
+        )
+        .route(
+            "/console/sites/{site_id}/webhooks",
+            get(webhooks).post(add_webhook),
+        )
+        .route(
+            "/console/sites/{site_id}/webhooks/{webhook_id}/delete",
+            post(delete_webhook),
+        )
+        .route(
+            "/console/sites/{site_id}/deliveries/{delivery_id}/resend",
+            post(resend_delivery),
         )
         .route(STYLESHEET, get(stylesheet))
         .layer(middleware::from_fn(security_headers))
@@ -92,6 +108,9 @@ pub enum ConsoleError {
     /// The response in the path is not in the site's inbox.
     #[error("no such case in this site's inbox")]
     UnknownCase,
+    /// The webhook or delivery in the path is not the site's.
+    #[error("no such webhook or delivery for this site")]
+    UnknownWebhook,
     /// A form field is out of bounds.
     #[error("{0}")]
     InvalidForm(String),
@@ -109,6 +128,7 @@ impl ConsoleError {
             Self::CrossSite => "cross_site_form",
             Self::UnknownSite => "unknown_site",
             Self::UnknownCase => "unknown_case",
+            Self::UnknownWebhook => "unknown_webhook",
             Self::InvalidForm(_) => "invalid_form",
             Self::Storage(_) => "storage_unavailable",
         }
@@ -139,7 +159,7 @@ impl IntoResponse for ConsoleError {
                 response
             }
             Self::CrossSite => (StatusCode::FORBIDDEN, self.to_string()).into_response(),
-            Self::UnknownSite | Self::UnknownCase => {
+            Self::UnknownSite | Self::UnknownCase | Self::UnknownWebhook => {
                 (StatusCode::NOT_FOUND, self.to_string()).into_response()
             }
             Self::InvalidForm(_) => (StatusCode::BAD_REQUEST, self.to_string()).into_response(),
@@ -455,6 +475,109 @@ async fn follow_up(
         return Err(ConsoleError::UnknownCase);
     }
     Ok(Redirect::to(&format!("/console/sites/{}/inbox#case-{response}", site.id)).into_response())
+}
+
+async fn webhooks(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Path(site_id): Path<String>,
+) -> Result<Response, ConsoleError> {
+    let site = site(&state, &site_id).await?;
+    let view = pages::WebhooksView {
+        webhooks: &state.store.webhooks(Some(&site.id)).await?,
+        deliveries: &state.store.deliveries(&site.id, DELIVERIES_SHOWN).await?,
+        options: &state.webhooks,
+    };
+    Ok(pages::webhooks(signed_in.header(), &site, &view).into_response())
+}
+
+/// The add-a-webhook form: one checkbox per event, since a urlencoded form repeats a name for
+/// a multiple choice and axum's `Form` reads each name once.
+#[derive(Deserialize)]
+struct WebhookForm {
+    csrf: String,
+    url: String,
+    format: String,
+    new_detractor: Option<String>,
+    contact_requested: Option<String>,
+    response: Option<String>,
+}
+
+async fn add_webhook(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    headers: HeaderMap,
+    Path(site_id): Path<String>,
+    Form(form): Form<WebhookForm>,
+) -> Result<Response, ConsoleError> {
+    from_this_site(&headers)?;
+    signed_in.check_csrf(&form.csrf)?;
+    let site = site(&state, &site_id).await?;
+    let ticked = [
+        (WebhookEvent::NewDetractor, &form.new_detractor),
+        (WebhookEvent::ContactRequested, &form.contact_requested),
+        (WebhookEvent::Response, &form.response),
+    ];
+    let events: Vec<String> = ticked
+        .into_iter()
+        .filter(|(_, value)| value.is_some())
+        .map(|(event, _)| event.as_str().to_owned())
+        .collect();
+    let now_ms = clock::now_ms();
+    let webhook = Webhook::new(site.id.clone(), &form.url, &events, &form.format, now_ms)
+        .map_err(|error| ConsoleError::InvalidForm(error.to_string()))?;
+    if state.store.webhooks(Some(&site.id)).await?.len() >= webhooks::MAX_PER_SITE {
+        return Err(ConsoleError::InvalidForm(
+            webhooks::InvalidWebhook::TooMany.to_string(),
+        ));
+    }
+    state.store.create_webhook(&webhook, now_ms).await?;
+    Ok(Redirect::to(&format!("/console/sites/{}/webhooks", site.id)).into_response())
+}
+
+async fn delete_webhook(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    headers: HeaderMap,
+    Path((site_id, webhook_id)): Path<(String, String)>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, ConsoleError> {
+    from_this_site(&headers)?;
+    signed_in.check_csrf(&form.csrf)?;
+    let site = site(&state, &site_id).await?;
+    if !state.store.delete_webhook(&site.id, &webhook_id).await? {
+        return Err(ConsoleError::UnknownWebhook);
+    }
+    Ok(Redirect::to(&format!("/console/sites/{}/webhooks", site.id)).into_response())
+}
+
+async fn resend_delivery(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    headers: HeaderMap,
+    Path((site_id, delivery_id)): Path<(String, String)>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, ConsoleError> {
+    from_this_site(&headers)?;
+    signed_in.check_csrf(&form.csrf)?;
+    let site = site(&state, &site_id).await?;
+    let queued = state
+        .store
+        .resend_delivery(
+            &site.id,
+            &delivery_id,
+            state.webhooks.attempts,
+            clock::now_ms(),
+        )
+        .await?;
+    if !queued {
+        return Err(ConsoleError::UnknownWebhook);
+    }
+    Ok(Redirect::to(&format!(
+        "/console/sites/{}/webhooks#delivery-{delivery_id}",
+        site.id
+    ))
+    .into_response())
 }
 
 /// The site a path segment names.

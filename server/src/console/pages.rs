@@ -9,6 +9,7 @@ use crate::filter::FilterQuery;
 use crate::inbox::{human, FollowUpStatus, ResponseTimes};
 use crate::results::TrendInterval;
 use crate::store::{InboxItem, Site, StoredComment};
+use crate::webhooks::{Delivery, DeliveryStatus, Webhook, WebhookEvent, WebhookOptions};
 
 /// How the margin of error is computed, for the tooltip beside every NPS.
 const MARGIN_METHOD: &str = "95% confidence interval. Each response counts +1 (promoter), 0 \
@@ -149,7 +150,11 @@ pub fn dashboard(owner: SignedInAs<'_>, site: &Site, view: &DashboardView<'_>) -
         Some(owner),
         html! {
             h1 { (site.name) }
-            p { a href=(format!("/console/sites/{}/inbox", site.id)) { "Inbox: visitors who asked to be contacted" } }
+            p {
+                a href=(format!("/console/sites/{}/inbox", site.id)) { "Inbox: visitors who asked to be contacted" }
+                " · "
+                a href=(format!("/console/sites/{}/webhooks", site.id)) { "Webhooks" }
+            }
             (filter_form(view))
             p.muted {
                 "Export these responses: "
@@ -342,6 +347,111 @@ pub fn inbox(
                         button type="submit" { "Save" }
                     }
                 }
+            }
+        },
+    )
+}
+
+/// What the webhooks page shows.
+pub struct WebhooksView<'a> {
+    pub webhooks: &'a [Webhook],
+    pub deliveries: &'a [Delivery],
+    pub options: &'a WebhookOptions,
+}
+
+/// A site's webhooks, a form to add one, and the delivery log with a re-send button per line.
+pub fn webhooks(owner: SignedInAs<'_>, site: &Site, view: &WebhooksView<'_>) -> Markup {
+    let csrf = owner.csrf_token.to_owned();
+    let settle = view.options.settle.as_secs();
+    let attempts = view.options.attempts;
+    layout(
+        &format!("Webhooks · {}", site.name),
+        Some(owner),
+        html! {
+            p { a href=(format!("/console/sites/{}", site.id)) { "← " (site.name) } }
+            h1 { "Webhooks" }
+            p.muted { "Tell a help desk, a chat channel or a script the moment an unhappy customer                 answers. A response is announced once it has had no new answer for "
+                (settle) " seconds, so the announcement carries the comment and the contact                 details. Failed deliveries are retried " (attempts) " times, waiting twice as                 long each time." }
+            p.muted { "Every delivery is signed: the header " code { "Soovita-Signature: t=…,v1=…" }
+                " carries the time and the HMAC-SHA256, in hex, of " code { r#"t + "." + body"# }
+                " keyed with the webhook's secret. Check it, and refuse deliveries older than a                 few minutes. " code { "Soovita-Delivery" } " is the same on every retry and re-send." }
+            @if view.webhooks.is_empty() {
+                p { "No webhooks yet." }
+            }
+            @for webhook in view.webhooks {
+                article.card.webhook {
+                    p { strong { (webhook.url) } }
+                    p.muted {
+                        (webhook.format.as_str()) " · "
+                        @for (index, event) in webhook.events.iter().enumerate() {
+                            @if index > 0 { ", " }
+                            (event.describe())
+                        }
+                    }
+                    p { "Secret: " code.secret { (webhook.secret) } }
+                    form.inline method="post" action=(format!("/console/sites/{}/webhooks/{}/delete", site.id, webhook.id)) {
+                        input type="hidden" name="csrf" value=(csrf);
+                        button.secondary type="submit" { "Delete" }
+                    }
+                }
+            }
+            h2 { "Add a webhook" }
+            form.stack method="post" action=(format!("/console/sites/{}/webhooks", site.id)) {
+                input type="hidden" name="csrf" value=(csrf);
+                label { "URL" input type="url" name="url" required placeholder="https://hooks.slack.com/services/…"; }
+                fieldset {
+                    legend { "Announce" }
+                    @for event in WebhookEvent::ALL {
+                        label.check {
+                            input type="checkbox" name=(event.as_str()) checked[event == WebhookEvent::NewDetractor];
+                            (event.describe())
+                        }
+                    }
+                }
+                label { "Format"
+                    select name="format" {
+                        option value="json" { "JSON (signed; for scripts and help desks)" }
+                        option value="slack" { "Slack message (also Mattermost)" }
+                    }
+                }
+                button type="submit" { "Add webhook" }
+            }
+            h2 { "Delivery log" }
+            @if view.deliveries.is_empty() {
+                p.muted { "Nothing sent yet." }
+            } @else {
+                div.table-wrap { table {
+                    thead { tr { th { "Event" } th { "Recorded" } th { "Status" } th { "Attempts (HTTP status)" } th { "" } } }
+                    tbody {
+                        @for delivery in view.deliveries {
+                            tr id=(format!("delivery-{}", delivery.id)) {
+                                td { (delivery.event.as_str()) br; span.muted { (delivery.url) } }
+                                td { (date(delivery.created_at_ms)) }
+                                td.status { (delivery.status.as_str())
+                                    @if delivery.status == DeliveryStatus::Pending {
+                                        br; span.muted { "next " (date(delivery.next_attempt_at_ms)) }
+                                    }
+                                }
+                                td.attempts {
+                                    @for (index, attempt) in delivery.attempts.iter().enumerate() {
+                                        @if index > 0 { " · " }
+                                        @match (attempt.status_code, &attempt.error) {
+                                            (Some(code), _) => span title=(date(attempt.at_ms)) { (code) },
+                                            (None, Some(error)) => span title=(date(attempt.at_ms)) { (error) },
+                                            (None, None) => span { "–" },
+                                        }
+                                    }
+                                }
+                                td {
+                                    form.inline method="post" action=(format!("/console/sites/{}/deliveries/{}/resend", site.id, delivery.id)) {
+                                        input type="hidden" name="csrf" value=(csrf);
+                                        button.secondary type="submit" aria-label=(format!("Re-send {} of {}", delivery.event.as_str(), date(delivery.created_at_ms))) { "Re-send" }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                } }
             }
         },
     )

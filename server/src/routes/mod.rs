@@ -22,6 +22,7 @@ use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::webhooks::WebhookOptions;
 use crate::domain::{Origin, SiteId};
 use crate::error::ApiError;
 use crate::rate_limit::RateLimits;
@@ -71,6 +72,8 @@ pub struct AppState {
     pub sites: Arc<SiteCache>,
     /// The loader, glue and wasm, under their content-hashed names.
     pub assets: Arc<WidgetAssets>,
+    /// How webhooks are sent, for the console to say.
+    pub webhooks: WebhookOptions,
 }
 
 impl AppState {
