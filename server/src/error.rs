@@ -64,6 +64,12 @@ pub enum ApiError {
     /// A filter parameter of the results or export cannot be applied.
     #[error("{0}")]
     InvalidFilter(#[from] crate::filter::InvalidFilter),
+    /// A webhook cannot be added as described.
+    #[error("{0}")]
+    InvalidWebhook(#[from] crate::webhooks::InvalidWebhook),
+    /// The site has no webhook or delivery with this id.
+    #[error("this site has no webhook or delivery with id {0:?}")]
+    UnknownWebhook(String),
     /// No widget file has this name (hashed names change with every build).
     #[error("no asset named {0:?}: reload the page to get the current loader")]
     UnknownAsset(String),
@@ -83,6 +89,7 @@ impl ApiError {
             Self::UnknownSite(_)
             | Self::UnknownAsset(_)
             | Self::UnknownResponse(_)
+            | Self::UnknownWebhook(_)
             | Self::NoSuchEndpoint => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::MissingOrigin | Self::OriginNotAllowed(_) | Self::WrongToken => {
@@ -92,7 +99,8 @@ impl ApiError {
             | Self::MalformedJson(_)
             | Self::UnreadableBody(_)
             | Self::BadQuery(_)
-            | Self::InvalidFilter(_) => StatusCode::BAD_REQUEST,
+            | Self::InvalidFilter(_)
+            | Self::InvalidWebhook(_) => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::ResponseIdTaken(_) => StatusCode::CONFLICT,
             Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
@@ -137,6 +145,8 @@ impl ApiError {
             Self::WrongToken => "wrong_token",
             Self::BadQuery(_) => "bad_query",
             Self::InvalidFilter(_) => "invalid_filter",
+            Self::InvalidWebhook(_) => "invalid_webhook",
+            Self::UnknownWebhook(_) => "unknown_webhook",
             Self::UnknownAsset(_) => "unknown_asset",
             Self::AssetsMissing => "assets_missing",
             Self::StorageUnavailable(_) => "storage_unavailable",

@@ -1223,3 +1223,101 @@ async fn the_openapi_document_lists_exactly_the_routes_served() {
     }
     assert!(schemas.contains_key("ResponseSubmission") && schemas.contains_key("Messages"));
 }
+
+#[tokio::test]
+async fn webhooks_are_managed_with_the_admin_token_and_bad_ones_are_named() {
+    let server = TestServer::start().await;
+    let token = server.site.admin_token.clone();
+    let call = |method: reqwest::Method, rest: &str, body: Option<Value>| {
+        let mut request = server
+            .http
+            .request(method, server.url(&server.site.site_id, rest))
+            .bearer_auth(&token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status();
+            (
+                status,
+                response.json::<Value>().await.unwrap_or(Value::Null),
+            )
+        }
+    };
+    for (body, says) in [
+        (
+            json!({"url": "ftp://hooks.example", "events": ["response"]}),
+            "http:// or https://",
+        ),
+        (
+            json!({"url": "https://hooks.example", "events": []}),
+            "at least one event",
+        ),
+        (
+            json!({"url": "https://hooks.example", "events": ["everything"]}),
+            "at least one event",
+        ),
+        (
+            json!({"url": "https://hooks.example", "events": ["response"], "format": "xml"}),
+            "json or slack",
+        ),
+    ] {
+        let (status, error) = call(reqwest::Method::POST, "webhooks", Some(body.clone())).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(error_code(&error), "invalid_webhook");
+        assert!(
+            error["error"]["message"].as_str().unwrap().contains(says),
+            "{error}"
+        );
+    }
+    let (status, added) = call(
+        reqwest::Method::POST,
+        "webhooks",
+        Some(json!({"url": "https://hooks.slack.com/services/T0/B0/x", "events": ["new_detractor", "contact_requested"], "format": "slack"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{added}");
+    assert_eq!(
+        added["events"],
+        json!(["new_detractor", "contact_requested"])
+    );
+    assert_eq!(added["secret"].as_str().unwrap().len(), 64);
+    let (_, listed) = call(reqwest::Method::GET, "webhooks", None).await;
+    assert_eq!(listed, json!([added.clone()]));
+
+    let other = register_site(server.store.as_ref(), "Other", "https://other.example").await;
+    let foreign = server
+        .http
+        .get(server.url(&server.site.site_id, "webhooks"))
+        .bearer_auth(&other.admin_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        foreign.status(),
+        StatusCode::FORBIDDEN,
+        "another site's token"
+    );
+
+    let (status, log) = call(reqwest::Method::GET, "webhook-deliveries", None).await;
+    assert_eq!((status, log), (StatusCode::OK, json!([])));
+    let (status, error) = call(
+        reqwest::Method::POST,
+        "webhook-deliveries/nope/resend",
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, error_code(&error)),
+        (StatusCode::NOT_FOUND, "unknown_webhook")
+    );
+    let id = added["id"].as_str().unwrap();
+    let (status, _) = call(reqwest::Method::DELETE, &format!("webhooks/{id}"), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, error) = call(reqwest::Method::DELETE, &format!("webhooks/{id}"), None).await;
+    assert_eq!(
+        (status, error_code(&error)),
+        (StatusCode::NOT_FOUND, "unknown_webhook")
+    );
+}

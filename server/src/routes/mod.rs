@@ -4,6 +4,7 @@ mod admin;
 mod assets;
 mod openapi;
 mod public;
+mod webhooks;
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -22,12 +23,12 @@ use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::webhooks::WebhookOptions;
 use crate::domain::{Origin, SiteId};
 use crate::error::ApiError;
 use crate::rate_limit::RateLimits;
 use crate::site_cache::SiteCache;
 use crate::store::{Site, Store};
+use crate::webhooks::WebhookOptions;
 use crate::ServeOptions;
 
 pub use assets::WidgetAssets;
@@ -35,12 +36,16 @@ pub use openapi::ApiDoc;
 
 /// Every path of the API the router serves (benchmark endpoints and the console's HTML pages
 /// aside), in one place so that the OpenAPI document can be checked against it (`tests/api.rs`).
-pub const PATHS: [&str; 11] = [
+pub const PATHS: [&str; 15] = [
     SURVEY,
     SURVEY_DEFINITION,
     RESPONSES,
     RESPONSE,
     RESULTS,
+    WEBHOOKS,
+    WEBHOOK,
+    DELIVERIES,
+    RESEND,
     LOADER,
     ASSET,
     HEALTHZ,
@@ -54,6 +59,10 @@ const SURVEY_DEFINITION: &str = "/v1/sites/{site_id}/survey/definition";
 const RESPONSES: &str = "/v1/sites/{site_id}/responses";
 const RESPONSE: &str = "/v1/sites/{site_id}/responses/{response_id}";
 const RESULTS: &str = "/v1/sites/{site_id}/results";
+const WEBHOOKS: &str = "/v1/sites/{site_id}/webhooks";
+const WEBHOOK: &str = "/v1/sites/{site_id}/webhooks/{webhook_id}";
+const DELIVERIES: &str = "/v1/sites/{site_id}/webhook-deliveries";
+const RESEND: &str = "/v1/sites/{site_id}/webhook-deliveries/{delivery_id}/resend";
 const LOADER: &str = "/widget.js";
 const ASSET: &str = "/assets/{name}";
 const HEALTHZ: &str = "/healthz";
@@ -152,6 +161,10 @@ pub fn router(state: AppState, options: &ServeOptions) -> Router {
         .route(RESPONSES, responses)
         .route(RESPONSE, delete(admin::erase_response))
         .route(RESULTS, get(admin::results))
+        .route(WEBHOOKS, get(webhooks::list).post(webhooks::add))
+        .route(WEBHOOK, delete(webhooks::delete))
+        .route(DELIVERIES, get(webhooks::deliveries))
+        .route(RESEND, post(webhooks::resend))
         .merge(assets)
         .merge(crate::console::router())
         .fallback(|| async { ApiError::NoSuchEndpoint })

@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{admin, assets, public};
+use super::{admin, assets, public, webhooks};
 
 /// Every documented operation and the schemas they use.
 #[derive(OpenApi)]
@@ -20,6 +20,11 @@ use super::{admin, assets, public};
         admin::erase_response,
         admin::survey_definition,
         admin::save_survey_definition,
+        webhooks::list,
+        webhooks::add,
+        webhooks::delete,
+        webhooks::deliveries,
+        webhooks::resend,
         assets::loader,
         assets::hashed_asset,
         super::healthz,
