@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHmac } from 'node:crypto';
 import { createServer } from 'node:http';
-import { artifacts, axePageViolations, createDatabase, eventually, launchBrowser, startServer, tearDown } from './harness.mjs';
+import { artifacts, axePageViolations, createDatabase, eventually, exportResponses, launchBrowser, startServer, tearDown } from './harness.mjs';
 
 describe('the console', () => {
   let db, server, browser, site;
@@ -245,6 +245,46 @@ describe('the console', () => {
     }
   });
 
+  test('an owner edits the survey, previews it in the real widget, and saves it as a new version', async () => {
+    const { context, page } = await newPage();
+    await signIn(page);
+    await Promise.all([page.waitForNavigation(), page.getByRole('link', { name: 'Kohvik' }).click()]);
+    await Promise.all([page.waitForNavigation(), page.getByRole('link', { name: 'Survey editor' }).click()]);
+    const preview = page.frameLocator('iframe[title="Preview of the survey"]');
+    await preview.getByText('How likely are you to recommend Kohvik to a friend or colleague?').waitFor();
+
+    const question = 'Would you send a friend to Kohvik?';
+    await page.getByLabel(/^Your wording/).fill(`en.nps_question = ${question}\nen.nope = x`);
+    await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Preview' }).click()]);
+    assert.match(await page.getByRole('alert').textContent(), /wording\.en\.nope is not a message of the card/);
+    assert.equal(await page.getByLabel(/^Your wording/).inputValue(), `en.nps_question = ${question}\nen.nope = x`, 'the edits are kept');
+
+    await page.getByLabel(/^Your wording/).fill(`en.nps_question = ${question}`);
+    await page.getByLabel('Brand colour').fill('#aa3300');
+    await page.getByLabel('Share of visitors asked (%)').fill('50');
+    await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Preview' }).click()]);
+    await preview.getByText(question).waitFor();
+    const live = async () => (await fetch(`${server.url}/v1/sites/${site.site_id}/survey?lang=en`)).json();
+    assert.notEqual((await live()).messages.nps_question, question, 'a preview publishes nothing');
+
+    const stored = (await exportResponses(server.url, site)).length;
+    await page.locator('iframe').scrollIntoViewIfNeeded();
+    await preview.getByRole('radio', { name: /^9/ }).click();
+    await preview.locator('textarea').waitFor();
+    await new Promise((wait) => setTimeout(wait, 300));
+    assert.equal((await exportResponses(server.url, site)).length, stored, 'answers in the preview are not stored');
+
+    await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Save as version 2' }).click()]);
+    assert.equal((await page.getByRole('status').textContent()).trim(), 'Saved as version 2.');
+    const config = await live();
+    assert.equal(config.version, 2);
+    assert.equal(config.messages.nps_question, question);
+    assert.equal(config.survey.appearance.brand_color, '#aa3300');
+    assert.equal(config.sample_percent, 50);
+    assert.equal(await page.getByLabel(/^Your wording/).inputValue(), `en.nps_question = ${question}`);
+    await context.close();
+  });
+
   test('every console page passes axe-core', async () => {
     // axe is a script, which the console's policy forbids: this context alone bypasses it.
     const context = await browser.newContext({ bypassCSP: true });
@@ -267,7 +307,9 @@ describe('the console', () => {
     await check('inbox');
     await page.goto(`${server.url}/console/sites/${site.site_id}/webhooks`);
     await check('webhooks');
-    assert.equal(checked.length, 5);
+    await page.goto(`${server.url}/console/sites/${site.site_id}/survey`);
+    await check('survey editor');
+    assert.equal(checked.length, 6);
     await context.close();
   });
 

@@ -3,6 +3,7 @@
 //! Content-Security-Policy allows none at all.
 
 mod charts;
+mod editor;
 mod pages;
 
 use std::net::SocketAddr;
@@ -55,7 +56,7 @@ const MAX_NOTES_CHARS: usize = 4_000;
 
 /// No scripts, no plugins, no framing; styles and forms only from here.
 const POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
-    form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+    frame-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// The console's routes, with their security headers.
 pub fn router() -> Router<AppState> {
@@ -81,6 +82,26 @@ pub fn router() -> Router<AppState> {
         .route(
             "/console/sites/{site_id}/deliveries/{delivery_id}/resend",
             post(resend_delivery),
+        )
+        .route(
+            "/console/sites/{site_id}/survey",
+            get(editor::editor).post(editor::save),
+        )
+        .route(
+            "/console/sites/{site_id}/survey/preview",
+            post(editor::preview_draft),
+        )
+        .route(
+            "/console/sites/{site_id}/survey/preview/{draft}",
+            get(editor::preview_page),
+        )
+        .route(
+            "/console/sites/{site_id}/survey/preview/{draft}/v1/sites/{previewed}/survey",
+            get(editor::preview_config),
+        )
+        .route(
+            "/console/sites/{site_id}/survey/preview/{draft}/v1/sites/{previewed}/responses",
+            post(editor::preview_answer),
         )
         .route(STYLESHEET, get(stylesheet))
         .layer(middleware::from_fn(security_headers))
@@ -182,7 +203,7 @@ pub struct SignedIn {
 }
 
 impl SignedIn {
-    fn header(&self) -> SignedInAs<'_> {
+    pub(super) fn header(&self) -> SignedInAs<'_> {
         SignedInAs {
             email: &self.owner.email,
             csrf_token: &self.session.csrf_token,
@@ -190,7 +211,7 @@ impl SignedIn {
     }
 
     /// Refuses a form that does not carry this session's CSRF token.
-    fn check_csrf(&self, presented: &str) -> Result<(), ConsoleError> {
+    pub(super) fn check_csrf(&self, presented: &str) -> Result<(), ConsoleError> {
         if bool::from(
             presented
                 .as_bytes()
@@ -237,7 +258,7 @@ fn session_token(headers: &HeaderMap) -> Option<&str> {
 /// Refuses a form another site made the browser send. Browsers say where a request comes from
 /// in `Sec-Fetch-Site`; older ones only in `Origin`, compared with `Host`. Forms after sign-in
 /// also carry the session's CSRF token, and the cookie is `SameSite=Strict` besides.
-fn from_this_site(headers: &HeaderMap) -> Result<(), ConsoleError> {
+pub(super) fn from_this_site(headers: &HeaderMap) -> Result<(), ConsoleError> {
     let same = match headers.get("sec-fetch-site").map(HeaderValue::as_bytes) {
         Some(site) => site == b"same-origin" || site == b"none",
         None => match (headers.get(ORIGIN), headers.get(HOST)) {
@@ -581,7 +602,7 @@ async fn resend_delivery(
 }
 
 /// The site a path segment names.
-async fn site(state: &AppState, raw_id: &str) -> Result<Site, ConsoleError> {
+pub(super) async fn site(state: &AppState, raw_id: &str) -> Result<Site, ConsoleError> {
     let id = SiteId::parse(raw_id).map_err(|_| ConsoleError::UnknownSite)?;
     state
         .store
@@ -606,9 +627,14 @@ async fn stylesheet() -> Response {
 async fn security_headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
-    headers.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(POLICY));
+    // The survey preview sets its own, which allow the widget's scripts.
+    headers
+        .entry(CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static(POLICY));
     headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers
+        .entry(X_FRAME_OPTIONS)
+        .or_insert(HeaderValue::from_static("DENY"));
     headers.insert(REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     headers
         .entry(CACHE_CONTROL)

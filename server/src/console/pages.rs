@@ -32,7 +32,7 @@ pub struct SignedInAs<'a> {
     pub csrf_token: &'a str,
 }
 
-fn layout(title: &str, signed_in: Option<SignedInAs<'_>>, body: Markup) -> Markup {
+pub(super) fn layout(title: &str, signed_in: Option<SignedInAs<'_>>, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -154,6 +154,8 @@ pub fn dashboard(owner: SignedInAs<'_>, site: &Site, view: &DashboardView<'_>) -
                 a href=(format!("/console/sites/{}/inbox", site.id)) { "Inbox: visitors who asked to be contacted" }
                 " · "
                 a href=(format!("/console/sites/{}/webhooks", site.id)) { "Webhooks" }
+                " · "
+                a href=(format!("/console/sites/{}/survey", site.id)) { "Survey editor" }
             }
             (filter_form(view))
             p.muted {
@@ -370,11 +372,15 @@ pub fn webhooks(owner: SignedInAs<'_>, site: &Site, view: &WebhooksView<'_>) -> 
         html! {
             p { a href=(format!("/console/sites/{}", site.id)) { "← " (site.name) } }
             h1 { "Webhooks" }
-            p.muted { "Tell a help desk, a chat channel or a script the moment an unhappy customer                 answers. A response is announced once it has had no new answer for "
-                (settle) " seconds, so the announcement carries the comment and the contact                 details. Failed deliveries are retried " (attempts) " times, waiting twice as                 long each time." }
+            p.muted { "Tell a help desk, a chat channel or a script the moment an unhappy customer \
+                answers. A response is announced once it has had no new answer for "
+                (settle) " seconds, so the announcement carries the comment and the contact \
+                details. A delivery that fails is tried again, up to " (attempts) " attempts in \
+                all, waiting twice as long each time." }
             p.muted { "Every delivery is signed: the header " code { "Soovita-Signature: t=…,v1=…" }
                 " carries the time and the HMAC-SHA256, in hex, of " code { r#"t + "." + body"# }
-                " keyed with the webhook's secret. Check it, and refuse deliveries older than a                 few minutes. " code { "Soovita-Delivery" } " is the same on every retry and re-send." }
+                " keyed with the webhook's secret. Check it, and refuse deliveries older than a \
+                few minutes. " code { "Soovita-Delivery" } " is the same on every retry and re-send." }
             @if view.webhooks.is_empty() {
                 p { "No webhooks yet." }
             }
@@ -410,7 +416,7 @@ pub fn webhooks(owner: SignedInAs<'_>, site: &Site, view: &WebhooksView<'_>) -> 
                 }
                 label { "Format"
                     select name="format" {
-                        option value="json" { "JSON (signed; for scripts and help desks)" }
+                        option value="json" { "JSON (for scripts and help desks)" }
                         option value="slack" { "Slack message (also Mattermost)" }
                     }
                 }
@@ -479,7 +485,7 @@ fn percent(share: f64) -> String {
     format!("{:.0}%", share * 100.0)
 }
 
-fn label(dimension: &str) -> String {
+pub(super) fn label(dimension: &str) -> String {
     let spaced = dimension.replace('_', " ");
     let mut chars = spaced.chars();
     chars.next().map_or_else(String::new, |first| {
