@@ -1,6 +1,7 @@
 //! Turning stored responses into what the export endpoint sends.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use std::collections::BTreeMap;
 
@@ -11,13 +12,15 @@ use soovita_wire::{
 use time::macros::format_description;
 use time::OffsetDateTime;
 
+use axum::body::Body;
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use futures_util::stream;
 
 use crate::domain::SiteId;
 use crate::filter::ResponseFilter;
-use crate::store::{Store, StoreError, StoredResponse};
+use crate::store::{ResponseKey, Store, StoreError, StoredResponse, PAGE_SIZE};
 
 /// The API form of a stored response.
 pub fn exported(response: StoredResponse) -> ExportedResponse {
@@ -128,45 +131,124 @@ impl ExportFormat {
 }
 
 /// The responses of `site` that `filter` covers, every answer included, in `format`: what the
-/// admin API and the console's export links both send.
+/// admin API and the console's export links both send. The body streams a page of responses at
+/// a time, so a million-response export starts at once and never sits whole in memory. The
+/// first page is read before answering, so a database that is down still gets its error status;
+/// a failure later cuts the body short, which clients see as an incomplete download.
 pub async fn download(
-    store: &dyn Store,
-    site: &SiteId,
-    filter: &ResponseFilter,
+    store: Arc<dyn Store>,
+    site: SiteId,
+    filter: ResponseFilter,
     format: ExportFormat,
 ) -> Result<Response, StoreError> {
-    let responses: Vec<_> = store
-        .filtered_responses(site, filter)
-        .await?
-        .into_iter()
-        .map(exported)
-        .collect();
-    Ok(match format {
-        ExportFormat::Json => Json(responses).into_response(),
-        ExportFormat::Csv => {
-            // The site id is hex, so the file name needs no further escaping.
-            let disposition = format!("attachment; filename=\"soovita-{site}-responses.csv\"");
-            (
-                [
-                    (CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-                    (CONTENT_DISPOSITION, disposition),
-                ],
-                to_csv(&responses),
-            )
-                .into_response()
+    let first = store
+        .responses_page(&site, &filter, None, PAGE_SIZE)
+        .await?;
+    let content_type = match format {
+        ExportFormat::Json => "application/json",
+        ExportFormat::Csv => "text/csv; charset=utf-8",
+    };
+    let pages = Pages {
+        store,
+        site: site.clone(),
+        filter,
+        format,
+        ready: Some(first),
+        after: None,
+        started: false,
+    };
+    let body = Body::from_stream(stream::unfold(pages, Pages::next_chunk));
+    let mut response = ([(CONTENT_TYPE, content_type)], body).into_response();
+    if format == ExportFormat::Csv {
+        // The site id is hex, so the file name needs no further escaping.
+        let disposition = format!("attachment; filename=\"soovita-{site}-responses.csv\"");
+        if let Ok(value) = HeaderValue::from_str(&disposition) {
+            response.headers_mut().insert(CONTENT_DISPOSITION, value);
         }
-    })
+    }
+    Ok(response)
+}
+
+/// Where a streaming export stands.
+struct Pages {
+    store: Arc<dyn Store>,
+    site: SiteId,
+    filter: ResponseFilter,
+    format: ExportFormat,
+    /// A page read but not yet sent.
+    ready: Option<Vec<StoredResponse>>,
+    /// The last response sent; `None` once the last page has gone.
+    after: Option<ResponseKey>,
+    /// Whether the opening (CSV header, JSON `[`) has gone.
+    started: bool,
+}
+
+impl Pages {
+    /// The next piece of the body: a page of rows, the closing with the last one; `None` after.
+    async fn next_chunk(mut self) -> Option<(Result<Vec<u8>, StoreError>, Self)> {
+        let page = match self.ready.take() {
+            Some(page) => page,
+            None if self.after.is_some() => {
+                let read = self
+                    .store
+                    .responses_page(&self.site, &self.filter, self.after.as_ref(), PAGE_SIZE)
+                    .await;
+                match read {
+                    Ok(page) => page,
+                    Err(error) => {
+                        self.after = None;
+                        return Some((Err(error), self));
+                    }
+                }
+            }
+            None => return None,
+        };
+        let last = page.len() < PAGE_SIZE as usize;
+        let key = page.last().map(ResponseKey::of);
+        let rows: Vec<ExportedResponse> = page.into_iter().map(exported).collect();
+        let mut chunk = match self.format {
+            ExportFormat::Csv => csv_rows(&rows, !self.started),
+            ExportFormat::Json => json_items(&rows, !self.started),
+        };
+        if last && self.format == ExportFormat::Json {
+            chunk.push(b']');
+        }
+        self.started = true;
+        self.after = if last { None } else { key };
+        Some((Ok(chunk), self))
+    }
+}
+
+/// Elements of a JSON array: the `[` first if `opening`, else a comma before each.
+fn json_items(responses: &[ExportedResponse], opening: bool) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (index, response) in responses.iter().enumerate() {
+        out.push(if opening && index == 0 { b'[' } else { b',' });
+        // Strings, numbers, maps of strings: serializing cannot fail.
+        out.extend(serde_json::to_vec(response).unwrap_or_default());
+    }
+    if opening && responses.is_empty() {
+        out.push(b'[');
+    }
+    out
 }
 
 /// A CSV file with a header row, every cell safe to open in a spreadsheet.
 pub fn to_csv(responses: &[ExportedResponse]) -> Vec<u8> {
+    csv_rows(responses, true)
+}
+
+/// CSV rows, after the header if `header`; every cell safe to open in a spreadsheet.
+fn csv_rows(responses: &[ExportedResponse], header: bool) -> Vec<u8> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     let mut write = |row: [&str; 19]| {
         writer
             .write_record(row.map(spreadsheet_safe).iter().map(|cell| cell.as_bytes()))
             .expect("writing to a Vec cannot fail");
     };
-    write(CSV_HEADER);
+    if header {
+        write(CSV_HEADER);
+    }
     let text = |value: Option<String>| value.unwrap_or_default();
     let pairs = |map: &BTreeMap<String, String>| {
         let pairs: Vec<String> = map.iter().map(|(k, v)| format!("{k}={v}")).collect();

@@ -1321,3 +1321,75 @@ async fn webhooks_are_managed_with_the_admin_token_and_bad_ones_are_named() {
         (StatusCode::NOT_FOUND, "unknown_webhook")
     );
 }
+
+#[tokio::test]
+async fn large_exports_stream_page_by_page_and_arrive_whole() {
+    let server = TestServer::start().await;
+    let site = soovita_server::domain::SiteId::parse(&server.site.site_id).unwrap();
+    let count = 2 * soovita_server::store::PAGE_SIZE as usize + 17;
+    let mut writers = tokio::task::JoinSet::new();
+    for n in 0..count {
+        let (store, site) = (server.store.clone(), site.clone());
+        writers.spawn(async move {
+            use soovita_server::domain::{Comment, ResponseId, Score};
+            let update = soovita_server::store::ResponseUpdate {
+                id: ResponseId::parse(&format!("00000000-0000-4000-8000-{n:012}")).unwrap(),
+                score: Score::try_from(i32::try_from(n % 11).unwrap()).unwrap(),
+                comment: Comment::parse(Some(format!("=cell {n}, \"quoted\""))).unwrap(),
+                survey_version: 1,
+                lang: None,
+                statements: Vec::new(),
+                effort: None,
+                effort_drivers: None,
+                contact_consent: None,
+                email: None,
+                page_path: None,
+                page_query: None,
+                referrer: None,
+                device: None,
+                utm: None,
+                attributes: None,
+            };
+            // A few share a time, so pages also break inside a run of equal times.
+            store
+                .upsert_response(&site, &update, 1_000 + i64::try_from(n / 3).unwrap())
+                .await
+        });
+    }
+    for written in writers.join_all().await {
+        written.unwrap();
+    }
+    for format in ["json", "csv"] {
+        let response = server
+            .http
+            .get(server.url(&server.site.site_id, &format!("responses?format={format}")))
+            .bearer_auth(&server.site.admin_token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(
+            response.headers().get("content-length").is_none(),
+            "{format} is streamed, not built whole first"
+        );
+        let body = response.text().await.unwrap();
+        let ids: Vec<String> = if format == "json" {
+            let rows: Vec<ExportedResponse> = serde_json::from_str(&body).unwrap();
+            rows.into_iter().map(|row| row.response_id).collect()
+        } else {
+            let mut reader = csv::Reader::from_reader(body.as_bytes());
+            reader
+                .records()
+                .map(|record| {
+                    let record = record.unwrap();
+                    assert!(record[7].starts_with("'=cell"), "{:?}", &record[7]);
+                    record[0].to_owned()
+                })
+                .collect()
+        };
+        let expected: Vec<String> = (0..count)
+            .map(|n| format!("00000000-0000-4000-8000-{n:012}"))
+            .collect();
+        assert_eq!(ids, expected, "{format}: every response once, oldest first");
+    }
+}

@@ -785,6 +785,36 @@ async fn concurrent_writers_are_all_committed_and_isolated(store: Arc<dyn Store>
         (1, 49)
     );
     assert_eq!(store.responses(&other.id).await.unwrap().len(), 199);
+
+    // Pages of 7 over runs of equal first-answer times (the id breaks the tie) add up to the
+    // whole, in order, each response once.
+    let whole: Vec<_> = store
+        .responses(&other.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    let mut paged = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store
+            .responses_page(&other.id, &ResponseFilter::default(), after.as_ref(), 7)
+            .await
+            .unwrap();
+        assert!(page.len() <= 7);
+        after = page.last().map(store::ResponseKey::of);
+        let done = page.len() < 7;
+        paged.extend(page.into_iter().map(|r| r.id));
+        if done {
+            break;
+        }
+    }
+    assert_eq!(paged, whole);
+    let mut sorted = whole.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted.len(), 199);
 }
 
 /// A seeded data set of 10,000 responses with known structure: agreement with trust follows the

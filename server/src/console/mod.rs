@@ -443,7 +443,7 @@ async fn export(
             ConsoleError::InvalidForm(format!("format is csv or json, not {name:?}"))
         })?,
     };
-    Ok(download(state.store.as_ref(), &site.id, &filter, format).await?)
+    Ok(download(state.store.clone(), site.id.clone(), filter, format).await?)
 }
 
 async fn inbox(

@@ -61,7 +61,7 @@ pub async fn export_responses(
     let format = export_format(query.format.as_deref(), &headers)?;
     let filter = filter.parse()?;
     let site = state.owned_site(&site_id, &token).await?;
-    Ok(download(state.store.as_ref(), &site.id, &filter, format).await?)
+    Ok(download(state.store.clone(), site.id.clone(), filter, format).await?)
 }
 
 #[utoipa::path(delete, path = "/v1/sites/{site_id}/responses/{response_id}", tag = "admin",

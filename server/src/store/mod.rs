@@ -176,6 +176,28 @@ pub struct StoredResponse {
     pub updated_at_ms: i64,
 }
 
+/// Responses read per page by [`Store::filtered_responses`] and by streaming exports.
+pub const PAGE_SIZE: u32 = 1_000;
+
+/// Where a page of responses ends: they are ordered by first answer, then id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResponseKey {
+    /// The response's `created_at_ms`.
+    pub created_at_ms: i64,
+    /// The response's id.
+    pub id: String,
+}
+
+impl ResponseKey {
+    /// The key of a stored response.
+    pub fn of(response: &StoredResponse) -> Self {
+        Self {
+            created_at_ms: response.created_at_ms,
+            id: response.id.clone(),
+        }
+    }
+}
+
 /// A statement as stored with a response.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredStatement {
@@ -215,6 +237,28 @@ pub trait Store: Send + Sync {
         &self,
         site: &SiteId,
         filter: &ResponseFilter,
+    ) -> Result<Vec<StoredResponse>, StoreError> {
+        let mut all = Vec::new();
+        loop {
+            let after = all.last().map(ResponseKey::of);
+            let page = self
+                .responses_page(site, filter, after.as_ref(), PAGE_SIZE)
+                .await?;
+            let last = page.len() < PAGE_SIZE as usize;
+            all.extend(page);
+            if last {
+                return Ok(all);
+            }
+        }
+    }
+    /// The next `limit` of a site's responses that `filter` covers, oldest first, after `after`
+    /// (from the first without it). Pages are read by key, so each costs the same however deep.
+    async fn responses_page(
+        &self,
+        site: &SiteId,
+        filter: &ResponseFilter,
+        after: Option<&ResponseKey>,
+        limit: u32,
     ) -> Result<Vec<StoredResponse>, StoreError>;
 
     /// What the site's results are computed from.
@@ -989,24 +1033,77 @@ const INSERT_NEXT_SURVEY: &str =
 /// One version of a site's survey.
 const SELECT_SURVEY: &str = "SELECT definition FROM surveys WHERE site_id = $1 AND version = $2";
 
-/// A site's responses, every integer as BIGINT so both backends decode them alike.
+/// Responses after the key `($8, $9)` (none: from the first), in key order: the lower bound is
+/// a plain range on `created_at_ms`, so the (site, created) index serves every page.
+macro_rules! after_key {
+    () => {
+        " AND r.created_at_ms >= COALESCE($8, -9223372036854775807) \
+         AND ($8 IS NULL OR r.created_at_ms > $8 OR r.id > $9)"
+    };
+}
+
+/// A page of a site's responses, every integer as BIGINT so both backends decode them alike:
+/// bind the filter, the key to start after and a limit ([`read_page!`]).
 const SELECT_RESPONSES: &str = concat!(
-    "SELECT id, CAST(score AS BIGINT) AS score, comment, \
-     CAST(survey_version AS BIGINT) AS survey_version, lang, CAST(effort AS BIGINT) AS effort, \
-     effort_drivers, contact_consent, email, page_path, page_query, referrer_domain, device_class, \
-     utm, attributes, created_at_ms, updated_at_ms FROM responses r WHERE r.site_id = $1",
+    "SELECT r.id, CAST(r.score AS BIGINT) AS score, r.comment, \
+     CAST(r.survey_version AS BIGINT) AS survey_version, r.lang, CAST(r.effort AS BIGINT) AS effort, \
+     r.effort_drivers, r.contact_consent, r.email, r.page_path, r.page_query, r.referrer_domain, \
+     r.device_class, r.utm, r.attributes, r.created_at_ms, r.updated_at_ms \
+     FROM responses r WHERE r.site_id = $1",
     filtered!(),
-    " ORDER BY created_at_ms, id"
+    after_key!(),
+    " ORDER BY r.created_at_ms, r.id LIMIT $10"
 );
 
-/// The statements shown with a site's responses.
+/// The statements shown with the responses of a page: bind as for [`SELECT_RESPONSES`], but the
+/// page's last key as `($10, $11)` instead of the limit.
 const SELECT_STATEMENTS: &str = concat!(
     "SELECT rs.response_id, rs.statement_id, rs.dimension, \
      CAST(rs.answer AS BIGINT) AS answer FROM response_statements rs \
      JOIN responses r ON r.id = rs.response_id WHERE r.site_id = $1",
     filtered!(),
-    " ORDER BY rs.response_id, rs.statement_id"
+    after_key!(),
+    " AND r.created_at_ms <= $10 AND (r.created_at_ms < $10 OR r.id <= $11) \
+     ORDER BY rs.response_id, rs.statement_id"
 );
+
+/// Reads one page of responses with their statements on `$pool` (both queries are the same on
+/// every backend, so the code is too).
+macro_rules! read_page {
+    ($pool:expr, $site:expr, $filter:expr, $after:expr, $limit:expr) => {{
+        let after: Option<&$crate::store::ResponseKey> = $after;
+        let rows = $crate::store::bind_filter!(
+            sqlx::query($crate::store::SELECT_RESPONSES),
+            $site,
+            $filter
+        )
+        .bind(after.map(|key| key.created_at_ms))
+        .bind(after.map(|key| key.id.as_str()))
+        .bind(i64::from($limit))
+        .fetch_all($pool)
+        .await?;
+        let statement_rows = match rows.last() {
+            None => Vec::new(),
+            Some(last) => {
+                let (last_created, last_id): (i64, String) =
+                    (last.try_get("created_at_ms")?, last.try_get("id")?);
+                $crate::store::bind_filter!(
+                    sqlx::query($crate::store::SELECT_STATEMENTS),
+                    $site,
+                    $filter
+                )
+                .bind(after.map(|key| key.created_at_ms))
+                .bind(after.map(|key| key.id.as_str()))
+                .bind(last_created)
+                .bind(last_id)
+                .fetch_all($pool)
+                .await?
+            }
+        };
+        $crate::store::read_responses!(rows, statement_rows)
+    }};
+}
+pub(crate) use read_page;
 
 /// Reads the rows of [`SELECT_RESPONSES`] and [`SELECT_STATEMENTS`] into responses; the column
 /// types are the same on every backend, so the code is too.

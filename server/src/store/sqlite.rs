@@ -22,12 +22,12 @@ use soovita_wire::SurveyDefinition;
 
 use super::webhook_queries::webhook_query;
 use super::{
-    bind_filter, bind_response, console_query, definition_json, origins_json, placeholders,
-    read_responses, read_result_sums, InboxItem, Placeholder, ResponseUpdate, ResultSums, Site,
+    bind_response, console_query, definition_json, origins_json, placeholders, read_page,
+    read_result_sums, InboxItem, Placeholder, ResponseKey, ResponseUpdate, ResultSums, Site,
     SiteRow, Store, StoreError, StoredComment, StoredResponse, DELETE_SITE, ERASE_BY_EMAIL,
     ERASE_RESPONSE, INSERT_FIRST_SURVEY, INSERT_NEXT_SURVEY, PURGE_EXPIRED, RESPONSE_COLUMNS,
-    RESPONSE_VALUES, SELECT_RESPONSES, SELECT_SITE, SELECT_STATEMENTS, SELECT_SURVEY,
-    STATEMENT_COLUMNS, UPSERT_RESPONSE_ON_CONFLICT, UPSERT_STATEMENT_ON_CONFLICT,
+    RESPONSE_VALUES, SELECT_SITE, SELECT_SURVEY, STATEMENT_COLUMNS, UPSERT_RESPONSE_ON_CONFLICT,
+    UPSERT_STATEMENT_ON_CONFLICT,
 };
 use crate::accounts::{Owner, Session};
 use crate::domain::{ResponseId, SiteId, TokenHash};
@@ -345,18 +345,14 @@ impl Store for SqliteStore {
         outcome.await.map_err(|_| writer_gone())?
     }
 
-    async fn filtered_responses(
+    async fn responses_page(
         &self,
         site: &SiteId,
         filter: &ResponseFilter,
+        after: Option<&ResponseKey>,
+        limit: u32,
     ) -> Result<Vec<StoredResponse>, StoreError> {
-        let rows = bind_filter!(sqlx::query(SELECT_RESPONSES), site, filter)
-            .fetch_all(&self.pool)
-            .await?;
-        let statement_rows = bind_filter!(sqlx::query(SELECT_STATEMENTS), site, filter)
-            .fetch_all(&self.pool)
-            .await?;
-        read_responses!(rows, statement_rows)
+        read_page!(&self.pool, site, filter, after, limit)
     }
 
     async fn result_sums(
