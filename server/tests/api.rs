@@ -1327,6 +1327,7 @@ async fn large_exports_stream_page_by_page_and_arrive_whole() {
     let server = TestServer::start().await;
     let site = soovita_server::domain::SiteId::parse(&server.site.site_id).unwrap();
     let count = 2 * soovita_server::store::PAGE_SIZE as usize + 17;
+    let now_ms = soovita_server::clock::now_ms();
     let mut writers = tokio::task::JoinSet::new();
     for n in 0..count {
         let (store, site) = (server.store.clone(), site.clone());
@@ -1350,9 +1351,10 @@ async fn large_exports_stream_page_by_page_and_arrive_whole() {
                 utm: None,
                 attributes: None,
             };
-            // A few share a time, so pages also break inside a run of equal times.
+            // A few share a time, so pages also break inside a run of equal times. Recent
+            // times: the server purges responses past their retention as it starts.
             store
-                .upsert_response(&site, &update, 1_000 + i64::try_from(n / 3).unwrap())
+                .upsert_response(&site, &update, now_ms + i64::try_from(n / 3).unwrap())
                 .await
         });
     }
