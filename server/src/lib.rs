@@ -73,6 +73,7 @@ pub async fn serve(
         );
     }
     tokio::spawn(purge_expired_responses(store.clone()));
+    tokio::spawn(roll_up_settled_days(store.clone()));
     tokio::spawn(webhooks::dispatcher::run(
         store.clone(),
         options.webhooks.clone(),
@@ -131,6 +132,31 @@ async fn purge_expired_responses(store: Arc<dyn Store>) {
             }
         }
     }
+}
+
+/// Keeps every site's rollups up to date, at start and then every minute: the results of a
+/// site with a million responses read its settled days from them (ARCHITECTURE.md).
+async fn roll_up_settled_days(store: Arc<dyn Store>) {
+    let mut every_minute = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        every_minute.tick().await;
+        if let Err(error) = roll_up_all(store.as_ref(), clock::now_ms()).await {
+            tracing::warn!(%error, "rolling up results failed; retrying in a minute");
+        }
+    }
+}
+
+/// Rolls up every site's days before the day before yesterday (UTC): the database marks changes
+/// to days before yesterday as late (migration 0010), which leaves a day's margin for clocks.
+pub async fn roll_up_all(store: &dyn Store, now_ms: i64) -> Result<(), store::StoreError> {
+    let until_day = now_ms.div_euclid(86_400_000) - 2;
+    for site in store.sites().await? {
+        while store.roll_up(&site.id, until_day).await? {
+            // Each step holds the write lock; let waiting answers in between.
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+    Ok(())
 }
 
 /// Completes on Ctrl-C or SIGTERM.

@@ -169,7 +169,9 @@ async fn conformance_story(store: Arc<dyn Store>) {
     console_storage(store.as_ref()).await;
     follow_ups(store.as_ref(), &shop).await;
     webhooks_storage(store.clone()).await;
-    erasure_and_retention(store, &shop, &other).await;
+    erasure_and_retention(store.clone(), &shop, &other).await;
+    // Last: its purge, in today's time, would take every earlier site's responses.
+    rollups_match_the_responses(store.as_ref()).await;
 }
 
 /// Figures of part of the responses (a date range, a device, a language, a page, a version) and
@@ -1019,6 +1021,163 @@ async fn results_come_from_every_answer(store: Arc<dyn Store>) {
 }
 
 /// GDPR erasure of one response and of a whole site, and purging by retention.
+/// Checks that a site's results for each filter are the same from the rollups as from the
+/// responses alone: a filter starting a millisecond after the whole day reads only responses.
+async fn same_from_rollups_and_responses(
+    store: &dyn Store,
+    site: &SiteId,
+    filters: &[FilterQuery],
+    when: &str,
+) {
+    for query in filters {
+        let filter = query.parse().unwrap();
+        let unaligned = ResponseFilter {
+            from_ms: Some(filter.from_ms.unwrap_or(0) + 1),
+            ..filter.clone()
+        };
+        let rolled = store.result_sums(site, &filter).await.unwrap();
+        assert!(
+            !rolled.days.is_empty(),
+            "{when}: {filter:?} covers something"
+        );
+        assert_eq!(
+            rolled,
+            store.result_sums(site, &unaligned).await.unwrap(),
+            "{when}, filter {filter:?}"
+        );
+    }
+}
+
+/// Results from the rollups equal those from the responses alone (a filter whose bounds are not
+/// whole days reads only responses), before and after rolling up, after late answers, erasures
+/// and a purge that cuts through a rolled-up day, whole and filtered.
+async fn rollups_match_the_responses(store: &dyn Store) {
+    const DAY_MS: i64 = 86_400_000;
+    let site = Site {
+        retention_days: 30,
+        ..site("Rolled")
+    };
+    store.create_site(&site).await.unwrap();
+    let now_ms = soovita_server::clock::now_ms();
+    let today = now_ms / DAY_MS;
+    let first_day = today - 20;
+    let id = |n: usize| format!("30000000-0000-4000-8000-{n:012}");
+    let answer = |n: usize, score: i32| {
+        let mut answer = update(&id(n), score, None);
+        answer.device = Some(["phone", "tablet", "desktop"][n % 3]);
+        answer.lang = Some(["et", "en"][n % 2]);
+        answer.page_path = Some(if n % 4 < 2 { "/a" } else { "/b" }.to_owned());
+        answer.survey_version = if n % 5 == 0 { 2 } else { 1 };
+        answer.effort = (score <= 6).then_some(u8::try_from(1 + n % 7).unwrap());
+        answer.effort_drivers = (score <= 6 && n % 2 == 0).then(|| "contacted_again".to_owned());
+        answer.statements = vec![
+            statement(
+                "trust.honest",
+                Dimension::Trust,
+                Some(u8::try_from(1 + n % 5).unwrap()),
+            ),
+            statement(
+                "fairness.respect",
+                Dimension::Fairness,
+                (n % 3 > 0).then_some(3),
+            ),
+        ];
+        answer
+    };
+    // 20 days, some of them empty, through today.
+    for n in 0..600usize {
+        // Every day but the 10th.
+        let offset = match (n * 5) % 21 {
+            10 => 11,
+            offset => offset,
+        };
+        let day = first_day + i64::try_from(offset).unwrap();
+        let at = day * DAY_MS + i64::try_from(n).unwrap() * 1_000;
+        let score = i32::try_from((n * 7 + n / 13) % 11).unwrap();
+        store
+            .upsert_response(&site.id, &answer(n, score), at)
+            .await
+            .unwrap();
+    }
+    let day = |d: i64| {
+        format!(
+            "{}",
+            time::OffsetDateTime::from_unix_timestamp(d * 86_400)
+                .unwrap()
+                .date()
+        )
+    };
+    let filters = [
+        FilterQuery::default(),
+        FilterQuery {
+            device: Some("phone".into()),
+            ..FilterQuery::default()
+        },
+        FilterQuery {
+            lang: Some("et".into()),
+            page: Some("/b".into()),
+            ..FilterQuery::default()
+        },
+        FilterQuery {
+            version: Some("2".into()),
+            ..FilterQuery::default()
+        },
+        FilterQuery {
+            from: Some(day(first_day + 3)),
+            to: Some(day(first_day + 9)),
+            ..FilterQuery::default()
+        },
+        FilterQuery {
+            from: Some(day(first_day + 15)),
+            ..FilterQuery::default()
+        },
+    ];
+    same_from_rollups_and_responses(store, &site.id, &filters, "before rolling up").await;
+    let until_day = today - 2;
+    let mut steps = 0;
+    while store.roll_up(&site.id, until_day).await.unwrap() {
+        steps += 1;
+    }
+    assert!(steps >= 2, "18 days are rolled up in steps, got {steps}");
+    assert!(
+        !store.roll_up(&site.id, until_day).await.unwrap(),
+        "nothing left to do"
+    );
+    same_from_rollups_and_responses(store, &site.id, &filters, "rolled up").await;
+
+    // A late answer and an erasure on rolled-up days: read from the responses until rolled again.
+    store
+        .upsert_response(&site.id, &answer(7, 0), first_day * DAY_MS)
+        .await
+        .unwrap();
+    assert!(store
+        .erase_response(&site.id, &ResponseId::parse(&id(14)).unwrap())
+        .await
+        .unwrap());
+    same_from_rollups_and_responses(
+        store,
+        &site.id,
+        &filters,
+        "after a late answer and an erasure",
+    )
+    .await;
+    let mut again = 0;
+    while store.roll_up(&site.id, until_day).await.unwrap() {
+        again += 1;
+    }
+    assert!(again >= 1, "the changed days are rolled up again");
+    same_from_rollups_and_responses(store, &site.id, &filters, "rolled up again").await;
+
+    // A purge whose cutoff falls inside a rolled-up day.
+    let cutoff = (first_day + 5) * DAY_MS + 300_000;
+    let purged = store.purge_expired(cutoff + 30 * DAY_MS).await.unwrap();
+    assert!(purged > 0);
+    same_from_rollups_and_responses(store, &site.id, &filters, "after a purge").await;
+    while store.roll_up(&site.id, until_day).await.unwrap() {}
+    same_from_rollups_and_responses(store, &site.id, &filters, "rolled up after the purge").await;
+    assert!(store.delete_site(&site.id).await.unwrap());
+}
+
 /// Webhooks: events recorded once per (webhook, response, event), deliveries taken by one
 /// claimant at a time, attempts logged, re-sends, and everything gone with its response or webhook.
 async fn webhooks_storage(store: Arc<dyn Store>) {

@@ -1,6 +1,7 @@
 //! Where sites and responses live. Handlers see only the [`Store`] trait, never a backend type.
 
 mod postgres;
+mod rollup_queries;
 mod sqlite;
 mod webhook_queries;
 
@@ -176,6 +177,10 @@ pub struct StoredResponse {
     pub updated_at_ms: i64,
 }
 
+/// The most days one [`Store::roll_up`] step adds to the rollups: one day of a site with a
+/// million responses a year takes about 90 ms on SQLite, the longest answers wait for it.
+pub const MAX_DAYS_PER_STEP: i64 = 1;
+
 /// Responses read per page by [`Store::filtered_responses`] and by streaming exports.
 pub const PAGE_SIZE: u32 = 1_000;
 
@@ -282,8 +287,14 @@ pub trait Store: Send + Sync {
     ) -> Result<Option<SurveyDefinition>, StoreError>;
     /// Succeeds when the database answers a query.
     async fn ping(&self) -> Result<(), StoreError>;
-    /// Deletes every response older than its site's retention period; returns how many.
+    /// Deletes every response older than its site's retention period, and the rollups of the
+    /// days that go with them; returns how many responses.
     async fn purge_expired(&self, now_ms: i64) -> Result<u64, StoreError>;
+    /// One step of keeping a site's rollups up to date with its days before `until_day`: rolls
+    /// up a day marked dirty again, or else up to [`MAX_DAYS_PER_STEP`] more days. `true` while
+    /// there is more to do. Steps are short, as each holds the site's row (on SQLite, the write
+    /// lock) while it runs.
+    async fn roll_up(&self, site: &SiteId, until_day: i64) -> Result<bool, StoreError>;
     /// Deletes one response of a site (GDPR erasure); `false` if there was none.
     async fn erase_response(&self, site: &SiteId, id: &ResponseId) -> Result<bool, StoreError>;
     /// Deletes every response of a site that left this email address (GDPR erasure of a
@@ -585,28 +596,114 @@ macro_rules! bind_filter {
 }
 pub(crate) use bind_filter;
 
+/// The first day results read from the responses rather than the rollups: `$8`, or the site's
+/// watermark. Binding 0 reads every response (a filter whose dates are not whole UTC days).
+macro_rules! cutoff {
+    () => {
+        "COALESCE($8, (SELECT s.rolled_until_day FROM sites s WHERE s.id = $1))"
+    };
+}
+
+/// Responses not in the rollups: on or after the cutoff day.
+macro_rules! unrolled {
+    () => {
+        concat!(" AND r.created_at_ms >= ", cutoff!(), " * 86400000")
+    };
+}
+
+/// The responses of rolled-up days marked dirty, joined in by day so each is an index range.
+macro_rules! dirty_days {
+    () => {
+        " FROM rollup_dirty d JOIN responses r ON r.site_id = d.site_id \
+         AND r.created_at_ms >= d.day * 86400000 AND r.created_at_ms < (d.day + 1) * 86400000"
+    };
+}
+
+/// Of the dirty days, those before the cutoff (later ones are read with the other responses).
+macro_rules! dirty_before_cutoff {
+    () => {
+        concat!(" AND d.site_id = $1 AND d.day < ", cutoff!())
+    };
+}
+
+/// Rollup rows before the cutoff, not dirty, that the filter covers: a filter's dates are whole
+/// UTC days, so a day is in or out as a whole.
+macro_rules! rolled {
+    () => {
+        concat!(
+            " AND u.day < ",
+            cutoff!(),
+            " AND NOT EXISTS (SELECT 1 FROM rollup_dirty d WHERE d.site_id = $1 AND d.day = u.day) \
+             AND ($2 IS NULL OR u.day * 86400000 >= $2) AND ($3 IS NULL OR u.day * 86400000 < $3) \
+             AND ($4 IS NULL OR u.page_path = $4) AND ($5 IS NULL OR u.lang = $5) \
+             AND ($6 IS NULL OR u.device_class = $6) AND ($7 IS NULL OR u.survey_version = $7)"
+        )
+    };
+}
+
 /// Responses per UTC day (days since the epoch) and score, oldest first: the histogram and the
-/// trend both come from this one pass over the responses.
+/// trend both come from this one query, over the rollups and the responses not in them.
 pub(crate) const SELECT_DAILY_SCORES: &str = concat!(
-    "SELECT CAST(r.created_at_ms / 86400000 AS BIGINT) AS day, \
-     CAST(r.score AS BIGINT) AS score, CAST(COUNT(*) AS BIGINT) AS n \
-     FROM responses r WHERE r.site_id = $1",
+    "SELECT day, CAST(score AS BIGINT) AS score, CAST(SUM(n) AS BIGINT) AS n FROM (",
+    "SELECT CAST(r.created_at_ms / 86400000 AS BIGINT) AS day, r.score AS score, \
+     COUNT(*) AS n FROM responses r WHERE r.site_id = $1",
     filtered!(),
-    " GROUP BY CAST(r.created_at_ms / 86400000 AS BIGINT), r.score ORDER BY day"
+    unrolled!(),
+    " GROUP BY CAST(r.created_at_ms / 86400000 AS BIGINT), r.score \
+     UNION ALL SELECT CAST(r.created_at_ms / 86400000 AS BIGINT), r.score, COUNT(*)",
+    dirty_days!(),
+    " WHERE r.site_id = $1",
+    dirty_before_cutoff!(),
+    filtered!(),
+    " GROUP BY CAST(r.created_at_ms / 86400000 AS BIGINT), r.score \
+     UNION ALL SELECT u.day, u.score, u.n FROM rollup_scores u WHERE u.site_id = $1",
+    rolled!(),
+    ") t GROUP BY day, score ORDER BY day"
 );
+
+/// A dimension's sums over a set of responses' answered statements.
+macro_rules! dimension_sums {
+    () => {
+        "SELECT rs.dimension AS dimension, COUNT(*) AS answers, \
+         SUM(CASE WHEN rs.answer >= 4 THEN 1 ELSE 0 END) AS agree, \
+         SUM(rs.answer) AS sum_x, SUM(rs.answer * rs.answer) AS sum_xx, \
+         SUM(r.score) AS sum_y, SUM(r.score * r.score) AS sum_yy, SUM(rs.answer * r.score) AS sum_xy"
+    };
+}
 
 /// The sums of [`DimensionSums`], one row per dimension.
 pub(crate) const SELECT_DIMENSION_SUMS: &str = concat!(
-    "SELECT rs.dimension, CAST(COUNT(*) AS BIGINT) AS answers, \
-     CAST(SUM(CASE WHEN rs.answer >= 4 THEN 1 ELSE 0 END) AS BIGINT) AS agree, \
-     CAST(SUM(rs.answer) AS BIGINT) AS sum_x, CAST(SUM(rs.answer * rs.answer) AS BIGINT) AS sum_xx, \
-     CAST(SUM(r.score) AS BIGINT) AS sum_y, CAST(SUM(r.score * r.score) AS BIGINT) AS sum_yy, \
-     CAST(SUM(rs.answer * r.score) AS BIGINT) AS sum_xy \
-     FROM response_statements rs JOIN responses r ON r.id = rs.response_id \
+    "SELECT dimension, CAST(SUM(answers) AS BIGINT) AS answers, \
+     CAST(SUM(agree) AS BIGINT) AS agree, CAST(SUM(sum_x) AS BIGINT) AS sum_x, \
+     CAST(SUM(sum_xx) AS BIGINT) AS sum_xx, CAST(SUM(sum_y) AS BIGINT) AS sum_y, \
+     CAST(SUM(sum_yy) AS BIGINT) AS sum_yy, CAST(SUM(sum_xy) AS BIGINT) AS sum_xy FROM (",
+    dimension_sums!(),
+    " FROM response_statements rs JOIN responses r ON r.id = rs.response_id \
      WHERE r.site_id = $1 AND rs.answer IS NOT NULL",
     filtered!(),
-    " GROUP BY rs.dimension ORDER BY rs.dimension"
+    unrolled!(),
+    " GROUP BY rs.dimension UNION ALL ",
+    dimension_sums!(),
+    dirty_days!(),
+    " JOIN response_statements rs ON rs.response_id = r.id \
+     WHERE r.site_id = $1 AND rs.answer IS NOT NULL",
+    dirty_before_cutoff!(),
+    filtered!(),
+    " GROUP BY rs.dimension UNION ALL SELECT u.dimension, u.answers, u.agree, u.sum_x, u.sum_xx, \
+     u.sum_y, u.sum_yy, u.sum_xy FROM rollup_dimensions u WHERE u.site_id = $1",
+    rolled!(),
+    ") t GROUP BY dimension ORDER BY dimension"
 );
+
+/// `$8` of the results queries: `Some(0)` reads every response, for a filter whose dates are
+/// not whole UTC days (the console's and the API's always are); `None` uses the rollups.
+pub(crate) fn cutoff_override(filter: &ResponseFilter) -> Option<i64> {
+    let whole_days = [filter.from_ms, filter.until_ms]
+        .into_iter()
+        .flatten()
+        .all(|ms| ms % 86_400_000 == 0);
+    (!whole_days).then_some(0)
+}
 
 /// Runs [`SELECT_DAILY_SCORES`], [`SELECT_DIMENSION_SUMS`] and [`SELECT_EFFORT_COUNTS`] on
 /// `$pool` for `$site` and `$filter`; the column types are the same on every backend, so the
@@ -619,6 +716,7 @@ macro_rules! read_result_sums {
             $site,
             $filter
         )
+        .bind($crate::store::cutoff_override($filter))
         .fetch_all($pool)
         .await?
         {
@@ -644,6 +742,7 @@ macro_rules! read_result_sums {
             $site,
             $filter
         )
+        .bind($crate::store::cutoff_override($filter))
         .fetch_all($pool)
         .await?
         {
@@ -663,6 +762,7 @@ macro_rules! read_result_sums {
             $site,
             $filter
         )
+        .bind($crate::store::cutoff_override($filter))
         .fetch_all($pool)
         .await?
         {
@@ -682,22 +782,44 @@ macro_rules! read_result_sums {
 }
 pub(crate) use read_result_sums;
 
-/// Responses by effort answer with how many of them ticked each driver (a column named after
-/// it; drivers are stored comma-separated): bind the site.
+/// How many of a set of responses gave each effort answer, and ticked each driver (drivers are
+/// stored comma-separated).
+macro_rules! effort_counts {
+    () => {
+        "SELECT r.effort AS effort, COUNT(*) AS n, \
+         SUM(CASE WHEN r.effort_drivers LIKE '%contacted_again%' THEN 1 ELSE 0 END) \
+             AS contacted_again, \
+         SUM(CASE WHEN r.effort_drivers LIKE '%repeated_information%' THEN 1 ELSE 0 END) \
+             AS repeated_information, \
+         SUM(CASE WHEN r.effort_drivers LIKE '%switched_channel%' THEN 1 ELSE 0 END) \
+             AS switched_channel, \
+         SUM(CASE WHEN r.effort_drivers LIKE '%transferred%' THEN 1 ELSE 0 END) AS transferred"
+    };
+}
+
+/// Responses by effort answer with how many of them ticked each driver, a column named after
+/// each.
 const SELECT_EFFORT_COUNTS: &str = concat!(
-    "SELECT CAST(r.effort AS BIGINT) AS effort, \
-     CAST(COUNT(*) AS BIGINT) AS n, \
-     CAST(SUM(CASE WHEN r.effort_drivers LIKE '%contacted_again%' THEN 1 ELSE 0 END) AS BIGINT) \
-         AS contacted_again, \
-     CAST(SUM(CASE WHEN r.effort_drivers LIKE '%repeated_information%' THEN 1 ELSE 0 END) \
-         AS BIGINT) AS repeated_information, \
-     CAST(SUM(CASE WHEN r.effort_drivers LIKE '%switched_channel%' THEN 1 ELSE 0 END) AS BIGINT) \
-         AS switched_channel, \
-     CAST(SUM(CASE WHEN r.effort_drivers LIKE '%transferred%' THEN 1 ELSE 0 END) AS BIGINT) \
-         AS transferred \
-     FROM responses r WHERE r.site_id = $1 AND r.effort IS NOT NULL",
+    "SELECT CAST(effort AS BIGINT) AS effort, CAST(SUM(n) AS BIGINT) AS n, \
+     CAST(SUM(contacted_again) AS BIGINT) AS contacted_again, \
+     CAST(SUM(repeated_information) AS BIGINT) AS repeated_information, \
+     CAST(SUM(switched_channel) AS BIGINT) AS switched_channel, \
+     CAST(SUM(transferred) AS BIGINT) AS transferred FROM (",
+    effort_counts!(),
+    " FROM responses r WHERE r.site_id = $1 AND r.effort IS NOT NULL",
     filtered!(),
-    " GROUP BY r.effort ORDER BY r.effort"
+    unrolled!(),
+    " GROUP BY r.effort UNION ALL ",
+    effort_counts!(),
+    dirty_days!(),
+    " WHERE r.site_id = $1 AND r.effort IS NOT NULL",
+    dirty_before_cutoff!(),
+    filtered!(),
+    " GROUP BY r.effort UNION ALL SELECT u.effort, u.n, u.contacted_again, \
+     u.repeated_information, u.switched_channel, u.transferred FROM rollup_effort u \
+     WHERE u.site_id = $1",
+    rolled!(),
+    ") t GROUP BY effort ORDER BY effort"
 );
 
 /// The console's queries; the column types are the same on every backend, so the code is too.
@@ -1174,11 +1296,6 @@ const ERASE_BY_EMAIL: &str =
 
 /// Deletes a site; its responses go with it (ON DELETE CASCADE).
 const DELETE_SITE: &str = "DELETE FROM sites WHERE id = $1";
-
-/// Deletes responses older than their site's retention.
-const PURGE_EXPIRED: &str = "DELETE FROM responses WHERE EXISTS (SELECT 1 FROM sites \
-     WHERE sites.id = responses.site_id \
-     AND responses.created_at_ms < $1 - CAST(sites.retention_days AS BIGINT) * 86400000)";
 
 /// The stored form of a site's allowed origins.
 fn origins_json(site: &Site) -> String {

@@ -8,13 +8,14 @@ use sqlx::Row;
 
 use soovita_wire::SurveyDefinition;
 
+use super::rollup_queries::{purge, roll_up_step};
 use super::webhook_queries::webhook_query;
 use super::{
     bind_response, console_query, definition_json, origins_json, placeholders, read_page,
     read_result_sums, InboxItem, Placeholder, ResponseKey, ResponseUpdate, ResultSums, Site,
     SiteRow, Store, StoreError, StoredComment, StoredResponse, DELETE_SITE, ERASE_BY_EMAIL,
-    ERASE_RESPONSE, INSERT_FIRST_SURVEY, INSERT_NEXT_SURVEY, PURGE_EXPIRED, RESPONSE_COLUMNS,
-    RESPONSE_VALUES, SELECT_SITE, SELECT_SURVEY, STATEMENT_COLUMNS, UPSERT_RESPONSE_ON_CONFLICT,
+    ERASE_RESPONSE, INSERT_FIRST_SURVEY, INSERT_NEXT_SURVEY, RESPONSE_COLUMNS, RESPONSE_VALUES,
+    SELECT_SITE, SELECT_SURVEY, STATEMENT_COLUMNS, UPSERT_RESPONSE_ON_CONFLICT,
     UPSERT_STATEMENT_ON_CONFLICT,
 };
 use crate::accounts::{Owner, Session};
@@ -245,11 +246,11 @@ impl Store for PostgresStore {
     }
 
     async fn purge_expired(&self, now_ms: i64) -> Result<u64, StoreError> {
-        let result = sqlx::query(PURGE_EXPIRED)
-            .bind(now_ms)
-            .execute(&self.pool)
-            .await?;
-        Ok(result.rows_affected())
+        purge!(&self.pool, now_ms)
+    }
+
+    async fn roll_up(&self, site: &SiteId, until_day: i64) -> Result<bool, StoreError> {
+        roll_up_step!(&self.pool, site, until_day)
     }
 
     async fn erase_response(&self, site: &SiteId, id: &ResponseId) -> Result<bool, StoreError> {
