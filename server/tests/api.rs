@@ -1,5 +1,7 @@
 //! The HTTP contract, against a real server on a random port with a throw-away SQLite file.
 
+mod common;
+
 use std::sync::Arc;
 
 use reqwest::{Client, StatusCode};
@@ -1332,25 +1334,12 @@ async fn large_exports_stream_page_by_page_and_arrive_whole() {
     for n in 0..count {
         let (store, site) = (server.store.clone(), site.clone());
         writers.spawn(async move {
-            use soovita_server::domain::{Comment, ResponseId, Score};
-            let update = soovita_server::store::ResponseUpdate {
-                id: ResponseId::parse(&format!("00000000-0000-4000-8000-{n:012}")).unwrap(),
-                score: Score::try_from(i32::try_from(n % 11).unwrap()).unwrap(),
-                comment: Comment::parse(Some(format!("=cell {n}, \"quoted\""))).unwrap(),
-                survey_version: 1,
-                lang: None,
-                statements: Vec::new(),
-                effort: None,
-                effort_drivers: None,
-                contact_consent: None,
-                email: None,
-                page_path: None,
-                page_query: None,
-                referrer: None,
-                device: None,
-                utm: None,
-                attributes: None,
-            };
+            let comment = format!("=cell {n}, \"quoted\"");
+            let update = common::update(
+                &format!("00000000-0000-4000-8000-{n:012}"),
+                i32::try_from(n % 11).unwrap(),
+                Some(&comment),
+            );
             // A few share a time, so pages also break inside a run of equal times. Recent
             // times: the server purges responses past their retention as it starts.
             store

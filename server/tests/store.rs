@@ -4,14 +4,14 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{postgres_admin_url, ThrowawayPostgres};
+use common::{postgres_admin_url, update, ThrowawayPostgres};
 use soovita_server::accounts::{Owner, Session};
-use soovita_server::domain::{AdminToken, Comment, Origin, ResponseId, Score, SiteId, TokenHash};
+use soovita_server::domain::{AdminToken, Origin, ResponseId, SiteId, TokenHash};
 use soovita_server::filter::{FilterQuery, ResponseFilter};
 use soovita_server::inbox::FollowUpStatus;
 use soovita_server::results::TrendInterval;
 use soovita_server::store::{
-    self, InboxItem, PublishedSurvey, ResponseUpdate, Site, StatementUpdate, Store, StoreError,
+    self, InboxItem, PublishedSurvey, Site, StatementUpdate, Store, StoreError,
 };
 use soovita_server::webhooks::{
     AnnouncedResponse, Attempt, AttemptOutcome, DeliveryStatus, DueDelivery, Webhook, WebhookEvent,
@@ -33,27 +33,6 @@ fn site(name: &str) -> Site {
             version: 1,
             definition: SurveyDefinition::default(),
         }),
-    }
-}
-
-fn update(id: &str, score: i32, comment: Option<&str>) -> ResponseUpdate {
-    ResponseUpdate {
-        id: ResponseId::parse(id).unwrap(),
-        score: Score::try_from(score).unwrap(),
-        comment: Comment::parse(comment.map(str::to_owned)).unwrap(),
-        survey_version: 1,
-        lang: None,
-        statements: Vec::new(),
-        effort: None,
-        effort_drivers: None,
-        contact_consent: None,
-        email: None,
-        page_path: None,
-        page_query: None,
-        referrer: None,
-        device: None,
-        utm: None,
-        attributes: None,
     }
 }
 

@@ -374,6 +374,23 @@ pub(super) async fn editor(
     Ok(page(signed_in.header(), &site, &fields, definition, &notice).into_response())
 }
 
+/// A posted editor form, checked (same origin, the session's CSRF token) and read: the site,
+/// and the draft or else the editor again saying what to fix.
+async fn posted(
+    state: &AppState,
+    signed_in: &SignedIn,
+    headers: &HeaderMap,
+    site_id: &str,
+    fields: &Fields,
+) -> Result<(Site, Result<Draft, Response>), ConsoleError> {
+    from_this_site(headers)?;
+    signed_in.check_csrf(fields.get("csrf").map_or("", String::as_str))?;
+    let site = site(state, site_id).await?;
+    let draft = parse(&site.survey.definition, fields)
+        .map_err(|error| refused(signed_in, &site, fields, &error));
+    Ok((site, draft))
+}
+
 /// `POST /console/sites/{id}/survey/preview`: the form as posted, and the preview of it.
 pub(super) async fn preview_draft(
     State(state): State<AppState>,
@@ -382,10 +399,8 @@ pub(super) async fn preview_draft(
     Path(site_id): Path<String>,
     Form(fields): Form<Fields>,
 ) -> Result<Response, ConsoleError> {
-    from_this_site(&headers)?;
-    signed_in.check_csrf(fields.get("csrf").map_or("", String::as_str))?;
-    let site = site(&state, &site_id).await?;
-    Ok(match parse(&site.survey.definition, &fields) {
+    let (site, draft) = posted(&state, &signed_in, &headers, &site_id, &fields).await?;
+    Ok(match draft {
         Ok(draft) => {
             let notice = Notice {
                 error: None,
@@ -400,7 +415,7 @@ pub(super) async fn preview_draft(
             )
             .into_response()
         }
-        Err(error) => refused(&signed_in, &site, &fields, &error),
+        Err(refused) => refused,
     })
 }
 
@@ -412,12 +427,10 @@ pub(super) async fn save(
     Path(site_id): Path<String>,
     Form(fields): Form<Fields>,
 ) -> Result<Response, ConsoleError> {
-    from_this_site(&headers)?;
-    signed_in.check_csrf(fields.get("csrf").map_or("", String::as_str))?;
-    let site = site(&state, &site_id).await?;
-    let draft = match parse(&site.survey.definition, &fields) {
+    let (site, draft) = posted(&state, &signed_in, &headers, &site_id, &fields).await?;
+    let draft = match draft {
         Ok(draft) => draft,
-        Err(error) => return Ok(refused(&signed_in, &site, &fields, &error)),
+        Err(refused) => return Ok(refused),
     };
     let now_ms = crate::clock::now_ms();
     let version = state

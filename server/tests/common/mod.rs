@@ -5,6 +5,9 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
+use soovita_server::domain::{Comment, ResponseId, Score};
+use soovita_server::store::ResponseUpdate;
+
 /// A database of its own for one test run, dropped (with its connections) afterwards.
 pub struct ThrowawayPostgres {
     admin_url: String,
@@ -179,4 +182,30 @@ pub async fn exported_ids(url: &str, site_id: &str, token: &str) -> Vec<String> 
         .await
         .unwrap();
     rows.into_iter().map(|row| row.response_id).collect()
+}
+
+/// A response with only a score (and maybe a comment), as the first step of the widget sends.
+pub fn update(
+    id: &str,
+    score: i32,
+    comment: Option<&str>,
+) -> soovita_server::store::ResponseUpdate {
+    ResponseUpdate {
+        id: ResponseId::parse(id).unwrap(),
+        score: Score::try_from(score).unwrap(),
+        comment: Comment::parse(comment.map(str::to_owned)).unwrap(),
+        survey_version: 1,
+        lang: None,
+        statements: Vec::new(),
+        effort: None,
+        effort_drivers: None,
+        contact_consent: None,
+        email: None,
+        page_path: None,
+        page_query: None,
+        referrer: None,
+        device: None,
+        utm: None,
+        attributes: None,
+    }
 }
