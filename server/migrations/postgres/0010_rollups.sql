@@ -67,9 +67,8 @@ CREATE TABLE rollup_dirty (
 -- those of a deleted site take their rollups with them instead.
 CREATE FUNCTION responses_late_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF OLD.created_at_ms < (floor(extract(epoch FROM now()) / 86400)::BIGINT - 1) * 86400000
-        AND (TG_OP = 'UPDATE'
-            OR OLD.created_at_ms >= (SELECT purged_before_ms FROM sites WHERE id = OLD.site_id)) THEN
+    IF TG_OP = 'UPDATE'
+        OR OLD.created_at_ms >= (SELECT purged_before_ms FROM sites WHERE id = OLD.site_id) THEN
         INSERT INTO rollup_dirty (site_id, day, marks)
         VALUES (OLD.site_id, OLD.created_at_ms / 86400000, 1)
         ON CONFLICT (site_id, day) DO UPDATE SET marks = rollup_dirty.marks + 1;
@@ -78,5 +77,9 @@ BEGIN
 END;
 $$;
 
+-- The condition is in WHEN, so answers to recent responses (nearly all of them) never call
+-- the function.
 CREATE TRIGGER responses_late_change AFTER UPDATE OR DELETE ON responses
-FOR EACH ROW EXECUTE FUNCTION responses_late_change();
+FOR EACH ROW
+WHEN (OLD.created_at_ms < (floor(extract(epoch FROM now()) / 86400)::BIGINT - 1) * 86400000)
+EXECUTE FUNCTION responses_late_change();
