@@ -64,6 +64,9 @@ pub enum ApiError {
     /// A filter parameter of the results or export cannot be applied.
     #[error("{0}")]
     InvalidFilter(#[from] crate::filter::InvalidFilter),
+    /// A follow-up's status or notes are out of bounds.
+    #[error("{0}")]
+    InvalidFollowUp(#[from] crate::inbox::InvalidFollowUp),
     /// A webhook cannot be added as described.
     #[error("{0}")]
     InvalidWebhook(#[from] crate::webhooks::InvalidWebhook),
@@ -100,7 +103,8 @@ impl ApiError {
             | Self::UnreadableBody(_)
             | Self::BadQuery(_)
             | Self::InvalidFilter(_)
-            | Self::InvalidWebhook(_) => StatusCode::BAD_REQUEST,
+            | Self::InvalidWebhook(_)
+            | Self::InvalidFollowUp(_) => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::ResponseIdTaken(_) => StatusCode::CONFLICT,
             Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
@@ -146,6 +150,7 @@ impl ApiError {
             Self::BadQuery(_) => "bad_query",
             Self::InvalidFilter(_) => "invalid_filter",
             Self::InvalidWebhook(_) => "invalid_webhook",
+            Self::InvalidFollowUp(_) => "invalid_follow_up",
             Self::UnknownWebhook(_) => "unknown_webhook",
             Self::UnknownAsset(_) => "unknown_asset",
             Self::AssetsMissing => "assets_missing",

@@ -6,6 +6,37 @@ use std::collections::BTreeMap;
 
 use crate::store::InboxItem;
 
+/// The most cases the inbox lists (and computes its medians over).
+pub const INBOX_SHOWN: u32 = 500;
+
+/// The longest internal note an owner may keep on a case.
+pub const MAX_NOTES_CHARS: usize = 4_000;
+
+/// Why a follow-up cannot be recorded.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum InvalidFollowUp {
+    /// Not one of new, contacted, resolved.
+    #[error("unknown status {0:?}: use new, contacted or resolved")]
+    Status(String),
+    /// Over [`MAX_NOTES_CHARS`].
+    #[error("notes are limited to 4000 characters, got {0}")]
+    NotesTooLong(usize),
+}
+
+/// The status and notes an owner posted, checked; the notes trimmed.
+pub fn follow_up_of(
+    status: &str,
+    notes: &str,
+) -> Result<(FollowUpStatus, String), InvalidFollowUp> {
+    let status =
+        FollowUpStatus::parse(status).ok_or_else(|| InvalidFollowUp::Status(status.to_owned()))?;
+    let chars = notes.chars().count();
+    if chars > MAX_NOTES_CHARS {
+        return Err(InvalidFollowUp::NotesTooLong(chars));
+    }
+    Ok((status, notes.trim().to_owned()))
+}
+
 /// Where a follow-up stands; it only moves forward in the console's wording, but an owner may
 /// set any status (a resolved case can be reopened).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1384,3 +1384,95 @@ async fn large_exports_stream_page_by_page_and_arrive_whole() {
         assert_eq!(ids, expected, "{format}: every response once, oldest first");
     }
 }
+
+#[tokio::test]
+async fn the_inbox_is_read_and_worked_through_with_the_admin_token() {
+    let server = TestServer::start().await;
+    let body = json!({"response_id": RESPONSE_ID, "score": 2, "comment": "Cold",
+        "contact": {"consent": true, "email": "mari@example.ee"}});
+    assert_eq!(
+        server.post(Some(SHOP), body.to_string()).await.0,
+        StatusCode::OK
+    );
+    let inbox = || async {
+        let response = server
+            .http
+            .get(server.url(&server.site.site_id, "inbox"))
+            .bearer_auth(&server.site.admin_token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json::<Value>().await.unwrap()
+    };
+    let before = inbox().await;
+    assert_eq!(before["cases"].as_array().unwrap().len(), 1);
+    let case = &before["cases"][0];
+    assert_eq!(
+        (&case["response_id"], &case["email"], &case["status"]),
+        (
+            &json!(RESPONSE_ID),
+            &json!("mari@example.ee"),
+            &json!("new")
+        )
+    );
+    assert!(before["first_contact_ms"].is_null());
+
+    let put = |id: &str, body: Value| {
+        let request = server
+            .http
+            .put(server.url(&server.site.site_id, &format!("inbox/{id}")))
+            .bearer_auth(&server.site.admin_token)
+            .json(&body);
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status();
+            (
+                status,
+                response.json::<Value>().await.unwrap_or(Value::Null),
+            )
+        }
+    };
+    let (status, error) = put(RESPONSE_ID, json!({"status": "done"})).await;
+    assert_eq!(
+        (status, error_code(&error)),
+        (StatusCode::BAD_REQUEST, "invalid_follow_up")
+    );
+    assert!(error["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("new, contacted or resolved"));
+    let (status, error) = put(
+        RESPONSE_ID,
+        json!({"status": "contacted", "notes": "x".repeat(4_001)}),
+    )
+    .await;
+    assert_eq!(
+        (status, error_code(&error)),
+        (StatusCode::BAD_REQUEST, "invalid_follow_up")
+    );
+    let other = "00000000-0000-4000-8000-00000000beef";
+    let (status, error) = put(other, json!({"status": "resolved"})).await;
+    assert_eq!(
+        (status, error_code(&error)),
+        (StatusCode::NOT_FOUND, "unknown_response")
+    );
+    let (status, _) = put(
+        RESPONSE_ID,
+        json!({"status": "resolved", "notes": " Refunded "}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+
+    let after = inbox().await;
+    let case = &after["cases"][0];
+    assert_eq!(
+        (&case["status"], &case["notes"]),
+        (&json!("resolved"), &json!("Refunded"))
+    );
+    assert!(
+        case["contacted_at_ms"].as_i64().is_some() && case["resolved_at_ms"].as_i64().is_some()
+    );
+    assert!(after["resolution_ms"].as_i64().is_some_and(|ms| ms >= 0));
+    assert_eq!(after["by_month"].as_array().unwrap().len(), 1);
+}

@@ -28,7 +28,7 @@ use crate::clock;
 use crate::domain::{ResponseId, SiteId, TokenHash};
 use crate::export::{download, ExportFormat};
 use crate::filter::{FilterQuery, ResponseFilter};
-use crate::inbox::FollowUpStatus;
+use crate::inbox::{follow_up_of, INBOX_SHOWN};
 use crate::rate_limit::Limited;
 use crate::results::TrendInterval;
 use crate::routes::AppState;
@@ -45,14 +45,8 @@ const SESSION_COOKIE: &str = "soovita_session";
 /// The most comments a dashboard lists; the search finds older ones.
 const COMMENTS_SHOWN: u32 = 100;
 
-/// The most cases the inbox lists (and computes its medians over).
-const INBOX_SHOWN: u32 = 500;
-
 /// The most webhook deliveries the log lists.
 const DELIVERIES_SHOWN: u32 = 100;
-
-/// The longest internal note an owner may keep on a case.
-const MAX_NOTES_CHARS: usize = 4_000;
 
 /// No scripts, no plugins, no framing; styles and forms only from here.
 const POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
@@ -475,22 +469,11 @@ async fn follow_up(
     signed_in.check_csrf(&form.csrf)?;
     let site = site(&state, &site_id).await?;
     let response = ResponseId::parse(&response_id).map_err(|_| ConsoleError::UnknownCase)?;
-    let status = FollowUpStatus::parse(&form.status)
-        .ok_or_else(|| ConsoleError::InvalidForm(format!("unknown status {:?}", form.status)))?;
-    if form.notes.chars().count() > MAX_NOTES_CHARS {
-        return Err(ConsoleError::InvalidForm(format!(
-            "notes are limited to {MAX_NOTES_CHARS} characters"
-        )));
-    }
+    let (status, notes) = follow_up_of(&form.status, &form.notes)
+        .map_err(|error| ConsoleError::InvalidForm(error.to_string()))?;
     let recorded = state
         .store
-        .follow_up(
-            &site.id,
-            &response,
-            status,
-            form.notes.trim(),
-            clock::now_ms(),
-        )
+        .follow_up(&site.id, &response, status, &notes, clock::now_ms())
         .await?;
     if !recorded {
         return Err(ConsoleError::UnknownCase);

@@ -2,6 +2,7 @@
 
 mod admin;
 mod assets;
+mod inbox;
 mod openapi;
 mod public;
 mod webhooks;
@@ -14,7 +15,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::header::{CONTENT_TYPE, RETRY_AFTER};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method};
-use axum::routing::{delete, get, post, MethodRouter};
+use axum::routing::{delete, get, post, put, MethodRouter};
 use axum::Router;
 use soovita_wire::MAX_BODY_BYTES;
 use tower_http::compression::CompressionLayer;
@@ -36,12 +37,14 @@ pub use openapi::ApiDoc;
 
 /// Every path of the API the router serves (benchmark endpoints and the console's HTML pages
 /// aside), in one place so that the OpenAPI document can be checked against it (`tests/api.rs`).
-pub const PATHS: [&str; 15] = [
+pub const PATHS: [&str; 17] = [
     SURVEY,
     SURVEY_DEFINITION,
     RESPONSES,
     RESPONSE,
     RESULTS,
+    INBOX,
+    CASE,
     WEBHOOKS,
     WEBHOOK,
     DELIVERIES,
@@ -59,6 +62,8 @@ const SURVEY_DEFINITION: &str = "/v1/sites/{site_id}/survey/definition";
 const RESPONSES: &str = "/v1/sites/{site_id}/responses";
 const RESPONSE: &str = "/v1/sites/{site_id}/responses/{response_id}";
 const RESULTS: &str = "/v1/sites/{site_id}/results";
+const INBOX: &str = "/v1/sites/{site_id}/inbox";
+const CASE: &str = "/v1/sites/{site_id}/inbox/{response_id}";
 const WEBHOOKS: &str = "/v1/sites/{site_id}/webhooks";
 const WEBHOOK: &str = "/v1/sites/{site_id}/webhooks/{webhook_id}";
 const DELIVERIES: &str = "/v1/sites/{site_id}/webhook-deliveries";
@@ -161,6 +166,8 @@ pub fn router(state: AppState, options: &ServeOptions) -> Router {
         .route(RESPONSES, responses)
         .route(RESPONSE, delete(admin::erase_response))
         .route(RESULTS, get(admin::results))
+        .route(INBOX, get(inbox::list))
+        .route(CASE, put(inbox::follow_up))
         .route(WEBHOOKS, get(webhooks::list).post(webhooks::add))
         .route(WEBHOOK, delete(webhooks::delete))
         .route(DELIVERIES, get(webhooks::deliveries))

@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{admin, assets, public, webhooks};
+use super::{admin, assets, inbox, public, webhooks};
 
 /// Every documented operation and the schemas they use.
 #[derive(OpenApi)]
@@ -20,6 +20,8 @@ use super::{admin, assets, public, webhooks};
         admin::erase_response,
         admin::survey_definition,
         admin::save_survey_definition,
+        inbox::list,
+        inbox::follow_up,
         webhooks::list,
         webhooks::add,
         webhooks::delete,
