@@ -105,7 +105,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     println!("  Demo shop page (embeds the widget): http://127.0.0.1:{page_port}/");
     println!("  API and widget:                     {api_url}/widget.js");
     println!("  Demo site id:                       {}", site.site_id);
-    println!("  Console (results, comments):        {api_url}/console");
+    println!("  Site owners' console:               {api_url}/console");
     println!("    sign in as {DEMO_OWNER_EMAIL} with password {password}");
     println!("  Read the answers:");
     println!(
