@@ -77,7 +77,7 @@ fn json_map(stored: Option<&str>) -> BTreeMap<String, String> {
 }
 
 /// RFC 3339 in UTC with exactly three fractional digits, so that timestamps sort as text.
-fn rfc3339(unix_ms: i64) -> String {
+pub(crate) fn rfc3339(unix_ms: i64) -> String {
     let format =
         format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(unix_ms) * 1_000_000)
@@ -233,11 +233,6 @@ fn json_items(responses: &[ExportedResponse], opening: bool) -> Vec<u8> {
     out
 }
 
-/// A CSV file with a header row, every cell safe to open in a spreadsheet.
-pub fn to_csv(responses: &[ExportedResponse]) -> Vec<u8> {
-    csv_rows(responses, true)
-}
-
 /// CSV rows, after the header if `header`; every cell safe to open in a spreadsheet.
 fn csv_rows(responses: &[ExportedResponse], header: bool) -> Vec<u8> {
     let mut writer = csv::Writer::from_writer(Vec::new());
@@ -355,7 +350,7 @@ mod tests {
     #[test]
     fn formula_cells_are_defused() {
         for dangerous in ["=HYPERLINK(\"x\")", "+1", "-1+1", "@SUM(A1)", "\tx", "\rx"] {
-            let csv = String::from_utf8(to_csv(&[response(dangerous)])).unwrap();
+            let csv = String::from_utf8(csv_rows(&[response(dangerous)], true)).unwrap();
             let row = csv.lines().nth(1).unwrap();
             let comment_cell = row.split(',').nth(7).unwrap();
             assert!(
@@ -367,7 +362,7 @@ mod tests {
 
     #[test]
     fn csv_has_a_header_and_one_row_per_response() {
-        let csv = String::from_utf8(to_csv(&[response("Fast, friendly")])).unwrap();
+        let csv = String::from_utf8(csv_rows(&[response("Fast, friendly")], true)).unwrap();
         let lines: Vec<_> = csv.lines().collect();
         assert_eq!(
             lines[0],

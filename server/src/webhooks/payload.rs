@@ -7,8 +7,7 @@
 use hmac::{Hmac, Mac};
 use serde::Serialize;
 use sha2::Sha256;
-use time::format_description::well_known::Rfc3339;
-use time::OffsetDateTime;
+use soovita_wire::Category;
 
 use super::{AnnouncedResponse, DueDelivery, WebhookEvent, WebhookFormat};
 
@@ -62,7 +61,7 @@ pub struct ResponseBody<'a> {
     pub lang: Option<&'a str>,
     /// `phone`, `tablet` or `desktop`.
     pub device: Option<&'a str>,
-    /// When the first answer came, RFC 3339.
+    /// When the first answer came, RFC 3339 in UTC with milliseconds, as in exports.
     pub created_at: String,
 }
 
@@ -92,7 +91,7 @@ fn response_body(response: &AnnouncedResponse) -> ResponseBody<'_> {
     ResponseBody {
         id: &response.id,
         score: response.score,
-        category: category(response.score),
+        category: Category::from_score(response.score).as_str(),
         comment: response.comment.as_deref(),
         contact_consent: response.contact_consent,
         email: response
@@ -102,23 +101,8 @@ fn response_body(response: &AnnouncedResponse) -> ResponseBody<'_> {
         page_path: response.page_path.as_deref(),
         lang: response.lang.as_deref(),
         device: response.device.as_deref(),
-        created_at: rfc3339(response.created_at_ms),
+        created_at: crate::export::rfc3339(response.created_at_ms),
     }
-}
-
-fn category(score: u8) -> &'static str {
-    match score {
-        9..=10 => "promoter",
-        7..=8 => "passive",
-        _ => "detractor",
-    }
-}
-
-fn rfc3339(unix_ms: i64) -> String {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(unix_ms) * 1_000_000)
-        .ok()
-        .and_then(|at| at.format(&Rfc3339).ok())
-        .unwrap_or_default()
 }
 
 /// One Slack message: what happened, the score, the comment quoted, whom to contact.
@@ -132,7 +116,7 @@ fn slack_text(event: WebhookEvent, site: &str, response: &AnnouncedResponse) -> 
         "*{headline}* on {}: {}/10 ({})",
         slack_escape(site),
         response.score,
-        category(response.score)
+        Category::from_score(response.score).as_str()
     );
     if let Some(comment) = &response.comment {
         text.push_str("\n> ");
