@@ -98,6 +98,18 @@ macro_rules! roll_up_step {
         use $crate::store::rollup_queries::{DELETE_ROLLUPS, INSERT_ROLLUPS};
         let site: &str = $site.as_str();
         let until_day: i64 = $until_day;
+        // Most minutes there is nothing to do: find that out without taking the write lock.
+        let work: Option<bool> = sqlx::query_scalar(
+            "SELECT s.rolled_until_day < $2 OR EXISTS (SELECT 1 FROM rollup_dirty d \
+             WHERE d.site_id = s.id AND d.day < $2) FROM sites s WHERE s.id = $1",
+        )
+        .bind(site)
+        .bind(until_day)
+        .fetch_optional($pool)
+        .await?;
+        if work != Some(true) {
+            return Ok(false);
+        }
         let mut transaction = $pool.begin().await?;
         // Written first, so the step holds the site's row (and SQLite's write lock) throughout.
         let watermark: Option<i64> = sqlx::query_scalar(
