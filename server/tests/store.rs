@@ -1182,8 +1182,8 @@ async fn webhooks_storage(store: Arc<dyn Store>) {
         10_000,
     )
     .unwrap();
-    store.create_webhook(&hook, 10_000).await.unwrap();
-    store.create_webhook(&other_hook, 10_000).await.unwrap();
+    assert!(store.create_webhook(&hook, 10_000).await.unwrap());
+    assert!(store.create_webhook(&other_hook, 10_000).await.unwrap());
     assert_eq!(
         store.webhooks(Some(&hooks.id)).await.unwrap(),
         std::slice::from_ref(&hook)
@@ -1465,6 +1465,31 @@ async fn webhooks_storage(store: Arc<dyn Store>) {
         store.deliveries(&hooks.id, 50).await.unwrap().len(),
         before - 1,
         "an erased response's deliveries go with it"
+    );
+    // A site has at most MAX_PER_SITE webhooks.
+    for _ in 1..soovita_server::webhooks::MAX_PER_SITE {
+        let more = Webhook::new(
+            elsewhere.id.clone(),
+            "https://more.example",
+            &names(&["response"]),
+            "json",
+            50_000,
+        )
+        .unwrap();
+        assert!(store.create_webhook(&more, 50_000).await.unwrap());
+    }
+    let one_too_many = Webhook::new(
+        elsewhere.id.clone(),
+        "https://more.example",
+        &names(&["response"]),
+        "json",
+        50_000,
+    )
+    .unwrap();
+    assert!(!store.create_webhook(&one_too_many, 50_000).await.unwrap());
+    assert_eq!(
+        store.webhooks(Some(&elsewhere.id)).await.unwrap().len(),
+        soovita_server::webhooks::MAX_PER_SITE
     );
     assert!(!store.delete_webhook(&elsewhere.id, &hook.id).await.unwrap());
     assert!(store.delete_webhook(&hooks.id, &hook.id).await.unwrap());

@@ -128,10 +128,10 @@ async fn a_detractor_reaches_a_failing_receiver_signed_retried_logged_and_resent
         soovita_server::clock::now_ms(),
     )
     .unwrap();
-    store
+    assert!(store
         .create_webhook(&webhook, soovita_server::clock::now_ms())
         .await
-        .unwrap();
+        .unwrap());
 
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());

@@ -530,12 +530,11 @@ async fn add_webhook(
     let now_ms = clock::now_ms();
     let webhook = Webhook::new(site.id.clone(), &form.url, &events, &form.format, now_ms)
         .map_err(|error| ConsoleError::InvalidForm(error.to_string()))?;
-    if state.store.webhooks(Some(&site.id)).await?.len() >= webhooks::MAX_PER_SITE {
+    if !state.store.create_webhook(&webhook, now_ms).await? {
         return Err(ConsoleError::InvalidForm(
             webhooks::InvalidWebhook::TooMany.to_string(),
         ));
     }
-    state.store.create_webhook(&webhook, now_ms).await?;
     Ok(Redirect::to(&format!("/console/sites/{}/webhooks", site.id)).into_response())
 }
 

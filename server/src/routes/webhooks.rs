@@ -133,10 +133,9 @@ pub async fn add(
     let now_ms = crate::clock::now_ms();
     let format = new.format.as_deref().unwrap_or("json");
     let webhook = Webhook::new(site.id.clone(), &new.url, &new.events, format, now_ms)?;
-    if state.store.webhooks(Some(&site.id)).await?.len() >= webhooks::MAX_PER_SITE {
+    if !state.store.create_webhook(&webhook, now_ms).await? {
         return Err(InvalidWebhook::TooMany.into());
     }
-    state.store.create_webhook(&webhook, now_ms).await?;
     Ok((StatusCode::CREATED, Json(webhook.into())))
 }
 

@@ -347,8 +347,8 @@ pub trait Store: Send + Sync {
         now_ms: i64,
     ) -> Result<bool, StoreError>;
 
-    /// Adds a webhook.
-    async fn create_webhook(&self, webhook: &Webhook, now_ms: i64) -> Result<(), StoreError>;
+    /// Adds a webhook, unless its site has [`crate::webhooks::MAX_PER_SITE`] already (`false`).
+    async fn create_webhook(&self, webhook: &Webhook, now_ms: i64) -> Result<bool, StoreError>;
     /// A site's webhooks, oldest first; every site's with `None`.
     async fn webhooks(&self, site: Option<&SiteId>) -> Result<Vec<Webhook>, StoreError>;
     /// Deletes a site's webhook and its delivery log; `false` if the site has no such webhook.

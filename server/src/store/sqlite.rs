@@ -495,7 +495,7 @@ impl Store for SqliteStore {
         console_query!(end_session, &self.pool, token_hash, now_ms)
     }
 
-    async fn create_webhook(&self, webhook: &Webhook, now_ms: i64) -> Result<(), StoreError> {
+    async fn create_webhook(&self, webhook: &Webhook, now_ms: i64) -> Result<bool, StoreError> {
         webhook_query!(create, &self.pool, webhook, now_ms)
     }
 

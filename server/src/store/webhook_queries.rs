@@ -73,9 +73,10 @@ pub(super) const RESEND: &str = "UPDATE webhook_deliveries SET status = 'pending
 /// Runs one webhook operation on `$pool`.
 macro_rules! webhook_query {
     (create, $pool:expr, $webhook:expr, $now_ms:expr) => {{
-        sqlx::query(
+        let inserted = sqlx::query(
             "INSERT INTO webhooks (id, site_id, url, secret, events, format, scanned_until_ms, \
-             created_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             created_at_ms) SELECT $1, $2, $3, $4, $5, $6, $7, $8 \
+             WHERE (SELECT COUNT(*) FROM webhooks WHERE site_id = $2) < $9",
         )
         .bind(&$webhook.id)
         .bind($webhook.site_id.as_str())
@@ -85,9 +86,10 @@ macro_rules! webhook_query {
         .bind($webhook.format.as_str())
         .bind($webhook.scanned_until_ms)
         .bind($now_ms)
+        .bind(i64::try_from($crate::webhooks::MAX_PER_SITE).unwrap_or(i64::MAX))
         .execute($pool)
         .await?;
-        Ok(())
+        Ok(inserted.rows_affected() > 0)
     }};
     (list, $pool:expr, $site:expr) => {{
         let rows = match $site {
