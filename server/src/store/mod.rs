@@ -34,7 +34,7 @@ pub enum StoreError {
     /// The database failed or could not be reached; the caller may retry. Shared, because one
     /// failed group commit fails every request in the batch.
     #[error("storage is unavailable: {0}")]
-    Unavailable(Arc<sqlx::Error>),
+    Unavailable(Arc<dyn std::error::Error + Send + Sync>),
     /// An owner account with this email exists already.
     #[error("an owner account for {0} exists already")]
     OwnerExists(String),
@@ -45,6 +45,12 @@ pub enum StoreError {
 
 impl From<sqlx::Error> for StoreError {
     fn from(error: sqlx::Error) -> Self {
+        Self::Unavailable(Arc::new(error))
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(error: rusqlite::Error) -> Self {
         Self::Unavailable(Arc::new(error))
     }
 }

@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
-use sqlx::{ConnectOptions, Connection, Row, SqliteConnection, SqlitePool};
+use sqlx::{Row, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
 
 use soovita_wire::SurveyDefinition;
@@ -70,30 +70,40 @@ impl SqliteStore {
             // FULL makes a commit survive power loss, which is what a 2xx promises.
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(5))
+            .busy_timeout(BUSY_TIMEOUT)
             // Reads of the owner's figures scan the site's responses; through the memory map
             // they cost no read() call per page.
-            .pragma("mmap_size", "1073741824")
-            // Every batch size is its own statement; keep them all prepared.
-            .statement_cache_capacity(MAX_BATCH + 32);
+            .pragma("mmap_size", "1073741824");
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
-            .connect_with(options.clone())
+            .connect_with(options)
             .await?;
         sqlx::migrate!("migrations/sqlite").run(&pool).await?;
+        let connection = open_writer(path)?;
         let (writer, jobs) = mpsc::channel(4 * MAX_BATCH);
-        // The writer keeps a connection of its own: no pool hand-off per batch. It never
-        // checkpoints: copying the log into the database (and its fsync) would stall every
-        // request waiting on the batch; `checkpoint_now_and_then` does it beside the writer.
-        let connection = options
-            .clone()
-            .pragma("wal_autocheckpoint", "0")
-            .connect()
-            .await?;
-        tokio::spawn(run_writer(connection, jobs));
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || run_writer(connection, jobs))?;
         tokio::spawn(checkpoint_now_and_then(pool.clone()));
         Ok(Self { pool, writer })
     }
+}
+
+/// How long a connection waits for another one's write lock before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The writer's own connection, with the pool's durability settings. It never checkpoints:
+/// copying the log into the database (and its fsync) would stall every request waiting on the
+/// batch; `checkpoint_now_and_then` does it beside the writer.
+fn open_writer(path: &str) -> rusqlite::Result<rusqlite::Connection> {
+    let connection = rusqlite::Connection::open(path)?;
+    connection.busy_timeout(BUSY_TIMEOUT)?;
+    connection.pragma_update(None, "synchronous", "FULL")?;
+    connection.pragma_update(None, "foreign_keys", true)?;
+    connection.pragma_update(None, "wal_autocheckpoint", 0)?;
+    // Every batch size is its own statement; keep them all prepared.
+    connection.set_prepared_statement_cache_capacity(2 * MAX_BATCH);
+    Ok(connection)
 }
 
 /// Copies the write-ahead log into the database file every quarter second. PASSIVE never waits
@@ -111,25 +121,24 @@ async fn checkpoint_now_and_then(pool: SqlitePool) {
     }
 }
 
-async fn run_writer(mut connection: SqliteConnection, mut jobs: mpsc::Receiver<WriteJob>) {
+/// The writer, on a plain thread: SQLite's calls block, and a batch that binds, steps and
+/// commits where it runs, with no hand-off to another thread per call, leaves the two cores
+/// to the requests. It ends when the store, and with it every sender, is gone.
+fn run_writer(mut connection: rusqlite::Connection, mut jobs: mpsc::Receiver<WriteJob>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
-    while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
+    while jobs.blocking_recv_many(&mut batch, MAX_BATCH) > 0 {
         metrics::histogram!(crate::telemetry::BATCH_SIZE).record(batch.len() as f64);
-        let outcomes = match commit_batch(&mut connection, &batch).await {
+        let outcomes = match commit_batch(&mut connection, &batch) {
             Ok(outcomes) => outcomes,
             // One bad request must not fail its neighbours: retry each in its own transaction.
-            Err(_) if batch.len() > 1 => {
-                let mut outcomes = Vec::with_capacity(batch.len());
-                for job in &batch {
-                    let outcome = commit_batch(&mut connection, std::slice::from_ref(job)).await;
-                    outcomes.push(
-                        outcome
-                            .map_err(StoreError::from)
-                            .and_then(|mut o| o.remove(0)),
-                    );
-                }
-                outcomes
-            }
+            Err(_) if batch.len() > 1 => batch
+                .iter()
+                .map(|job| {
+                    commit_batch(&mut connection, std::slice::from_ref(job))
+                        .map_err(StoreError::from)
+                        .and_then(|mut outcome| outcome.remove(0))
+                })
+                .collect(),
             Err(error) => vec![Err(error.into())],
         };
         for (job, outcome) in batch.drain(..).zip(outcomes) {
@@ -141,21 +150,15 @@ async fn run_writer(mut connection: SqliteConnection, mut jobs: mpsc::Receiver<W
 
 /// Writes `batch` atomically with one fsync: one multi-row upsert of the responses and, when
 /// any request carries statements, one of those too. The outer error means nothing was written.
-async fn commit_batch(
-    connection: &mut SqliteConnection,
+fn commit_batch(
+    connection: &mut rusqlite::Connection,
     batch: &[WriteJob],
-) -> Result<Vec<Result<(), StoreError>>, sqlx::Error> {
-    let written = if batch.iter().all(|job| job.update.statements.is_empty()) {
-        // A lone statement is its own transaction in SQLite: no BEGIN and COMMIT round trips
-        // to SQLite's thread while every request in the batch waits.
-        upsert_responses(connection, batch).await?
-    } else {
-        let mut transaction = connection.begin().await?;
-        let written = upsert_responses(&mut transaction, batch).await?;
-        upsert_statements(&mut transaction, batch, &written).await?;
-        transaction.commit().await?;
-        written
-    };
+) -> rusqlite::Result<Vec<Result<(), StoreError>>> {
+    let transaction =
+        connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let written = upsert_responses(&transaction, batch)?;
+    upsert_statements(&transaction, batch, &written)?;
+    transaction.commit()?;
     Ok(batch
         .iter()
         .map(|job| {
@@ -175,10 +178,36 @@ fn written_key(job: &WriteJob) -> (String, String) {
     (job.update.id.to_string(), job.site.as_str().to_owned())
 }
 
-async fn upsert_responses(
-    connection: &mut SqliteConnection,
+/// Binds values in order, so that [`bind_response!`] fills a rusqlite statement as it fills a
+/// sqlx query; the first failure is kept.
+struct Binder<'s, 'c> {
+    statement: &'s mut rusqlite::Statement<'c>,
+    bound: usize,
+    result: rusqlite::Result<()>,
+}
+
+impl<'s, 'c> Binder<'s, 'c> {
+    fn new(statement: &'s mut rusqlite::Statement<'c>) -> Self {
+        Self {
+            statement,
+            bound: 0,
+            result: Ok(()),
+        }
+    }
+
+    fn bind<T: rusqlite::ToSql>(mut self, value: T) -> Self {
+        if self.result.is_ok() {
+            self.bound += 1;
+            self.result = self.statement.raw_bind_parameter(self.bound, value);
+        }
+        self
+    }
+}
+
+fn upsert_responses(
+    connection: &rusqlite::Connection,
     batch: &[WriteJob],
-) -> Result<Written, sqlx::Error> {
+) -> rusqlite::Result<Written> {
     // Only placeholders are formatted into the SQL; every value is bound. A foreign site's id
     // is not written (see UPSERT_RESPONSE_ON_CONFLICT), and RETURNING lists only the rows
     // written, so each request learns its own outcome.
@@ -189,23 +218,25 @@ async fn upsert_responses(
         " RETURNING id, site_id",
     ]
     .concat();
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    let mut statement = connection.prepare_cached(&sql)?;
+    let mut binder = Binder::new(&mut statement);
     for job in batch {
-        query = bind_response!(query, job.site, job.update, job.now_ms);
+        binder = bind_response!(binder, job.site, job.update, job.now_ms);
     }
-    query
-        .fetch_all(connection)
-        .await?
-        .iter()
-        .map(|row| Ok((row.try_get("id")?, row.try_get("site_id")?)))
-        .collect()
+    binder.result?;
+    let mut written = Written::with_capacity(batch.len());
+    let mut rows = statement.raw_query();
+    while let Some(row) = rows.next()? {
+        written.insert((row.get(0)?, row.get(1)?));
+    }
+    Ok(written)
 }
 
-async fn upsert_statements(
-    connection: &mut SqliteConnection,
+fn upsert_statements(
+    connection: &rusqlite::Connection,
     batch: &[WriteJob],
     written: &Written,
-) -> Result<(), sqlx::Error> {
+) -> rusqlite::Result<()> {
     let statements: Vec<_> = batch
         .iter()
         .filter(|job| written.contains(&written_key(job)))
@@ -225,15 +256,17 @@ async fn upsert_statements(
         UPSERT_STATEMENT_ON_CONFLICT,
     ]
     .concat();
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-    for (response_id, statement) in statements {
-        query = query
+    let mut statement = connection.prepare_cached(&sql)?;
+    let mut binder = Binder::new(&mut statement);
+    for (response_id, shown) in statements {
+        binder = binder
             .bind(response_id.to_string())
-            .bind(&statement.id)
-            .bind(statement.dimension.as_str())
-            .bind(statement.answer.map(i16::from));
+            .bind(&shown.id)
+            .bind(shown.dimension.as_str())
+            .bind(shown.answer.map(i16::from));
     }
-    query.execute(connection).await?;
+    binder.result?;
+    statement.raw_execute()?;
     Ok(())
 }
 
