@@ -57,9 +57,12 @@ fn container(document: &Document, config: &mut SurveyConfig) -> Result<Element, 
         if let Ok(Some(target)) = document.query_selector(selector) {
             return Ok(target);
         }
-        web_sys::console::warn_1(&JsValue::from_str(&format!(
-            "soovita: no element matches {selector:?}; showing the survey in the corner instead"
-        )));
+        web_sys::console::warn_2(
+            &JsValue::from_str(
+                "soovita: showing the survey in the corner, as no element matches the selector",
+            ),
+            &JsValue::from_str(selector),
+        );
         *position = Position::BottomRight;
     }
     Ok(document.body().ok_or("soovita: no body")?.into())

@@ -83,9 +83,15 @@ fn attributes(object: &js_sys::Object) -> BTreeMap<String, String> {
     for entry in js_sys::Object::entries(object).iter() {
         let entry: js_sys::Array = entry.unchecked_into();
         let (name, value) = (entry.get(0).as_string().unwrap_or_default(), entry.get(1));
+        // Numbers as JavaScript writes them, which also spares the card Rust's float formatting.
         let text = value
             .as_string()
-            .or_else(|| value.as_f64().map(|number| number.to_string()))
+            .or_else(|| {
+                value
+                    .dyn_ref::<js_sys::Number>()
+                    .and_then(|number| number.to_string(10).ok())
+                    .map(String::from)
+            })
             .or_else(|| value.as_bool().map(|flag| flag.to_string()));
         match text {
             Some(text) if is_attribute_name(&name) && kept.len() < MAX_ATTRIBUTES => {
