@@ -89,7 +89,7 @@ fn attributes(object: &js_sys::Object) -> BTreeMap<String, String> {
             .or_else(|| {
                 value
                     .dyn_ref::<js_sys::Number>()
-                    .and_then(|number| number.to_string(10).ok())
+                    .and_then(|number| number.to_string_with_radix(10).ok())
                     .map(String::from)
             })
             .or_else(|| value.as_bool().map(|flag| flag.to_string()));
