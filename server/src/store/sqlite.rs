@@ -101,8 +101,10 @@ fn open_writer(path: &str) -> rusqlite::Result<rusqlite::Connection> {
     connection.pragma_update(None, "synchronous", "FULL")?;
     connection.pragma_update(None, "foreign_keys", true)?;
     connection.pragma_update(None, "wal_autocheckpoint", 0)?;
-    // Every batch size is its own statement; keep them all prepared.
-    connection.set_prepared_statement_cache_capacity(2 * MAX_BATCH);
+    // Every batch size is its own statement. Under steady load batch sizes stay within a few
+    // dozen of each other, so the 32 most recent stay prepared; keeping all 256 held 2–4 MiB
+    // more for sizes that rarely recur (peak RSS 61–63 MiB in ingest_bench instead of 59).
+    connection.set_prepared_statement_cache_capacity(32);
     Ok(connection)
 }
 
