@@ -143,6 +143,7 @@ async fn conformance_story(store: Arc<dyn Store>) {
 
     // FIRST belongs to shop: among concurrent writes to other, it alone is refused.
     concurrent_writers_are_all_committed_and_isolated(store.clone(), &other).await;
+    a_failed_write_fails_alone(store.clone()).await;
     results_come_from_every_answer(store.clone()).await;
     filters_and_trend(store.as_ref()).await;
     console_storage(store.as_ref()).await;
@@ -802,6 +803,31 @@ async fn concurrent_writers_are_all_committed_and_isolated(store: Arc<dyn Store>
 /// score closely (and is low), satisfaction follows it loosely (and is high), fairness and
 /// commercial friendship are noise. The figures the results endpoint computes from the
 /// database's sums must equal what this test computes from the raw values, two-pass.
+/// A write the database refuses (its site is gone, so the foreign key fails) fails alone: on
+/// SQLite it shares a batch with the others, which must still commit.
+async fn a_failed_write_fails_alone(store: Arc<dyn Store>) {
+    let (batch, ghost) = (site("Batch"), site("Ghost"));
+    store.create_site(&batch).await.unwrap();
+    let mut writers = tokio::task::JoinSet::new();
+    for n in 0..41u32 {
+        let store = store.clone();
+        let site = if n == 20 { &ghost } else { &batch }.id.clone();
+        writers.spawn(async move {
+            let id = format!("00000000-0000-4000-b000-{n:012}");
+            let outcome = store
+                .upsert_response(&site, &update(&id, 7, None), 30_000)
+                .await;
+            (n, outcome)
+        });
+    }
+    for (n, outcome) in writers.join_all().await {
+        assert_eq!(outcome.is_ok(), n != 20, "write {n}: {outcome:?}");
+    }
+    assert_eq!(store.responses(&batch.id).await.unwrap().len(), 40);
+    // Out of the way of the retention figures later in the story.
+    assert!(store.delete_site(&batch.id).await.unwrap());
+}
+
 async fn results_come_from_every_answer(store: Arc<dyn Store>) {
     const N: usize = 10_000;
     let survey = site("Results");
