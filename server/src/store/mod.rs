@@ -11,6 +11,8 @@ use async_trait::async_trait;
 use soovita_wire::{Dimension, SurveyDefinition};
 use thiserror::Error;
 
+use rollup_queries::{dimension_sums, effort_counts};
+
 use crate::accounts::{Owner, Session};
 use crate::domain::{Comment, Origin, ResponseId, Score, SiteId, TokenHash};
 use crate::filter::ResponseFilter;
@@ -667,28 +669,20 @@ pub(crate) const SELECT_DAILY_SCORES: &str = concat!(
     ") t GROUP BY day, score ORDER BY day"
 );
 
-/// A dimension's sums over a set of responses' answered statements.
-macro_rules! dimension_sums {
-    () => {
-        "SELECT rs.dimension AS dimension, COUNT(*) AS answers, \
-         SUM(CASE WHEN rs.answer >= 4 THEN 1 ELSE 0 END) AS agree, \
-         SUM(rs.answer) AS sum_x, SUM(rs.answer * rs.answer) AS sum_xx, \
-         SUM(r.score) AS sum_y, SUM(r.score * r.score) AS sum_yy, SUM(rs.answer * r.score) AS sum_xy"
-    };
-}
-
 /// The sums of [`DimensionSums`], one row per dimension.
 pub(crate) const SELECT_DIMENSION_SUMS: &str = concat!(
     "SELECT dimension, CAST(SUM(answers) AS BIGINT) AS answers, \
      CAST(SUM(agree) AS BIGINT) AS agree, CAST(SUM(sum_x) AS BIGINT) AS sum_x, \
      CAST(SUM(sum_xx) AS BIGINT) AS sum_xx, CAST(SUM(sum_y) AS BIGINT) AS sum_y, \
      CAST(SUM(sum_yy) AS BIGINT) AS sum_yy, CAST(SUM(sum_xy) AS BIGINT) AS sum_xy FROM (",
+    "SELECT ",
     dimension_sums!(),
     " FROM response_statements rs JOIN responses r ON r.id = rs.response_id \
      WHERE r.site_id = $1 AND rs.answer IS NOT NULL",
     filtered!(),
     unrolled!(),
     " GROUP BY rs.dimension UNION ALL ",
+    "SELECT ",
     dimension_sums!(),
     dirty_days!(),
     " JOIN response_statements rs ON rs.response_id = r.id \
@@ -788,21 +782,6 @@ macro_rules! read_result_sums {
 }
 pub(crate) use read_result_sums;
 
-/// How many of a set of responses gave each effort answer, and ticked each driver (drivers are
-/// stored comma-separated).
-macro_rules! effort_counts {
-    () => {
-        "SELECT r.effort AS effort, COUNT(*) AS n, \
-         SUM(CASE WHEN r.effort_drivers LIKE '%contacted_again%' THEN 1 ELSE 0 END) \
-             AS contacted_again, \
-         SUM(CASE WHEN r.effort_drivers LIKE '%repeated_information%' THEN 1 ELSE 0 END) \
-             AS repeated_information, \
-         SUM(CASE WHEN r.effort_drivers LIKE '%switched_channel%' THEN 1 ELSE 0 END) \
-             AS switched_channel, \
-         SUM(CASE WHEN r.effort_drivers LIKE '%transferred%' THEN 1 ELSE 0 END) AS transferred"
-    };
-}
-
 /// Responses by effort answer with how many of them ticked each driver, a column named after
 /// each.
 const SELECT_EFFORT_COUNTS: &str = concat!(
@@ -811,11 +790,13 @@ const SELECT_EFFORT_COUNTS: &str = concat!(
      CAST(SUM(repeated_information) AS BIGINT) AS repeated_information, \
      CAST(SUM(switched_channel) AS BIGINT) AS switched_channel, \
      CAST(SUM(transferred) AS BIGINT) AS transferred FROM (",
+    "SELECT ",
     effort_counts!(),
     " FROM responses r WHERE r.site_id = $1 AND r.effort IS NOT NULL",
     filtered!(),
     unrolled!(),
     " GROUP BY r.effort UNION ALL ",
+    "SELECT ",
     effort_counts!(),
     dirty_days!(),
     " WHERE r.site_id = $1 AND r.effort IS NOT NULL",

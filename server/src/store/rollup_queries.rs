@@ -1,5 +1,36 @@
 //! Building the rollups the results read (migration 0010 says what they hold), in SQL that is
-//! the same on every backend, and [`roll_up_step!`], which runs one step on either backend.
+//! the same on every backend, and [`roll_up_step!`], which runs one step on either backend. The
+//! sums a rollup row holds are written once here and used by the results queries too, so the
+//! rollups and the responses they stand for always sum alike.
+
+/// A dimension's sums over a set of responses' answered statements (join `rs` to `r`): what a
+/// `rollup_dimensions` row holds, and what the results add to the rollups for other days.
+macro_rules! dimension_sums {
+    () => {
+        "rs.dimension AS dimension, COUNT(*) AS answers, \
+         SUM(CASE WHEN rs.answer >= 4 THEN 1 ELSE 0 END) AS agree, \
+         SUM(rs.answer) AS sum_x, SUM(rs.answer * rs.answer) AS sum_xx, \
+         SUM(r.score) AS sum_y, SUM(r.score * r.score) AS sum_yy, SUM(rs.answer * r.score) AS sum_xy"
+    };
+}
+pub(crate) use dimension_sums;
+
+/// How many of a set of responses `r` gave each effort answer, and ticked each driver (drivers
+/// are stored comma-separated): what a `rollup_effort` row holds, and what the results add to
+/// the rollups for other days.
+macro_rules! effort_counts {
+    () => {
+        "r.effort AS effort, COUNT(*) AS n, \
+         SUM(CASE WHEN r.effort_drivers LIKE '%contacted_again%' THEN 1 ELSE 0 END) \
+             AS contacted_again, \
+         SUM(CASE WHEN r.effort_drivers LIKE '%repeated_information%' THEN 1 ELSE 0 END) \
+             AS repeated_information, \
+         SUM(CASE WHEN r.effort_drivers LIKE '%switched_channel%' THEN 1 ELSE 0 END) \
+             AS switched_channel, \
+         SUM(CASE WHEN r.effort_drivers LIKE '%transferred%' THEN 1 ELSE 0 END) AS transferred"
+    };
+}
+pub(crate) use effort_counts;
 
 /// The rollups of a site's days `[$2, $3)`.
 pub(super) const DELETE_ROLLUPS: [&str; 3] = [
@@ -38,9 +69,9 @@ pub(super) const INSERT_ROLLUPS: [&str; 3] = [
         "INSERT INTO rollup_dimensions (site_id, day, lang, device_class, survey_version, \
          page_path, dimension, answers, agree, sum_x, sum_xx, sum_y, sum_yy, sum_xy) SELECT ",
         rollup_key!(),
-        ", rs.dimension, COUNT(*), SUM(CASE WHEN rs.answer >= 4 THEN 1 ELSE 0 END), \
-         SUM(rs.answer), SUM(rs.answer * rs.answer), SUM(r.score), SUM(r.score * r.score), \
-         SUM(rs.answer * r.score) FROM responses r \
+        ", ",
+        dimension_sums!(),
+        " FROM responses r \
          JOIN response_statements rs ON rs.response_id = r.id WHERE rs.answer IS NOT NULL AND",
         days_of_site!(),
         " GROUP BY ",
@@ -51,12 +82,9 @@ pub(super) const INSERT_ROLLUPS: [&str; 3] = [
         "INSERT INTO rollup_effort (site_id, day, lang, device_class, survey_version, page_path, \
          effort, n, contacted_again, repeated_information, switched_channel, transferred) SELECT ",
         rollup_key!(),
-        ", r.effort, COUNT(*), \
-         SUM(CASE WHEN r.effort_drivers LIKE '%contacted_again%' THEN 1 ELSE 0 END), \
-         SUM(CASE WHEN r.effort_drivers LIKE '%repeated_information%' THEN 1 ELSE 0 END), \
-         SUM(CASE WHEN r.effort_drivers LIKE '%switched_channel%' THEN 1 ELSE 0 END), \
-         SUM(CASE WHEN r.effort_drivers LIKE '%transferred%' THEN 1 ELSE 0 END) \
-         FROM responses r WHERE r.effort IS NOT NULL AND",
+        ", ",
+        effort_counts!(),
+        " FROM responses r WHERE r.effort IS NOT NULL AND",
         days_of_site!(),
         " GROUP BY ",
         rollup_key!(),
