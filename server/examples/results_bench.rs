@@ -7,8 +7,9 @@
 //! It seeds a fresh SQLite file with `responses` (default 1,000,000) responses over a year,
 //! each with two answered statements and, for detractors, an effort answer, straight in SQL
 //! (the ingest path would take minutes to fill it), rolls up the settled days as the server does
-//! in the background, then times what the console asks the store for: the results unfiltered and filtered, the newest comments, and the inbox, each the median
-//! of five runs; then one streamed CSV export of everything. It asserts nothing.
+//! in the background, then times what the console asks the store for: the results unfiltered
+//! and filtered, the newest comments, and the inbox, each the median of five runs; then one
+//! streamed CSV export of everything. It asserts nothing.
 
 use std::time::{Duration, Instant};
 

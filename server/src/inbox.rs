@@ -19,7 +19,7 @@ pub enum InvalidFollowUp {
     #[error("unknown status {0:?}: use new, contacted or resolved")]
     Status(String),
     /// Over [`MAX_NOTES_CHARS`].
-    #[error("notes are limited to 4000 characters, got {0}")]
+    #[error("notes are limited to {MAX_NOTES_CHARS} characters, got {0}")]
     NotesTooLong(usize),
 }
 

@@ -185,11 +185,7 @@ pub async fn exported_ids(url: &str, site_id: &str, token: &str) -> Vec<String> 
 }
 
 /// A response with only a score (and maybe a comment), as the first step of the widget sends.
-pub fn update(
-    id: &str,
-    score: i32,
-    comment: Option<&str>,
-) -> soovita_server::store::ResponseUpdate {
+pub fn update(id: &str, score: i32, comment: Option<&str>) -> ResponseUpdate {
     ResponseUpdate {
         id: ResponseId::parse(id).unwrap(),
         score: Score::try_from(score).unwrap(),
