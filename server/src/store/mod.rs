@@ -1083,18 +1083,23 @@ enum Placeholder {
 /// `count` rows of `width` placeholders, `($1, $2), ($3, $4)` or `(?, ?), (?, ?)`, for
 /// multi-row inserts.
 fn placeholders(count: usize, width: usize, style: Placeholder) -> String {
-    let rows: Vec<String> = (0..count)
-        .map(|row| {
-            let cells: Vec<String> = (1..=width)
-                .map(|i| match style {
-                    Placeholder::Numbered => format!("${}", row * width + i),
-                    Placeholder::Anonymous => "?".to_owned(),
-                })
-                .collect();
-            format!("({})", cells.join(", "))
-        })
-        .collect();
-    rows.join(", ")
+    use std::fmt::Write;
+    // Built for every batch the writer commits, so into one string, not a string per value.
+    let mut sql = String::with_capacity(count * width * 4);
+    for row in 0..count {
+        sql.push_str(if row == 0 { "(" } else { ", (" });
+        for i in 1..=width {
+            if i > 1 {
+                sql.push_str(", ");
+            }
+            match style {
+                Placeholder::Numbered => write!(sql, "${}", row * width + i).unwrap_or_default(),
+                Placeholder::Anonymous => sql.push('?'),
+            }
+        }
+        sql.push(')');
+    }
+    sql
 }
 
 /// Binds one response's values in [`RESPONSE_COLUMNS`] order.
