@@ -12,8 +12,9 @@ const gzipped = (name) => gzipSync(readFileSync(`${dist}/${name}`), { level: 9 }
 
 const LOADER_BUDGET = 1536;
 // The loyalty flow (six steps, every text from the server) on a nightly std built for size.
-// Issue 6 asks for 60 KiB, which a Yew card of this flow cannot reach (README, "Figures").
-const CARD_BUDGET = 128 * 1024;
+// Issue 20 asks for 90,000 B; this holds what the card weighs now (build flags and allocator,
+// README "Figures") plus about 2 KB, so that growth fails the tests.
+const CARD_BUDGET = 116 * 1024;
 
 // Measured as served: the server writes each file's hashed name (12 hex digits of its SHA-256)
 // where the loader has a marker.

@@ -22,6 +22,14 @@ use yew::{AppHandle, AttrValue, Callback, Renderer};
 use app::{Survey, SurveyProps};
 use transport::{random_bytes, time_ordered_uuid, Endpoint};
 
+// SAFETY: the card's wasm runs on one thread (it is built without atomics), which is what
+// `AssumeSingleThreaded` requires.
+#[cfg(target_arch = "wasm32")]
+#[allow(unsafe_code)]
+#[global_allocator]
+static ALLOCATOR: lol_alloc::AssumeSingleThreaded<lol_alloc::FreeListAllocator> =
+    unsafe { lol_alloc::AssumeSingleThreaded::new(lol_alloc::FreeListAllocator::new()) };
+
 /// A mounted card; `destroy` removes it and everything it added to the page.
 #[wasm_bindgen]
 pub struct Widget {
