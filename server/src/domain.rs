@@ -83,6 +83,20 @@ pub enum InvalidInput {
     /// An address without consent to use it.
     #[error("contact.email must be absent when contact.consent is false")]
     EmailWithoutConsent,
+    /// A control character other than tab and newline. PostgreSQL refuses NUL outright, so
+    /// accepting one would answer 503 to the widget's outbox forever.
+    #[error("{0} contains a control character (only tab and newline are allowed): remove it")]
+    ControlCharacter(String),
+}
+
+/// `text` with CRLF line ends made LF (what HTML forms send), refused if any other control
+/// character than tab and newline is left; `field` names it in the error.
+pub fn plain_text(field: &str, text: &str) -> Result<String, InvalidInput> {
+    let text = text.replace("\r\n", "\n");
+    if text.chars().any(|c| c.is_control() && c != '\t' && c != '\n') {
+        return Err(InvalidInput::ControlCharacter(field.to_owned()));
+    }
+    Ok(text)
 }
 
 /// An answer on the Net Promoter scale, 0–10.
@@ -176,7 +190,7 @@ impl Comment {
         if chars > MAX_COMMENT_CHARS {
             return Err(InvalidInput::CommentTooLong(chars));
         }
-        Ok(Some(Self(text)))
+        Ok(Some(Self(plain_text("comment", &text)?)))
     }
 
     /// The comment as the visitor wrote it.

@@ -137,6 +137,7 @@ impl ApiError {
             Self::InvalidField(InvalidInput::Context(_)) => "invalid_context",
             Self::InvalidField(InvalidInput::Attributes(_)) => "invalid_attributes",
             Self::InvalidField(InvalidInput::EmailWithoutConsent) => "email_without_consent",
+            Self::InvalidField(InvalidInput::ControlCharacter(_)) => "control_character",
             Self::MalformedJson(_) => "malformed_json",
             Self::UnreadableBody(_) => "unreadable_body",
             Self::PayloadTooLarge => "payload_too_large",

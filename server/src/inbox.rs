@@ -21,6 +21,9 @@ pub enum InvalidFollowUp {
     /// Over [`MAX_NOTES_CHARS`].
     #[error("notes are limited to {MAX_NOTES_CHARS} characters, got {0}")]
     NotesTooLong(usize),
+    /// A control character other than tab and newline.
+    #[error("notes contain a control character (only tab and newline are allowed): remove it")]
+    NotesControlCharacter,
 }
 
 /// The status and notes an owner posted, checked; the notes trimmed.
@@ -34,6 +37,8 @@ pub fn follow_up_of(
     if chars > MAX_NOTES_CHARS {
         return Err(InvalidFollowUp::NotesTooLong(chars));
     }
+    let notes = crate::domain::plain_text("notes", notes)
+        .map_err(|_| InvalidFollowUp::NotesControlCharacter)?;
     Ok((status, notes.trim().to_owned()))
 }
 
@@ -221,6 +226,18 @@ mod tests {
             ]
         );
         assert_eq!(response_times(&[]), ResponseTimes::default());
+    }
+
+    #[test]
+    fn notes_keep_line_ends_and_refuse_other_control_characters() {
+        assert_eq!(
+            follow_up_of("contacted", " Called.\r\nWill call again. "),
+            Ok((FollowUpStatus::Contacted, "Called.\nWill call again.".into()))
+        );
+        assert_eq!(
+            follow_up_of("contacted", "bell\u{7}"),
+            Err(InvalidFollowUp::NotesControlCharacter)
+        );
     }
 
     #[test]

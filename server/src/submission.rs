@@ -11,7 +11,7 @@ use soovita_wire::{
 };
 
 use crate::bank;
-use crate::domain::{Comment, InvalidInput, ResponseId, Score};
+use crate::domain::{plain_text, Comment, InvalidInput, ResponseId, Score};
 use crate::error::ApiError;
 use crate::store::{PublishedSurvey, ResponseUpdate, StatementUpdate};
 
@@ -195,6 +195,9 @@ fn context(mut context: PageContext, record_query: bool) -> Result<PageContext, 
             "utm values must be at most {MAX_ATTRIBUTE_VALUE_CHARS} characters"
         ));
     }
+    for (name, value) in &context.utm {
+        plain_text(&format!("context.utm.{name}"), value)?;
+    }
     let host_like = |host: &str| {
         (1..=253).contains(&host.len())
             && host
@@ -232,6 +235,7 @@ fn attributes(attributes: &BTreeMap<String, String>) -> Result<Option<String>, I
                 "{name} is longer than {MAX_ATTRIBUTE_VALUE_CHARS} characters"
             ));
         }
+        plain_text(&format!("attributes.{name}"), value)?;
     }
     Ok((!attributes.is_empty())
         .then(|| serde_json::to_string(attributes).expect("a map of strings serialises")))
@@ -393,6 +397,16 @@ mod tests {
     }
 
     #[test]
+    fn tabs_and_line_ends_are_text_and_crlf_is_stored_as_lf() {
+        let body = json!({"response_id": ID, "score": 2, "comment": "one\ttwo\r\nthree\nfour"});
+        let update = check(body).unwrap();
+        assert_eq!(
+            update.comment.unwrap().as_str(),
+            "one\ttwo\nthree\nfour"
+        );
+    }
+
+    #[test]
     fn every_wrong_answer_is_refused_by_name() {
         let cases = [
             (
@@ -424,6 +438,22 @@ mod tests {
                 InvalidInput::DuplicateStatement("trust.honest".into()),
             ),
             (json!({"lang": "xx"}), InvalidInput::Language("xx".into())),
+            (
+                json!({"comment": "ok\u{0}then"}),
+                InvalidInput::ControlCharacter("comment".into()),
+            ),
+            (
+                json!({"comment": "a lone \r return"}),
+                InvalidInput::ControlCharacter("comment".into()),
+            ),
+            (
+                json!({"attributes": {"plan": "pro\u{1b}[31m"}}),
+                InvalidInput::ControlCharacter("attributes.plan".into()),
+            ),
+            (
+                json!({"context": {"path": "/", "device": "phone", "utm": {"utm_source": "x\u{7f}"}}}),
+                InvalidInput::ControlCharacter("context.utm.utm_source".into()),
+            ),
             (
                 json!({"context": {"path": "/a?token=secret", "device": "phone"}}),
                 InvalidInput::Context("path must be a URL path of at most 512 characters starting with /, without query or fragment".into()),
