@@ -300,13 +300,25 @@ fn csv_rows(responses: &[ExportedResponse], header: bool) -> Vec<u8> {
 }
 
 /// Spreadsheets run a cell that starts with one of these as a formula (OWASP "CSV injection");
-/// a leading apostrophe makes them show it as text.
+/// a leading apostrophe makes them show it as text. Excel in locales whose list separator is
+/// `;` (Estonian, German, French…) splits a cell there, so every `;`-separated part is a cell
+/// start too.
 fn spreadsheet_safe(cell: &str) -> Cow<'_, str> {
-    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        Cow::Owned(format!("'{cell}"))
-    } else {
-        Cow::Borrowed(cell)
+    let dangerous = |part: &str| part.starts_with(['=', '+', '-', '@', '\t', '\r', '\0']);
+    if !cell.split(';').any(dangerous) {
+        return Cow::Borrowed(cell);
     }
+    let parts: Vec<String> = cell
+        .split(';')
+        .map(|part| {
+            if dangerous(part) {
+                format!("'{part}")
+            } else {
+                part.to_owned()
+            }
+        })
+        .collect();
+    Cow::Owned(parts.join(";"))
 }
 
 #[cfg(test)]
@@ -358,6 +370,19 @@ mod tests {
                 "{dangerous:?} became {comment_cell:?}"
             );
         }
+    }
+
+    #[test]
+    fn formulas_after_a_semicolon_and_after_nul_are_defused() {
+        for (dangerous, safe) in [
+            ("ok;=HYPERLINK(\"http://x\")", "ok;'=HYPERLINK(\"\"http://x\"\")"),
+            ("a;b;+1;@x", "a;b;'+1;'@x"),
+            ("\0=1", "'\0=1"),
+        ] {
+            let csv = String::from_utf8(csv_rows(&[response(dangerous)], true)).unwrap();
+            assert!(csv.contains(safe), "{dangerous:?} became {csv}");
+        }
+        assert_eq!(spreadsheet_safe("plain; text"), "plain; text");
     }
 
     #[test]
