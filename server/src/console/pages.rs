@@ -328,7 +328,7 @@ pub fn inbox(
                         @if let Some(path) = &item.page_path { " · " span.muted { (path) } }
                     }
                     @if let Some(email) = &item.email {
-                        p { a href=(format!("mailto:{email}")) { (email) } }
+                        p { a href=(mailto(email)) { (email) } }
                     }
                     @if let Some(comment) = &item.comment { p.comment { (comment) } }
                     p.muted {
@@ -505,9 +505,31 @@ fn date(unix_ms: i64) -> String {
         .unwrap_or_default()
 }
 
+/// A `mailto:` link to exactly `email`: every character an address may hold but a URL gives a
+/// meaning to (`?`, `&`, `=`, `%`, `#`…) is percent-encoded, so `x?cc=other@example.com`, which
+/// is a valid address, cannot add a recipient (RFC 6068).
+fn mailto(email: &str) -> String {
+    const KEEP: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'@')
+        .remove(b'.')
+        .remove(b'-')
+        .remove(b'_');
+    format!("mailto:{}", percent_encoding::utf8_percent_encode(email, KEEP))
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{category, label, signed};
+    use super::{category, label, mailto, signed};
+
+    #[test]
+    fn a_mailto_link_carries_one_recipient_and_nothing_else() {
+        assert_eq!(mailto("mari.maasikas@example.ee"), "mailto:mari.maasikas@example.ee");
+        assert_eq!(
+            mailto("x?cc=boss@example.com&subject=hi@example.com"),
+            "mailto:x%3Fcc%3Dboss@example.com%26subject%3Dhi@example.com"
+        );
+        assert_eq!(mailto("a+b#c%d@example.com"), "mailto:a%2Bb%23c%25d@example.com");
+    }
 
     #[test]
     fn figures_read_as_people_write_them() {
