@@ -84,13 +84,17 @@ pub struct ServeArgs {
     #[arg(
         long = "trusted-proxy",
         env = "SOOVITA_TRUSTED_PROXIES",
-        value_delimiter = ','
+        value_delimiter = ',',
+        value_parser = crate::rate_limit::parse_trusted_proxy
     )]
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Seconds a response must go without a new answer before webhooks announce it, so the
     /// announcement carries the comment and contact details that follow the score.
     #[arg(long, env = "SOOVITA_WEBHOOK_SETTLE_SECONDS", default_value = "120")]
     pub webhook_settle_seconds: u64,
+    /// A bearer token that GET /metrics then requires; without one, /metrics is open to all.
+    #[arg(long, env = "SOOVITA_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
     /// Adds the parse-only baseline endpoint used by the ingest benchmark. Not for production.
     #[arg(long, hide = true)]
     pub bench_parse_only: bool,

@@ -11,8 +11,10 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use axum::http::HeaderMap;
-use governor::clock::Clock;
-use governor::{DefaultKeyedRateLimiter, Quota};
+use governor::clock::{Clock, DefaultClock};
+use governor::middleware::NoOpMiddleware;
+use governor::state::keyed::DefaultKeyedStateStore;
+use governor::{Quota, RateLimiter};
 use ipnet::IpNet;
 use sha2::{Digest, Sha256};
 
@@ -51,24 +53,45 @@ pub struct Limited {
     pub retry_after: Duration,
 }
 
-/// The limiters and the day's salt.
-pub struct RateLimits {
+/// A limiter keyed by `K` on the clock `C`.
+type Keyed<K, C> =
+    RateLimiter<K, DefaultKeyedStateStore<K>, C, NoOpMiddleware<<C as Clock>::Instant>>;
+
+/// The limiters and the day's salt; generic over the clock so tests can move time.
+pub struct RateLimits<C: Clock = DefaultClock> {
     config: RateLimitConfig,
-    per_client: DefaultKeyedRateLimiter<[u8; 16]>,
-    per_site: DefaultKeyedRateLimiter<SiteId>,
-    sign_in: DefaultKeyedRateLimiter<[u8; 16]>,
+    per_client: Keyed<[u8; 16], C>,
+    per_site: Keyed<SiteId, C>,
+    sign_in: Keyed<[u8; 16], C>,
     salt: Mutex<(i64, [u8; 32])>,
 }
 
 impl RateLimits {
     /// Empty limiters for `config`.
     pub fn new(config: RateLimitConfig) -> Self {
+        Self::with_clock(config, DefaultClock::default())
+    }
+}
+
+impl<C: Clock + Clone> RateLimits<C> {
+    /// Empty limiters for `config` on `clock`.
+    pub fn with_clock(config: RateLimitConfig, clock: C) -> Self {
         Self {
-            per_client: DefaultKeyedRateLimiter::keyed(Quota::per_minute(
-                config.per_client_per_minute,
-            )),
-            per_site: DefaultKeyedRateLimiter::keyed(Quota::per_second(config.per_site_per_second)),
-            sign_in: DefaultKeyedRateLimiter::keyed(Quota::per_minute(SIGN_INS_PER_MINUTE)),
+            per_client: RateLimiter::new(
+                Quota::per_minute(config.per_client_per_minute),
+                DefaultKeyedStateStore::default(),
+                clock.clone(),
+            ),
+            per_site: RateLimiter::new(
+                Quota::per_second(config.per_site_per_second),
+                DefaultKeyedStateStore::default(),
+                clock.clone(),
+            ),
+            sign_in: RateLimiter::new(
+                Quota::per_minute(SIGN_INS_PER_MINUTE),
+                DefaultKeyedStateStore::default(),
+                clock,
+            ),
             salt: Mutex::new((i64::MIN, [0; 32])),
             config,
         }
@@ -80,16 +103,18 @@ impl RateLimits {
         // The limiter's own clock: `DefaultClock::default()` calibrates a new clock (CPUID and
         // all) each time, which showed up in ingest profiles.
         let clock = self.per_site.clock();
-        self.per_site.check_key(site).map_err(|not_until| Limited {
-            scope: "site",
-            retry_after: not_until.wait_time_from(clock.now()),
-        })?;
+        // The client first: a request its own limit refuses must not use up the site's
+        // allowance, or one client at the site's rate would lock every other visitor out.
         self.per_client
             .check_key(&self.client_key(client))
             .map_err(|not_until| Limited {
                 scope: "client",
                 retry_after: not_until.wait_time_from(clock.now()),
-            })
+            })?;
+        self.per_site.check_key(site).map_err(|not_until| Limited {
+            scope: "site",
+            retry_after: not_until.wait_time_from(clock.now()),
+        })
     }
 
     /// Counts one console sign-in attempt from `peer`; `Err` once the client has made
@@ -114,32 +139,47 @@ impl RateLimits {
                 .is_some_and(|proto| proto.as_bytes().eq_ignore_ascii_case(b"https"))
     }
 
-    /// Forgets clients and sites that are back to a full allowance, to bound memory.
+    /// Forgets clients and sites that are back to a full allowance, and gives back the room
+    /// they took: the limiters then hold the clients of about the last minute, whatever the
+    /// peak was.
     pub fn forget_idle(&self) {
-        self.per_client.retain_recent();
+        for limiter in [&self.per_client, &self.sign_in] {
+            limiter.retain_recent();
+            limiter.shrink_to_fit();
+        }
         self.per_site.retain_recent();
-        self.sign_in.retain_recent();
+        self.per_site.shrink_to_fit();
+    }
+
+    /// Clients and sites the limiters remember.
+    pub fn remembered(&self) -> usize {
+        self.per_client.len() + self.sign_in.len() + self.per_site.len()
     }
 
     /// The address of the client: the peer, unless the peer is a trusted proxy, in which case
     /// the right-most `X-Forwarded-For` entry that is not itself a trusted proxy. Entries left of
-    /// that one were written by the client and prove nothing.
+    /// that one were written by the client and prove nothing; so does everything left of an
+    /// entry that is not an address, which ends the chain (the hop right of it is the client).
     pub fn client_address(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
         if !self.is_trusted(peer) {
             return peer;
         }
-        let forwarded = headers
+        let entries: Vec<&str> = headers
             .get_all("x-forwarded-for")
             .iter()
-            .filter_map(|value| value.to_str().ok())
-            .flat_map(|value| value.split(','))
-            .filter_map(|entry| entry.trim().parse::<IpAddr>().ok())
-            .collect::<Vec<_>>();
-        forwarded
-            .into_iter()
-            .rev()
-            .find(|ip| !self.is_trusted(*ip))
-            .unwrap_or(peer)
+            .flat_map(|value| value.to_str().unwrap_or("?").split(','))
+            .collect();
+        let mut client = peer;
+        for entry in entries.into_iter().rev() {
+            let Some(ip) = forwarded_address(entry) else {
+                return client;
+            };
+            client = ip;
+            if !self.is_trusted(ip) {
+                break;
+            }
+        }
+        client
     }
 
     fn is_trusted(&self, ip: IpAddr) -> bool {
@@ -149,7 +189,16 @@ impl RateLimits {
             .any(|net| net.contains(&ip))
     }
 
+    /// The limiters' key of a client: an IPv6 client by its /64, which one subscriber usually
+    /// gets whole, so that walking through its addresses does not multiply its allowance.
     fn client_key(&self, client: IpAddr) -> [u8; 16] {
+        let client = match client {
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => IpAddr::V4(v4),
+                None => IpAddr::V6((u128::from(v6) & !((1 << 64) - 1)).into()),
+            },
+            v4 => v4,
+        };
         let today = crate::clock::now_ms().div_euclid(86_400_000);
         let salt = {
             let mut salt = self.salt.lock().expect("never poisoned");
@@ -166,6 +215,35 @@ impl RateLimits {
             .try_into()
             .expect("a SHA-256 digest has 32 bytes")
     }
+}
+
+/// An `X-Forwarded-For` entry as proxies write it: a bare address, `192.0.2.1:4711`,
+/// `[2001:db8::1]` or `[2001:db8::1]:4711`.
+fn forwarded_address(entry: &str) -> Option<IpAddr> {
+    let entry = entry.trim();
+    if let Ok(ip) = entry.parse::<IpAddr>() {
+        return Some(ip);
+    }
+    if let Some(bracketed) = entry.strip_prefix('[') {
+        let (ip, rest) = bracketed.split_once(']')?;
+        let port_ok = rest.is_empty()
+            || rest
+                .strip_prefix(':')
+                .is_some_and(|port| port.parse::<u16>().is_ok());
+        return port_ok.then(|| ip.parse::<std::net::Ipv6Addr>().ok().map(IpAddr::V6))?;
+    }
+    entry
+        .parse::<std::net::SocketAddrV4>()
+        .ok()
+        .map(|socket| IpAddr::V4(*socket.ip()))
+}
+
+/// A `--trusted-proxy` value: a network in CIDR notation, or a bare address.
+pub fn parse_trusted_proxy(value: &str) -> Result<IpNet, String> {
+    value
+        .parse::<IpNet>()
+        .or_else(|_| value.parse::<IpAddr>().map(IpNet::from))
+        .map_err(|_| format!("{value:?} is neither an IP address nor a CIDR network like 10.0.0.0/8"))
 }
 
 #[cfg(test)]
@@ -207,6 +285,97 @@ mod tests {
             behind_proxies.client_address(proxy, &HeaderMap::new()),
             proxy
         );
+    }
+
+    #[test]
+    fn one_client_over_its_limit_does_not_use_up_the_site() {
+        let limits = RateLimits::with_clock(
+            RateLimitConfig {
+                per_client_per_minute: NonZeroU32::new(2).unwrap(),
+                per_site_per_second: NonZeroU32::new(10).unwrap(),
+                trusted_proxies: Vec::new(),
+            },
+            governor::clock::FakeRelativeClock::default(),
+        );
+        let site = SiteId::generate();
+        let flooder: IpAddr = "203.0.113.9".parse().unwrap();
+        let refused = (0..100)
+            .filter(|_| limits.check(flooder, &HeaderMap::new(), &site).is_err())
+            .count();
+        assert_eq!(refused, 98, "the flooder gets its own two");
+        let visitor: IpAddr = "198.51.100.20".parse().unwrap();
+        assert!(
+            limits.check(visitor, &HeaderMap::new(), &site).is_ok(),
+            "another visitor still gets through"
+        );
+    }
+
+    #[test]
+    fn idle_clients_are_forgotten_and_active_ones_kept() {
+        let clock = governor::clock::FakeRelativeClock::default();
+        let limits = RateLimits::with_clock(
+            RateLimitConfig {
+                per_client_per_minute: NonZeroU32::new(60).unwrap(),
+                per_site_per_second: NonZeroU32::new(100_000).unwrap(),
+                trusted_proxies: Vec::new(),
+            },
+            clock.clone(),
+        );
+        let site = SiteId::generate();
+        for client in 0..1_000_u32 {
+            let peer = IpAddr::from(std::net::Ipv4Addr::from(0x0a00_0000 + client));
+            limits.check(peer, &HeaderMap::new(), &site).unwrap();
+        }
+        assert_eq!(limits.remembered(), 1_001, "1,000 clients and the site");
+        limits.forget_idle();
+        assert_eq!(limits.remembered(), 1_001, "a second is too soon to forget anyone");
+
+        // One request of a 60-a-minute allowance is given back after a second; governor
+        // forgets a key one more second later.
+        clock.advance(Duration::from_millis(2_500));
+        let active: IpAddr = "203.0.113.9".parse().unwrap();
+        limits.check(active, &HeaderMap::new(), &site).unwrap();
+        limits.forget_idle();
+        assert_eq!(limits.remembered(), 2, "only the client seen since, and its site");
+    }
+
+    #[test]
+    fn proxies_that_append_ports_are_understood_and_garbage_ends_the_chain() {
+        let limits = limits(&["10.0.0.0/8"]);
+        let proxy: IpAddr = "10.0.0.2".parse().unwrap();
+        let client = |chain: &str| limits.client_address(proxy, &forwarded(chain)).to_string();
+        assert_eq!(client("198.51.100.7:51234, 10.0.0.5:80"), "198.51.100.7");
+        assert_eq!(client("[2001:db8::7]:443"), "2001:db8::7");
+        assert_eq!(client("[2001:db8::8]"), "2001:db8::8");
+        // The client wrote "1.2.3.4, junk"; the proxy appended 10.0.0.5. The chain ends at the
+        // junk, so the client is the hop right of it, never the address it made up.
+        assert_eq!(client("1.2.3.4, junk, 10.0.0.5"), "10.0.0.5");
+        assert_eq!(client("1.2.3.4, 198.51.100.7:99999"), "10.0.0.2");
+    }
+
+    #[test]
+    fn an_ipv6_client_is_one_client_across_its_64() {
+        let limits = limits(&[]);
+        let site = SiteId::generate();
+        let at = |ip: &str| limits.check(ip.parse().unwrap(), &HeaderMap::new(), &site);
+        assert!(at("2001:db8:1:2::1").is_ok());
+        assert!(at("2001:db8:1:2:ffff::9").is_ok());
+        assert_eq!(at("2001:db8:1:2:abcd::1").unwrap_err().scope, "client");
+        assert!(at("2001:db8:1:3::1").is_ok(), "the next /64 is another client");
+    }
+
+    #[test]
+    fn a_bare_address_is_a_trusted_proxy_too() {
+        assert_eq!(
+            parse_trusted_proxy("127.0.0.1").unwrap(),
+            "127.0.0.1/32".parse::<IpNet>().unwrap()
+        );
+        assert_eq!(
+            parse_trusted_proxy("::1").unwrap(),
+            "::1/128".parse::<IpNet>().unwrap()
+        );
+        assert!(parse_trusted_proxy("10.0.0.0/8").is_ok());
+        assert!(parse_trusted_proxy("proxy.local").unwrap_err().contains("proxy.local"));
     }
 
     #[test]
