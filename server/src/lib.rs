@@ -55,6 +55,8 @@ pub struct ServeOptions {
     pub bench_parse_only: bool,
     /// When and how webhooks are sent.
     pub webhooks: webhooks::WebhookOptions,
+    /// The bearer token `/metrics` asks for; open to all without one.
+    pub metrics_token: Option<String>,
 }
 
 /// Serves the application on `listener` until `shutdown` completes, then gives the requests

@@ -40,6 +40,7 @@ async fn main() -> anyhow::Result<()> {
                     trusted_proxies: args.trusted_proxies,
                 },
                 bench_parse_only: args.bench_parse_only,
+                metrics_token: args.metrics_token,
                 webhooks: WebhookOptions {
                     settle: Duration::from_secs(args.webhook_settle_seconds),
                     ..WebhookOptions::default()

@@ -17,6 +17,11 @@ use crate::store::{Site, Store, StoreError};
 /// How long a site (or its absence) is trusted before it is read again.
 pub const SITE_TTL: Duration = Duration::from_secs(5);
 
+/// The most sites (and unknown ids) remembered: about 2 MB at most. Past it, stale entries are
+/// dropped, and while the cache is still full (a flood of made-up ids within [`SITE_TTL`]) an
+/// unknown id is answered without being remembered.
+pub const MAX_ENTRIES: usize = 10_000;
+
 /// When a site was read, and what was found.
 type Entry = (Instant, Option<Arc<Site>>);
 
@@ -46,16 +51,41 @@ impl SiteCache {
         let mut entries = self.entries.write().expect("never poisoned");
         // Unknown ids are cached too (a flood of them must not reach the database), so stale
         // entries are dropped whenever the map grows past what real sites explain.
-        if entries.len() > 10_000 {
+        if entries.len() >= MAX_ENTRIES && !entries.contains_key(id) {
             entries.retain(|_, (read_at, _)| read_at.elapsed() < SITE_TTL);
+            entries.shrink_to_fit();
         }
-        entries.insert(id.clone(), (Instant::now(), site.clone()));
+        if entries.len() < MAX_ENTRIES || entries.contains_key(id) {
+            entries.insert(id.clone(), (Instant::now(), site.clone()));
+        }
         Ok(site)
+    }
+
+    /// Sites and unknown ids remembered.
+    pub fn remembered(&self) -> usize {
+        self.entries.read().expect("never poisoned").len()
     }
 
     /// Drops what is remembered of a site, so that this server reads it afresh; other servers on
     /// the same database see the change within [`SITE_TTL`].
     pub fn forget(&self, id: &SiteId) {
         self.entries.write().expect("never poisoned").remove(id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_flood_of_unknown_ids_stays_within_the_cap() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/cache.db", dir.path().display());
+        let cache = SiteCache::new(crate::store::open(&url).await.unwrap());
+        for _ in 0..MAX_ENTRIES + 500 {
+            assert!(cache.get(&SiteId::generate()).await.unwrap().is_none());
+        }
+        // Equal unless the machine took over SITE_TTL to get here and stale entries went.
+        assert!(cache.remembered() <= MAX_ENTRIES, "{}", cache.remembered());
     }
 }

@@ -604,6 +604,39 @@ async fn csv_export_is_an_attachment_safe_for_spreadsheets() {
 }
 
 #[tokio::test]
+async fn metrics_with_a_token_are_only_for_its_bearer() {
+    let server = TestServer::start_with(soovita_server::ServeOptions {
+        metrics_token: Some("scrape-me-9f3a".into()),
+        ..soovita_server::ServeOptions::default()
+    })
+    .await;
+    let metrics = |token: Option<&str>| {
+        let request = server.http.get(format!("{}/metrics", server.base));
+        let request = match token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        };
+        async move {
+            let response = request.send().await.unwrap();
+            (response.status(), response.text().await.unwrap())
+        }
+    };
+    let (status, body) = metrics(None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(body.contains("missing_token"), "{body}");
+    let (status, body) = metrics(Some("scrape-me-9f3b")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(body.contains("wrong_token"), "{body}");
+    assert_eq!(
+        server.post(Some(SHOP), answer(10, None)).await.0,
+        StatusCode::OK
+    );
+    let (status, body) = metrics(Some("scrape-me-9f3a")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("soovita_responses_accepted_total"), "{body}");
+}
+
+#[tokio::test]
 async fn readiness_and_metrics_report_what_happened() {
     let server = TestServer::start().await;
     let ready = server

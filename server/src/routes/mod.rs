@@ -146,6 +146,8 @@ pub fn router(state: AppState, options: &ServeOptions) -> Router {
                 .allow_methods([Method::GET]),
         )
         .layer(CompressionLayer::new());
+    let metrics_token = options.metrics_token.as_deref().map(Arc::<str>::from);
+    let metrics = get(move |token| crate::telemetry::render(metrics_token.clone(), token));
     let mut router = Router::new();
     if options.bench_parse_only {
         router = router.route(
@@ -156,7 +158,7 @@ pub fn router(state: AppState, options: &ServeOptions) -> Router {
     router
         .route(HEALTHZ, get(healthz))
         .route(READYZ, get(readiness))
-        .route(METRICS, get(crate::telemetry::render))
+        .route(METRICS, metrics)
         .route(OPENAPI, get(openapi::openapi_json))
         .route(SURVEY, survey)
         .route(
