@@ -265,7 +265,8 @@ async fn main() -> anyhow::Result<()> {
 
     let mut server: Child = Command::new(&binary)
         .args(["serve", "--listen", "127.0.0.1:0", "--trusted-proxy", "127.0.0.1/32"])
-        .args(["--webhook-settle-seconds", "5", "--database", &database])
+        .args(["--webhook-settle-seconds", "5", "--webhook-allow-private"])
+        .args(["--database", &database])
         .env("SOOVITA_LOG", "warn")
         .stdout(Stdio::piped())
         .spawn()?;

@@ -92,6 +92,10 @@ pub struct ServeArgs {
     /// announcement carries the comment and contact details that follow the score.
     #[arg(long, env = "SOOVITA_WEBHOOK_SETTLE_SECONDS", default_value = "120")]
     pub webhook_settle_seconds: u64,
+    /// Allows webhooks to loopback, private and other internal addresses, for a receiver on the
+    /// same network. Off by default: anyone who may add a webhook could otherwise reach them.
+    #[arg(long, env = "SOOVITA_WEBHOOK_ALLOW_PRIVATE")]
+    pub webhook_allow_private: bool,
     /// A bearer token that GET /metrics then requires; without one, /metrics is open to all.
     #[arg(long, env = "SOOVITA_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,

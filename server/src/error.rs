@@ -73,6 +73,10 @@ pub enum ApiError {
     /// The site has no webhook or delivery with this id.
     #[error("this site has no webhook or delivery with id {0:?}")]
     UnknownWebhook(String),
+    /// A delivery that is still being sent or has been re-sent as often as allowed (or is not
+    /// the site's).
+    #[error("this site has no delivery {0:?} that can be re-sent now: a delivery is re-sent once its attempts are over, at most 5 times")]
+    NotResendable(String),
     /// No widget file has this name (hashed names change with every build).
     #[error("no asset named {0:?}: reload the page to get the current loader")]
     UnknownAsset(String),
@@ -93,6 +97,7 @@ impl ApiError {
             | Self::UnknownAsset(_)
             | Self::UnknownResponse(_)
             | Self::UnknownWebhook(_)
+            | Self::NotResendable(_)
             | Self::NoSuchEndpoint => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::MissingOrigin | Self::OriginNotAllowed(_) | Self::WrongToken => {
@@ -152,7 +157,7 @@ impl ApiError {
             Self::InvalidFilter(_) => "invalid_filter",
             Self::InvalidWebhook(_) => "invalid_webhook",
             Self::InvalidFollowUp(_) => "invalid_follow_up",
-            Self::UnknownWebhook(_) => "unknown_webhook",
+            Self::UnknownWebhook(_) | Self::NotResendable(_) => "unknown_webhook",
             Self::UnknownAsset(_) => "unknown_asset",
             Self::AssetsMissing => "assets_missing",
             Self::StorageUnavailable(_) => "storage_unavailable",

@@ -43,6 +43,7 @@ async fn main() -> anyhow::Result<()> {
                 metrics_token: args.metrics_token,
                 webhooks: WebhookOptions {
                     settle: Duration::from_secs(args.webhook_settle_seconds),
+                    allow_private: args.webhook_allow_private,
                     ..WebhookOptions::default()
                 },
                 ..ServeOptions::default()

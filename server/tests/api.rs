@@ -1297,6 +1297,26 @@ async fn webhooks_are_managed_with_the_admin_token_and_bad_ones_are_named() {
             json!({"url": "https://hooks.example", "events": ["response"], "format": "xml"}),
             "json or slack",
         ),
+        (
+            json!({"url": "http://127.0.0.1:22/", "events": ["response"]}),
+            "refused: 127.0.0.1 is a loopback, private or otherwise internal address",
+        ),
+        (
+            json!({"url": "http://169.254.169.254/latest/meta-data/", "events": ["response"]}),
+            "refused: 169.254.169.254",
+        ),
+        (
+            json!({"url": "http://[::ffff:10.0.0.1]/", "events": ["response"]}),
+            "refused: ::ffff:10.0.0.1",
+        ),
+        (
+            json!({"url": "http://localhost:5432/", "events": ["response"]}),
+            "refused: localhost",
+        ),
+        (
+            json!({"url": "https://admin:pw@hooks.example/", "events": ["response"]}),
+            "must not carry a user name or password",
+        ),
     ] {
         let (status, error) = call(reqwest::Method::POST, "webhooks", Some(body.clone())).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");

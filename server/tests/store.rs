@@ -1198,6 +1198,7 @@ async fn webhooks_storage(store: Arc<dyn Store>) {
         &names(&["new_detractor", "contact_requested"]),
         "json",
         10_000,
+        false,
     )
     .unwrap();
     let other_hook = Webhook::new(
@@ -1206,6 +1207,7 @@ async fn webhooks_storage(store: Arc<dyn Store>) {
         &names(&["response"]),
         "slack",
         10_000,
+        false,
     )
     .unwrap();
     assert!(store.create_webhook(&hook, 10_000).await.unwrap());
@@ -1442,10 +1444,24 @@ async fn webhooks_storage(store: Arc<dyn Store>) {
         .resend_delivery(&elsewhere.id, &failing.id, 3, 30_000)
         .await
         .unwrap());
+    assert!(
+        !store
+            .resend_delivery(&hooks.id, &failing.id, 0, 30_000)
+            .await
+            .unwrap(),
+        "its 2 attempts are already (0 × 6 allowed)"
+    );
     assert!(store
         .resend_delivery(&hooks.id, &failing.id, 3, 30_000)
         .await
         .unwrap());
+    assert!(
+        !store
+            .resend_delivery(&hooks.id, &failing.id, 3, 30_000)
+            .await
+            .unwrap(),
+        "a delivery being sent is not re-sent on top"
+    );
     let resent = store
         .claim_due_deliveries(30_000, 100_000, 10)
         .await
@@ -1500,6 +1516,7 @@ async fn webhooks_storage(store: Arc<dyn Store>) {
             &names(&["response"]),
             "json",
             50_000,
+            false,
         )
         .unwrap();
         assert!(store.create_webhook(&more, 50_000).await.unwrap());
@@ -1510,6 +1527,7 @@ async fn webhooks_storage(store: Arc<dyn Store>) {
         &names(&["response"]),
         "json",
         50_000,
+        false,
     )
     .unwrap();
     assert!(!store.create_webhook(&one_too_many, 50_000).await.unwrap());

@@ -1,6 +1,8 @@
 //! Webhooks end to end: answers posted to a real server reach a real local HTTP receiver that
 //! fails the first two attempts, signed, retried with growing waits, logged, and re-sent.
 
+mod common;
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -14,7 +16,7 @@ use serde_json::{json, Value};
 use sha2::Sha256;
 use soovita_server::sites::{register, SiteSettings};
 use soovita_server::store::{self, Store};
-use soovita_server::webhooks::{DeliveryStatus, Webhook, WebhookOptions};
+use soovita_server::webhooks::{dispatcher, DeliveryStatus, Webhook, WebhookOptions};
 use soovita_server::ServeOptions;
 use tokio::net::TcpListener;
 
@@ -126,6 +128,7 @@ async fn a_detractor_reaches_a_failing_receiver_signed_retried_logged_and_resent
         &["new_detractor".to_owned()],
         "json",
         soovita_server::clock::now_ms(),
+        true,
     )
     .unwrap();
     assert!(store
@@ -142,6 +145,7 @@ async fn a_detractor_reaches_a_failing_receiver_signed_retried_logged_and_resent
             first_retry: FIRST_RETRY,
             attempts: 5,
             timeout: Duration::from_secs(5),
+            allow_private: true,
         },
         ..ServeOptions::default()
     };
@@ -254,4 +258,58 @@ async fn a_detractor_reaches_a_failing_receiver_signed_retried_logged_and_resent
     );
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(receiver.count(), 4, "nothing else was sent");
+}
+
+#[tokio::test]
+async fn an_internal_receiver_is_refused_when_sent_unless_allowed() {
+    let receiver = Receiver::default();
+    let receiver_url = receiver.start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = store::open(&format!("sqlite://{}/ssrf.db", dir.path().display()))
+        .await
+        .unwrap();
+    let origins = [SHOP.to_owned()];
+    let site = register(
+        store.as_ref(),
+        SiteSettings {
+            name: "Shop",
+            origins: &origins,
+            sample_percent: 100,
+            cooldown_days: 90,
+            retention_days: 730,
+            honor_do_not_track: false,
+        },
+    )
+    .await
+    .unwrap();
+    let site_id = soovita_server::domain::SiteId::parse(&site.site_id).unwrap();
+    // Saved while internal receivers were allowed; the server then runs without the flag.
+    let webhook = Webhook::new(
+        site_id.clone(),
+        &receiver_url,
+        &["new_detractor".to_owned()],
+        "json",
+        0,
+        true,
+    )
+    .unwrap();
+    assert!(store.create_webhook(&webhook, 0).await.unwrap());
+    let now_ms = soovita_server::clock::now_ms();
+    let detractor = common::update("0190a0b0-0000-7000-8000-00000000000a", 2, None);
+    store.upsert_response(&site_id, &detractor, now_ms - 60_000).await.unwrap();
+
+    let refusing = WebhookOptions {
+        settle: Duration::ZERO,
+        ..WebhookOptions::default()
+    };
+    dispatcher::scan(store.as_ref(), &refusing, now_ms).await.unwrap();
+    let client = dispatcher::client(&refusing).unwrap();
+    dispatcher::send_due(store.as_ref(), &client, &refusing).await.unwrap();
+    let deliveries = store.deliveries(&site_id, 10).await.unwrap();
+    let attempt = &deliveries[0].attempts[0];
+    assert_eq!(attempt.status_code, None);
+    let error = attempt.error.as_deref().unwrap();
+    assert!(error.starts_with("refused: 127.0.0.1 is a loopback"), "{error}");
+    assert_eq!(receiver.count(), 0, "nothing reached the internal receiver");
+    assert_eq!(deliveries[0].status, DeliveryStatus::Pending, "retried later");
 }

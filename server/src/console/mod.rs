@@ -528,8 +528,15 @@ async fn add_webhook(
         .map(|(event, _)| event.as_str().to_owned())
         .collect();
     let now_ms = clock::now_ms();
-    let webhook = Webhook::new(site.id.clone(), &form.url, &events, &form.format, now_ms)
-        .map_err(|error| ConsoleError::InvalidForm(error.to_string()))?;
+    let webhook = Webhook::new(
+        site.id.clone(),
+        &form.url,
+        &events,
+        &form.format,
+        now_ms,
+        state.webhooks.allow_private,
+    )
+    .map_err(|error| ConsoleError::InvalidForm(error.to_string()))?;
     if !state.store.create_webhook(&webhook, now_ms).await? {
         return Err(ConsoleError::InvalidForm(
             webhooks::InvalidWebhook::TooMany.to_string(),

@@ -132,7 +132,14 @@ pub async fn add(
     let site = state.owned_site(&site_id, &token).await?;
     let now_ms = crate::clock::now_ms();
     let format = new.format.as_deref().unwrap_or("json");
-    let webhook = Webhook::new(site.id.clone(), &new.url, &new.events, format, now_ms)?;
+    let webhook = Webhook::new(
+        site.id.clone(),
+        &new.url,
+        &new.events,
+        format,
+        now_ms,
+        state.webhooks.allow_private,
+    )?;
     if !state.store.create_webhook(&webhook, now_ms).await? {
         return Err(InvalidWebhook::TooMany.into());
     }
@@ -196,6 +203,6 @@ pub async fn resend(
     if queued {
         Ok(StatusCode::ACCEPTED)
     } else {
-        Err(ApiError::UnknownWebhook(delivery_id))
+        Err(ApiError::NotResendable(delivery_id))
     }
 }

@@ -391,7 +391,8 @@ pub trait Store: Send + Sync {
     /// A site's newest deliveries with their attempts, at most `limit`.
     async fn deliveries(&self, site: &SiteId, limit: u32) -> Result<Vec<Delivery>, StoreError>;
     /// Queues a site's delivery again, due at `now_ms` with `attempts` allowed; `false` if the
-    /// site has no such delivery.
+    /// site has no such delivery, it is still pending, or it has had `attempts` ×
+    /// (1 + [`MAX_RESENDS`](crate::webhooks::MAX_RESENDS)) attempts already.
     async fn resend_delivery(
         &self,
         site: &SiteId,

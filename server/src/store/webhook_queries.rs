@@ -68,7 +68,9 @@ pub(super) const SELECT_ATTEMPTS: &str =
 /// Queues a site's delivery again with a fresh allowance: bind it, the site, attempts and now.
 pub(super) const RESEND: &str = "UPDATE webhook_deliveries SET status = 'pending', \
      attempts_left = $3, next_attempt_at_ms = $4 WHERE id = $1 \
-     AND webhook_id IN (SELECT id FROM webhooks WHERE site_id = $2)";
+     AND webhook_id IN (SELECT id FROM webhooks WHERE site_id = $2) \
+     AND status <> 'pending' \
+     AND (SELECT COUNT(*) FROM webhook_attempts a WHERE a.delivery_id = $1) < $5";
 
 /// Runs one webhook operation on `$pool`.
 macro_rules! webhook_query {
@@ -309,6 +311,7 @@ macro_rules! webhook_query {
             .bind($site.as_str())
             .bind(i64::from($attempts))
             .bind($now_ms)
+            .bind(i64::from($attempts) * i64::from(1 + $crate::webhooks::MAX_RESENDS))
             .execute($pool)
             .await?;
         Ok(queued.rows_affected() > 0)

@@ -12,6 +12,7 @@ use reqwest::header::CONTENT_TYPE;
 use tokio::task::JoinSet;
 
 use super::payload::{self, DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER};
+use super::receiver::{refuse_internal_host, PrivateAddress, PublicOnly};
 use super::{Attempt, AttemptOutcome, DeliveryStatus, DueDelivery, WebhookOptions};
 use crate::clock;
 use crate::store::{Store, StoreError};
@@ -50,11 +51,15 @@ pub async fn run(store: Arc<dyn Store>, options: WebhookOptions) {
 /// The client deliveries go out with. Redirects are not followed: a receiver that moved must
 /// be updated by the owner, not silently sent elsewhere with the payload.
 pub fn client(options: &WebhookOptions) -> reqwest::Result<reqwest::Client> {
-    reqwest::Client::builder()
+    let builder = reqwest::Client::builder()
         .timeout(options.timeout)
         .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("Soovita-Webhooks/", env!("CARGO_PKG_VERSION")))
-        .build()
+        .user_agent(concat!("Soovita-Webhooks/", env!("CARGO_PKG_VERSION")));
+    if options.allow_private {
+        builder.build()
+    } else {
+        builder.dns_resolver(Arc::new(PublicOnly)).build()
+    }
 }
 
 /// Records a delivery for every event of every response that settled since each webhook was
@@ -133,19 +138,29 @@ async fn attempt(
 ) -> AttemptOutcome {
     let body = payload::body(&delivery);
     let signature = payload::signature(&delivery.secret, clock::now_ms() / 1000, &body);
-    let sent = client
-        .post(&delivery.url)
-        .header(CONTENT_TYPE, "application/json")
-        .header(SIGNATURE_HEADER, signature)
-        .header(DELIVERY_HEADER, &delivery.id)
-        .header(EVENT_HEADER, delivery.event.as_str())
-        .body(body)
-        .send()
-        .await;
+    // The resolver checks names; an address written into the URL never reaches it. A webhook
+    // saved while internal receivers were allowed is refused once they no longer are.
+    let internal = match url::Url::parse(&delivery.url) {
+        Ok(url) if !options.allow_private => refuse_internal_host(&url).err(),
+        _ => None,
+    };
+    let sent = match internal {
+        Some(refused) => Err(refused.to_string()),
+        None => client
+            .post(&delivery.url)
+            .header(CONTENT_TYPE, "application/json")
+            .header(SIGNATURE_HEADER, signature)
+            .header(DELIVERY_HEADER, &delivery.id)
+            .header(EVENT_HEADER, delivery.event.as_str())
+            .body(body)
+            .send()
+            .await
+            .map_err(|error| why(&error)),
+    };
     let at_ms = clock::now_ms();
     let (status_code, error) = match sent {
         Ok(answer) => (Some(answer.status().as_u16()), None),
-        Err(error) => (None, Some(why(&error))),
+        Err(error) => (None, Some(error)),
     };
     let delivered = status_code.is_some_and(|code| (200..300).contains(&code));
     let attempts_left = if delivered {
@@ -182,6 +197,13 @@ async fn attempt(
 /// Why no answer came, in words for the delivery log. The URL is left out: a Slack webhook's
 /// URL is its password.
 fn why(error: &reqwest::Error) -> String {
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        if let Some(refused) = cause.downcast_ref::<PrivateAddress>() {
+            return refused.to_string();
+        }
+        source = cause.source();
+    }
     if error.is_timeout() {
         "no answer in time".to_owned()
     } else if error.is_connect() {

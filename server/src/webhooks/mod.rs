@@ -8,6 +8,7 @@
 
 pub mod dispatcher;
 pub mod payload;
+pub mod receiver;
 
 use std::time::Duration;
 
@@ -117,6 +118,10 @@ pub struct Webhook {
     pub scanned_until_ms: i64,
 }
 
+/// Re-sends a delivery may have: each brings a full allowance of attempts, so without a limit
+/// the re-send button would make the server post to a receiver as often as anyone clicks.
+pub const MAX_RESENDS: u32 = 5;
+
 /// Why a webhook cannot be added.
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum InvalidWebhook {
@@ -135,16 +140,24 @@ pub enum InvalidWebhook {
     /// The site has [`MAX_PER_SITE`] already.
     #[error("a site can have at most 10 webhooks; delete one first")]
     TooMany,
+    /// A user name or password in the URL, which the delivery log and console would show.
+    #[error("the webhook URL must not carry a user name or password; the signature header proves a delivery is ours")]
+    Credentials,
+    /// A loopback, private or otherwise internal receiver.
+    #[error("the webhook URL's host is {0}")]
+    Internal(receiver::PrivateAddress),
 }
 
 impl Webhook {
-    /// A new webhook with a fresh secret, announcing responses that settle from `now_ms` on.
+    /// A new webhook with a fresh secret, announcing responses that settle from `now_ms` on;
+    /// an internal receiver only if `allow_private` (see [`receiver`]).
     pub fn new(
         site_id: SiteId,
         url: &str,
         events: &[String],
         format: &str,
         now_ms: i64,
+        allow_private: bool,
     ) -> Result<Self, InvalidWebhook> {
         let url = url.trim();
         let chars = url.chars().count();
@@ -154,6 +167,12 @@ impl Webhook {
         let parsed = url::Url::parse(url).map_err(|_| InvalidWebhook::Url(url.to_owned()))?;
         if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
             return Err(InvalidWebhook::Url(url.to_owned()));
+        }
+        if !parsed.username().is_empty() || parsed.password().is_some() {
+            return Err(InvalidWebhook::Credentials);
+        }
+        if !allow_private {
+            receiver::refuse_internal_host(&parsed).map_err(InvalidWebhook::Internal)?;
         }
         let mut chosen: Vec<WebhookEvent> = Vec::new();
         for name in events {
@@ -343,6 +362,9 @@ pub struct WebhookOptions {
     pub attempts: u32,
     /// How long a receiver may take to answer.
     pub timeout: Duration,
+    /// Whether receivers on loopback, private and other internal addresses are allowed
+    /// (`--webhook-allow-private`); off by default.
+    pub allow_private: bool,
 }
 
 impl Default for WebhookOptions {
@@ -355,6 +377,7 @@ impl Default for WebhookOptions {
             first_retry: Duration::from_secs(30),
             attempts: 9,
             timeout: Duration::from_secs(10),
+            allow_private: false,
         }
     }
 }
@@ -387,6 +410,7 @@ mod tests {
             &events(&["response", "new_detractor", "response"]),
             "slack",
             5,
+            false,
         )
         .unwrap();
         assert_eq!(made.url, "https://hooks.example/x");
@@ -394,8 +418,17 @@ mod tests {
         assert_eq!(made.secret.len(), 64);
         assert_eq!(made.scanned_until_ms, 5);
         let bad = |url: &str, names: &[&str], format: &str| {
-            Webhook::new(site(), url, &events(names), format, 0).unwrap_err()
+            Webhook::new(site(), url, &events(names), format, 0, false).unwrap_err()
         };
+        assert_eq!(
+            bad("https://user:pw@hooks.example/x", &["response"], "json"),
+            InvalidWebhook::Credentials
+        );
+        assert!(matches!(
+            bad("http://127.0.0.1:9/x", &["response"], "json"),
+            InvalidWebhook::Internal(_)
+        ));
+        assert!(Webhook::new(site(), "http://127.0.0.1:9/x", &events(&["response"]), "json", 0, true).is_ok());
         assert_eq!(
             bad("ftp://x.example", &["response"], "json"),
             InvalidWebhook::Url("ftp://x.example".into())
