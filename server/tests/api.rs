@@ -636,6 +636,38 @@ async fn metrics_with_a_token_are_only_for_its_bearer() {
     assert!(body.contains("soovita_responses_accepted_total"), "{body}");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_follows_whether_sqlite_can_write() {
+    let server = TestServer::start().await;
+    let ready = || async {
+        let response = server.http.get(format!("{}/readyz", server.base)).send();
+        response.await.unwrap().status()
+    };
+    assert_eq!(ready().await, StatusCode::OK);
+    // Another process holds the write lock (as a backup tool or a full disk would stop writes):
+    // reads go on in WAL mode, writes fail after the busy timeout.
+    let path = format!("{}/test.db", server._dir.path().display());
+    let locker = std::thread::spawn(move || {
+        let connection = rusqlite::Connection::open(path).unwrap();
+        connection.execute_batch("BEGIN EXCLUSIVE").unwrap();
+        connection
+    })
+    .join()
+    .unwrap();
+    let (status, _) = server.post(Some(SHOP), answer(9, None)).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        ready().await,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "not ready while writes fail, though reads work"
+    );
+    locker.execute_batch("ROLLBACK").unwrap();
+    drop(locker);
+    let (status, _) = server.post(Some(SHOP), answer(9, None)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(ready().await, StatusCode::OK, "ready again once a write succeeds");
+}
+
 #[tokio::test]
 async fn readiness_and_metrics_report_what_happened() {
     let server = TestServer::start().await;

@@ -1,9 +1,18 @@
 //! The scale-out backend: several stateless `soovita` processes on one PostgreSQL database.
 
+use std::str::FromStr;
 use std::sync::LazyLock;
+use std::time::Duration;
+
+/// How long a request waits for a connection before it is answered 503.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The longest any one statement may run (a page of an export, a results query at a million
+/// responses and a roll-up step each take well under a second).
+const STATEMENT_TIMEOUT: &str = "15s";
 
 use async_trait::async_trait;
-use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::Row;
 
 use soovita_wire::SurveyDefinition;
@@ -59,7 +68,15 @@ impl PostgresStore {
     /// Connects to and migrates the database at `url` (`postgres://…`). The database must exist:
     /// creating one is an administrator's decision, unlike a local SQLite file.
     pub async fn open(url: &str) -> anyhow::Result<Self> {
-        let pool = PgPoolOptions::new().max_connections(8).connect(url).await?;
+        // While the database is down, a request gets its 503 after ACQUIRE_TIMEOUT instead of
+        // sqlx's default 30 s, so clients retry and load balancers see a fast failure.
+        let options = PgConnectOptions::from_str(url)?
+            .options([("statement_timeout", STATEMENT_TIMEOUT)]);
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options)
+            .await?;
         sqlx::migrate!("migrations/postgres").run(&pool).await?;
         Ok(Self { pool })
     }

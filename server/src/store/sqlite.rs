@@ -8,6 +8,7 @@
 use std::collections::HashSet;
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -45,6 +46,10 @@ const MAX_BATCH: usize = 256;
 pub struct SqliteStore {
     pool: SqlitePool,
     writer: mpsc::Sender<WriteJob>,
+    /// Whether the writer's last attempt wrote: `false` from a storage failure (disk full, a
+    /// lock it could not get) until a write succeeds. Reads can go on while writes fail, so
+    /// readiness must ask the writer, not the pool.
+    writes_succeed: Arc<AtomicBool>,
 }
 
 /// One upsert waiting for the writer, and where to report its outcome.
@@ -81,11 +86,17 @@ impl SqliteStore {
         sqlx::migrate!("migrations/sqlite").run(&pool).await?;
         let connection = open_writer(path)?;
         let (writer, jobs) = mpsc::channel(4 * MAX_BATCH);
+        let writes_succeed = Arc::new(AtomicBool::new(true));
+        let health = writes_succeed.clone();
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || run_writer(connection, jobs))?;
+            .spawn(move || run_writer(connection, jobs, &health))?;
         tokio::spawn(checkpoint_now_and_then(pool.clone()));
-        Ok(Self { pool, writer })
+        Ok(Self {
+            pool,
+            writer,
+            writes_succeed,
+        })
     }
 }
 
@@ -126,23 +137,44 @@ async fn checkpoint_now_and_then(pool: SqlitePool) {
 /// The writer, on a plain thread: SQLite's calls block, and a batch that binds, steps and
 /// commits where it runs, with no hand-off to another thread per call, leaves the two cores
 /// to the requests. It ends when the store, and with it every sender, is gone.
-fn run_writer(mut connection: rusqlite::Connection, mut jobs: mpsc::Receiver<WriteJob>) {
+fn run_writer(
+    mut connection: rusqlite::Connection,
+    mut jobs: mpsc::Receiver<WriteJob>,
+    writes_succeed: &AtomicBool,
+) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while jobs.blocking_recv_many(&mut batch, MAX_BATCH) > 0 {
         metrics::histogram!(crate::telemetry::BATCH_SIZE).record(batch.len() as f64);
-        let outcomes = match commit_batch(&mut connection, &batch) {
+        let (mut wrote, mut storage_failed) = (false, false);
+        let mut note = |result: &rusqlite::Result<_>| match result {
+            Ok(_) => wrote = true,
+            // A constraint refused one request's row (its site was deleted): the disk is fine.
+            Err(error) => storage_failed |= error.sqlite_error_code()
+                != Some(rusqlite::ErrorCode::ConstraintViolation),
+        };
+        let committed = commit_batch(&mut connection, &batch);
+        note(&committed);
+        let outcomes = match committed {
             Ok(outcomes) => outcomes,
             // One bad request must not fail its neighbours: retry each in its own transaction.
-            Err(_) if batch.len() > 1 => batch
-                .iter()
-                .map(|job| {
-                    commit_batch(&mut connection, std::slice::from_ref(job))
-                        .map_err(StoreError::from)
-                        .and_then(|mut outcome| outcome.remove(0))
-                })
-                .collect(),
+            Err(_) if batch.len() > 1 => {
+                let mut outcomes = Vec::with_capacity(batch.len());
+                for job in &batch {
+                    let alone = commit_batch(&mut connection, std::slice::from_ref(job));
+                    note(&alone);
+                    outcomes.push(
+                        alone
+                            .map_err(StoreError::from)
+                            .and_then(|mut outcome| outcome.remove(0)),
+                    );
+                }
+                outcomes
+            }
             Err(error) => vec![Err(error.into())],
         };
+        if wrote || storage_failed {
+            writes_succeed.store(wrote, Ordering::Relaxed);
+        }
         for (job, outcome) in batch.drain(..).zip(outcomes) {
             // The requester may have gone (client disconnected); the write stands regardless.
             let _ = job.done.send(outcome);
@@ -431,6 +463,11 @@ impl Store for SqliteStore {
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
+        if !self.writes_succeed.load(Ordering::Relaxed) {
+            return Err(StoreError::Unavailable(Arc::new(std::io::Error::other(
+                "the last write failed and none has succeeded since",
+            ))));
+        }
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
