@@ -1633,3 +1633,34 @@ async fn unsupported_database_urls_are_refused_with_the_accepted_forms() {
         .expect("mysql is not supported");
     assert!(error.to_string().contains("sqlite://"), "{error}");
 }
+
+#[tokio::test]
+async fn sqlite_keeps_no_trace_of_an_erased_comment_in_its_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store::open(&format!("sqlite://{}/erase.db", dir.path().display()))
+        .await
+        .unwrap();
+    let shop = site("Shop");
+    store.create_site(&shop).await.unwrap();
+    let secret = "Mari Maasikas, phone 5551234, wants a refund";
+    let id = "0190a0b0-0000-7000-8000-0000000000e1";
+    store
+        .upsert_response(&shop.id, &update(id, 2, Some(secret)), 1_000)
+        .await
+        .unwrap();
+    let files_hold = |text: &str| {
+        std::fs::read_dir(dir.path()).unwrap().any(|entry| {
+            let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+            bytes.windows(text.len()).any(|window| window == text.as_bytes())
+        })
+    };
+    assert!(files_hold(secret), "the comment was written");
+    assert!(store
+        .erase_response(&shop.id, &ResponseId::parse(id).unwrap())
+        .await
+        .unwrap());
+    assert!(
+        !files_hold(secret),
+        "neither the database's free space nor the write-ahead log keeps it"
+    );
+}

@@ -84,11 +84,18 @@ pub async fn erase_response(
     }
 }
 
-/// The query of the erasure-by-email endpoint.
-#[derive(Deserialize, utoipa::IntoParams)]
+/// The query of the erasure-by-email endpoint: only to refuse an address sent in it.
+#[derive(Deserialize)]
 pub struct ErasureQuery {
-    /// The contact address the respondent left.
     email: Option<String>,
+}
+
+/// Whose responses to erase.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ErasureRequest {
+    /// The contact address the respondent left (matched case-insensitively).
+    email: String,
 }
 
 /// What an erasure by email deleted.
@@ -99,23 +106,39 @@ pub struct Erased {
 }
 
 #[utoipa::path(delete, path = "/v1/sites/{site_id}/responses", tag = "admin",
-    params(("site_id" = String, Path), ErasureQuery), security(("admin_token" = [])),
+    params(("site_id" = String, Path)), security(("admin_token" = [])),
+    request_body = ErasureRequest,
     responses(
         (status = 200, description = "how many responses were erased", body = Erased),
-        (status = 400, description = "bad_query: no email", body = ErrorBody)))]
-/// `DELETE /v1/sites/{site_id}/responses?email=…`: erases every response a respondent left
-/// with this contact address (GDPR). 200 with the count, which may be 0.
+        (status = 400, description = "bad_query: no email, or one in the query string; malformed_json", body = ErrorBody)))]
+/// `DELETE /v1/sites/{site_id}/responses` with `{"email": …}`: erases every response a
+/// respondent left with this contact address (GDPR). 200 with the count, which may be 0. The
+/// address comes in the body: query strings end up in proxies' and load balancers' logs.
 pub async fn erase_by_email(
     State(state): State<AppState>,
     Path(site_id): Path<String>,
     BearerToken(token): BearerToken,
     QueryParams(query): QueryParams<ErasureQuery>,
+    body: axum::body::Bytes,
 ) -> Result<Json<Erased>, ApiError> {
     let site = state.owned_site(&site_id, &token).await?;
-    let email = query
-        .email
+    if query.email.is_some() {
+        return Err(ApiError::BadQuery(
+            "send the address in the body, {\"email\": \"name@example.com\"}, not in the query string, which proxies log".into(),
+        ));
+    }
+    let email = if body.is_empty() {
+        None
+    } else {
+        let request: ErasureRequest = serde_json::from_slice(&body)
+            .map_err(|error| ApiError::MalformedJson(error.to_string()))?;
+        Some(request.email)
+    };
+    let email = email
         .filter(|e| !e.trim().is_empty())
-        .ok_or_else(|| ApiError::BadQuery("name the respondent: ?email=name@example.com".into()))?;
+        .ok_or_else(|| {
+            ApiError::BadQuery("name the respondent: {\"email\": \"name@example.com\"}".into())
+        })?;
     let erased = state.store.erase_by_email(&site.id, email.trim()).await?;
     Ok(Json(Erased { erased }))
 }

@@ -78,7 +78,13 @@ impl SqliteStore {
             .busy_timeout(BUSY_TIMEOUT)
             // Reads of the owner's figures scan the site's responses; through the memory map
             // they cost no read() call per page.
-            .pragma("mmap_size", "1073741824");
+            .pragma("mmap_size", "1073741824")
+            // Readers get pages through the memory map; their own caches hold only pages still
+            // in the write-ahead log, so 1 MiB each (SQLite's default is 2) is plenty, and
+            // what they fill up to stays small (README, "Memory").
+            .pragma("cache_size", "-1024")
+            // Erased text is overwritten with zeros, not left in free space in the file.
+            .pragma("secure_delete", "on");
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options)
@@ -100,6 +106,21 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// After an erasure: secure_delete zeroed the rows in their pages, but the write-ahead log
+    /// still holds the pages as they were until it is checkpointed and truncated. Best effort:
+    /// a reader in the middle of a long query keeps it from truncating, and then the frames are
+    /// overwritten as the log is reused.
+    async fn forget_erased(&self) {
+        if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.pool)
+            .await
+        {
+            tracing::warn!(%error, "truncating the write-ahead log after an erasure failed");
+        }
+    }
+}
+
 /// How long a connection waits for another one's write lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -112,6 +133,7 @@ fn open_writer(path: &str) -> rusqlite::Result<rusqlite::Connection> {
     connection.pragma_update(None, "synchronous", "FULL")?;
     connection.pragma_update(None, "foreign_keys", true)?;
     connection.pragma_update(None, "wal_autocheckpoint", 0)?;
+    connection.pragma_update(None, "secure_delete", true)?;
     // Every batch size is its own statement. Under steady load batch sizes stay within a few
     // dozen of each other, so the 32 most recent stay prepared; keeping all 256 held 2–4 MiB
     // more for sizes that rarely recur (peak RSS 61–63 MiB in ingest_bench instead of 59).
@@ -486,6 +508,7 @@ impl Store for SqliteStore {
             .bind(id.to_string())
             .execute(&self.pool)
             .await?;
+        self.forget_erased().await;
         Ok(result.rows_affected() > 0)
     }
 
@@ -495,6 +518,7 @@ impl Store for SqliteStore {
             .bind(email)
             .execute(&self.pool)
             .await?;
+        self.forget_erased().await;
         Ok(result.rows_affected())
     }
 
@@ -503,6 +527,7 @@ impl Store for SqliteStore {
             .bind(site.as_str())
             .execute(&self.pool)
             .await?;
+        self.forget_erased().await;
         Ok(result.rows_affected() > 0)
     }
 
