@@ -44,9 +44,13 @@ pub struct OwnerArgs {
     /// The email address the owner signs in with.
     #[arg(long)]
     pub email: String,
-    /// The password (at least 12 characters); without it one is generated and printed.
-    #[arg(long, env = "SOOVITA_OWNER_PASSWORD", hide_env_values = true)]
+    /// The password (at least 12 characters), from the environment only: on the command line
+    /// it would show in `ps` and the shell's history. Without it one is generated and printed.
+    #[arg(skip = std::env::var("SOOVITA_OWNER_PASSWORD").ok())]
     pub password: Option<String>,
+    /// Refused with a message saying where the password goes instead.
+    #[arg(long = "password", hide = true, value_name = "REFUSED")]
+    pub password_on_command_line: Option<String>,
     /// Where the data lives.
     #[command(flatten)]
     pub database: DatabaseArgs,

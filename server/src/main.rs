@@ -100,6 +100,11 @@ fn owner_from(args: &OwnerArgs) -> anyhow::Result<(Owner, String)> {
         "{:?} is not an email address",
         args.email
     );
+    anyhow::ensure!(
+        args.password_on_command_line.is_none(),
+        "--password would show in ps and in the shell's history: set SOOVITA_OWNER_PASSWORD \
+         instead, or leave it out to have a password generated and printed"
+    );
     let password = password_or_generated(args.password.clone()).map_err(anyhow::Error::msg)?;
     let shown = if args.password.is_none() {
         format!(", with password {password}")

@@ -1569,3 +1569,28 @@ async fn the_inbox_is_read_and_worked_through_with_the_admin_token() {
     assert!(after["resolution_ms"].as_i64().is_some_and(|ms| ms >= 0));
     assert_eq!(after["by_month"].as_array().unwrap().len(), 1);
 }
+
+#[test]
+fn an_owner_password_is_taken_from_the_environment_never_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}/owners.db", dir.path().display());
+    let owner_add = |extra: &[&str], env: Option<&str>| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_soovita"));
+        command
+            .args(["owner", "add", "--email", "mari@shop.example", "--database", &database])
+            .args(extra)
+            .env_remove("SOOVITA_OWNER_PASSWORD");
+        if let Some(password) = env {
+            command.env("SOOVITA_OWNER_PASSWORD", password);
+        }
+        command.output().unwrap()
+    };
+    let refused = owner_add(&["--password", "correct horse battery"], None);
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(said.contains("set SOOVITA_OWNER_PASSWORD"), "{said}");
+    let added = owner_add(&[], Some("correct horse battery"));
+    assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
+    let said = String::from_utf8_lossy(&added.stdout);
+    assert!(!said.contains("with password"), "the given password is not printed: {said}");
+}

@@ -1664,3 +1664,23 @@ async fn sqlite_keeps_no_trace_of_an_erased_comment_in_its_files() {
         "neither the database's free space nor the write-ahead log keeps it"
     );
 }
+
+#[tokio::test]
+async fn a_new_sqlite_database_is_readable_by_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("data");
+    let store = store::open(&format!("sqlite://{}/soovita.db", folder.display()))
+        .await
+        .unwrap();
+    let shop = site("Shop");
+    store.create_site(&shop).await.unwrap();
+    let mode = |name: &str| {
+        let path = if name.is_empty() { folder.clone() } else { folder.join(name) };
+        std::fs::metadata(&path).unwrap().permissions().mode() & 0o777
+    };
+    assert_eq!(mode(""), 0o700, "the folder");
+    for file in ["soovita.db", "soovita.db-wal", "soovita.db-shm"] {
+        assert_eq!(mode(file), 0o600, "{file}");
+    }
+}
