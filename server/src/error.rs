@@ -47,7 +47,7 @@ pub enum ApiError {
     #[error("this site has no response with id {0}")]
     UnknownResponse(String),
     /// The response id is taken by another site's response.
-    #[error("response_id {0} is already used by another site: generate a new UUID")]
+    #[error("response_id {0} is used by another site's response, or by one first answered over 24 hours ago, which can no longer change: generate a new UUID for a new answer")]
     ResponseIdTaken(String),
     /// Too many answers from one client or for one site.
     #[error("too many answers from this {}: retry in {} s", .0.scope, .0.retry_after.as_secs() + 1)]

@@ -11,7 +11,7 @@ use soovita_server::filter::{FilterQuery, ResponseFilter};
 use soovita_server::inbox::FollowUpStatus;
 use soovita_server::results::TrendInterval;
 use soovita_server::store::{
-    self, InboxItem, PublishedSurvey, Site, StatementUpdate, Store, StoreError,
+    self, InboxItem, PublishedSurvey, Site, StatementUpdate, Store, StoreError, UPDATE_WINDOW_MS,
 };
 use soovita_server::webhooks::{
     AnnouncedResponse, Attempt, AttemptOutcome, DeliveryStatus, DueDelivery, Webhook, WebhookEvent,
@@ -137,6 +137,22 @@ async fn conformance_story(store: Arc<dyn Store>) {
     );
     assert!(store.responses(&other.id).await.unwrap().is_empty());
     assert_eq!(store.responses(&shop.id).await.unwrap()[0].score, 9);
+
+    // A day after its first answer a response no longer changes: a leaked id cannot rewrite it.
+    let last_minute = 1_000 + UPDATE_WINDOW_MS;
+    store
+        .upsert_response(&shop.id, &update(FIRST, 9, Some("Still fine")), last_minute)
+        .await
+        .unwrap();
+    let rewritten = store
+        .upsert_response(&shop.id, &update(FIRST, 0, Some("Rewritten")), last_minute + 1)
+        .await;
+    assert!(
+        matches!(rewritten, Err(StoreError::ResponseOfAnotherSite(_))),
+        "{rewritten:?}"
+    );
+    let first = &store.responses(&shop.id).await.unwrap()[0];
+    assert_eq!((first.score, first.comment.as_deref()), (9, Some("Still fine")));
 
     survey_versions(store.as_ref(), &shop).await;
     loyalty_answers_merge(store.as_ref(), &shop).await;
@@ -1243,9 +1259,13 @@ async fn webhooks_storage(store: Arc<dyn Store>) {
     upsert(3, 2, None, 9_000).await;
     upsert(3, 2, None, 12_500).await;
     upsert(4, 5, None, 20_000).await;
-    // First answered over a day before its latest answer: no longer looked at.
+    // An answer over a day after the first is refused (UPDATE_WINDOW_MS), so such a response
+    // is never announced again.
     upsert(5, 1, None, 1_000).await;
-    upsert(5, 1, None, DAY_MS + 2_000).await;
+    assert!(store
+        .upsert_response(&hooks.id, &answer(5, 1, None), DAY_MS + 2_000)
+        .await
+        .is_err());
     store
         .upsert_response(&elsewhere.id, &update(&id(6), 0, None), 12_000)
         .await

@@ -27,8 +27,9 @@ pub use sqlite::SqliteStore;
 /// Failures a caller can act on; everything else is [`StoreError::Unavailable`].
 #[derive(Debug, Error)]
 pub enum StoreError {
-    /// The response id is already used by a response of another site.
-    #[error("response id {0} belongs to another site")]
+    /// The response id is already used by a response of another site, or by one first answered
+    /// more than [`UPDATE_WINDOW_MS`] ago.
+    #[error("response id {0} belongs to another site or can no longer change")]
     ResponseOfAnotherSite(ResponseId),
     /// The site does not exist.
     #[error("no site with id {0}")]
@@ -1040,9 +1041,15 @@ const RESPONSE_COLUMNS: &str = "INSERT INTO responses (id, site_id, score, comme
 /// How many values [`RESPONSE_COLUMNS`] takes per row.
 const RESPONSE_VALUES: usize = 18;
 
+/// How long after its first answer a response may still change: the card's steps take minutes
+/// and its outbox retries for hours, but a response id that leaks later (a webhook receiver, an
+/// export) must not let anyone rewrite what the visitor said.
+pub const UPDATE_WINDOW_MS: i64 = 24 * 60 * 60 * 1000;
+
 /// The tail of every response upsert. The WHERE makes a response id that belongs to another
-/// site a no-op instead of a takeover. A field a later post leaves out keeps its earlier value,
-/// so answers arriving out of order lose nothing; withdrawn consent also forgets the email.
+/// site, or a response first answered more than [`UPDATE_WINDOW_MS`] ago, a no-op instead of
+/// a rewrite. A field a later post leaves out keeps its earlier value, so answers arriving out
+/// of order lose nothing; withdrawn consent also forgets the email.
 const UPSERT_RESPONSE_ON_CONFLICT: &str =
     " ON CONFLICT (id) DO UPDATE SET score = excluded.score, \
      comment = COALESCE(excluded.comment, responses.comment), \
@@ -1060,7 +1067,8 @@ const UPSERT_RESPONSE_ON_CONFLICT: &str =
      utm = COALESCE(excluded.utm, responses.utm), \
      attributes = COALESCE(excluded.attributes, responses.attributes), \
      updated_at_ms = excluded.updated_at_ms \
-     WHERE responses.site_id = excluded.site_id";
+     WHERE responses.site_id = excluded.site_id \
+     AND responses.created_at_ms >= excluded.updated_at_ms - 86400000";
 
 /// The head of a statement upsert; rows of four values follow.
 const STATEMENT_COLUMNS: &str =
@@ -1303,7 +1311,15 @@ fn definition_json(definition: &SurveyDefinition) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{placeholders, redact_password, Placeholder};
+    use super::{
+        placeholders, redact_password, Placeholder, UPDATE_WINDOW_MS, UPSERT_RESPONSE_ON_CONFLICT,
+    };
+
+    #[test]
+    fn the_update_window_in_the_sql_is_the_constant() {
+        assert!(UPSERT_RESPONSE_ON_CONFLICT
+            .contains(&format!("excluded.updated_at_ms - {UPDATE_WINDOW_MS}")));
+    }
 
     #[test]
     fn placeholders_number_every_value() {
