@@ -77,9 +77,11 @@ pub fn body(delivery: &DueDelivery) -> Vec<u8> {
             },
             response: response_body(&delivery.response),
         }),
-        WebhookFormat::Slack => Ok(
-            serde_json::json!({ "text": slack_text(delivery.event, &delivery.site_name, &delivery.response) }),
-        ),
+        WebhookFormat::Slack => Ok(slack_message(
+            delivery.event,
+            &delivery.site_name,
+            &delivery.response,
+        )),
     };
     // Every field is a string, number, bool or null: serializing cannot fail.
     value
@@ -105,40 +107,56 @@ fn response_body(response: &AnnouncedResponse) -> ResponseBody<'_> {
     }
 }
 
-/// One Slack message: what happened, the score, the comment quoted, whom to contact.
-fn slack_text(event: WebhookEvent, site: &str, response: &AnnouncedResponse) -> String {
+/// One Slack message in Block Kit: our headline in `mrkdwn` (with `verbatim`, so nothing in it
+/// is linked or mentioned), and everything the visitor wrote in `plain_text` objects, where
+/// Slack applies no formatting (`*bold*`, `<!channel>`, links) at all; `://` is defanged on top,
+/// so no client turns a visitor's URL into a link. `text` is the notification's fallback and
+/// carries none of the visitor's words.
+fn slack_message(
+    event: WebhookEvent,
+    site: &str,
+    response: &AnnouncedResponse,
+) -> serde_json::Value {
     let headline = match event {
         WebhookEvent::NewDetractor => "New detractor",
         WebhookEvent::ContactRequested => "A visitor asks to be contacted",
         WebhookEvent::Response => "New response",
     };
-    let mut text = format!(
-        "*{headline}* on {}: {}/10 ({})",
+    let summary = format!(
+        "on {}: {}/10 ({})",
         slack_escape(site),
         response.score,
         Category::from_score(response.score).as_str()
     );
+    let plain = |text: &str| {
+        serde_json::json!({"type": "plain_text", "text": text.replace("://", "[:]//"), "emoji": false})
+    };
+    let mut blocks = vec![serde_json::json!({
+        "type": "section",
+        "text": {"type": "mrkdwn", "text": format!("*{headline}* {summary}"), "verbatim": true},
+    })];
     if let Some(comment) = &response.comment {
-        text.push_str("\n> ");
-        text.push_str(&slack_escape(comment).replace('\n', "\n> "));
+        blocks.push(serde_json::json!({"type": "section", "text": plain(comment)}));
     }
+    let mut details = Vec::new();
     if let Some(email) = response
         .email
         .as_deref()
         .filter(|_| response.contact_consent)
     {
-        text.push_str("\nContact: ");
-        text.push_str(&slack_escape(email));
+        details.push(plain(&format!("Contact: {email}")));
     }
     if let Some(path) = &response.page_path {
-        text.push_str("\nPage: ");
-        text.push_str(&slack_escape(path));
+        details.push(plain(&format!("Page: {path}")));
     }
-    text
+    if !details.is_empty() {
+        blocks.push(serde_json::json!({"type": "context", "elements": details}));
+    }
+    serde_json::json!({"text": format!("{headline} {summary}"), "blocks": blocks})
 }
 
-/// Slack reads `<…>` as links and mentions (`<!channel>`) and `&` as an entity: a visitor's
-/// words must not ping a whole channel, so these three are escaped as Slack documents.
+/// Slack reads `<…>` as links and mentions (`<!channel>`) and `&` as an entity in `mrkdwn`, so
+/// the site's name is escaped as Slack documents.
 fn slack_escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -206,19 +224,27 @@ mod tests {
     }
 
     #[test]
-    fn slack_text_cannot_mention_or_link() {
+    fn a_visitors_words_reach_slack_as_plain_text_only() {
         let sent: serde_json::Value = serde_json::from_slice(&body(&delivery(
             WebhookFormat::Slack,
-            "<!channel> see <https://evil.example|this>\nnow",
+            "<!channel> see *this* https://evil.example/x and <https://evil.example|here>\nnow",
             true,
         )))
         .unwrap();
-        let text = sent["text"].as_str().unwrap();
         assert_eq!(
-            text,
-            "*New detractor* on Shop &amp; Co: 3/10 (detractor)\n\
-             > &lt;!channel&gt; see &lt;https://evil.example|this&gt;\n> now\n\
-             Contact: ann@example.com\nPage: /checkout"
+            sent,
+            serde_json::json!({
+                "text": "New detractor on Shop &amp; Co: 3/10 (detractor)",
+                "blocks": [
+                    {"type": "section", "text": {"type": "mrkdwn", "verbatim": true,
+                        "text": "*New detractor* on Shop &amp; Co: 3/10 (detractor)"}},
+                    {"type": "section", "text": {"type": "plain_text", "emoji": false,
+                        "text": "<!channel> see *this* https[:]//evil.example/x and <https[:]//evil.example|here>\nnow"}},
+                    {"type": "context", "elements": [
+                        {"type": "plain_text", "emoji": false, "text": "Contact: ann@example.com"},
+                        {"type": "plain_text", "emoji": false, "text": "Page: /checkout"}]}
+                ]
+            })
         );
     }
 
