@@ -18,6 +18,7 @@ pub mod filter;
 pub mod http;
 pub mod inbox;
 pub mod rate_limit;
+pub mod sign_in_guard;
 pub mod results;
 pub mod routes;
 pub mod site_cache;
@@ -82,8 +83,10 @@ pub async fn serve(
     ));
     let limits = Arc::new(RateLimits::new(options.rate_limits.clone()));
     tokio::spawn(forget_idle_clients(limits.clone()));
+    let cores = std::thread::available_parallelism().map_or(2, usize::from);
     let state = AppState {
         limits,
+        sign_ins: Arc::new(sign_in_guard::SignInGuard::new(cores)),
         sites: Arc::new(SiteCache::new(store.clone())),
         store,
         assets: Arc::new(assets),

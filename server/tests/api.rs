@@ -1594,3 +1594,25 @@ fn an_owner_password_is_taken_from_the_environment_never_the_command_line() {
     let said = String::from_utf8_lossy(&added.stdout);
     assert!(!said.contains("with password"), "the given password is not printed: {said}");
 }
+
+#[tokio::test]
+async fn an_account_that_keeps_failing_waits_even_with_the_right_password() {
+    let server = TestServer::start().await;
+    let owner = soovita_server::accounts::Owner::new("mari@shop.example", "right password 123");
+    server.store.create_owner(&owner, 0).await.unwrap();
+    let sign_in = |password: &'static str| {
+        server
+            .http
+            .post(format!("{}/console/sign-in", server.base))
+            .form(&[("email", "mari@shop.example"), ("password", password)])
+            .send()
+    };
+    for _ in 0..6 {
+        let refused = sign_in("wrong password 123").await.unwrap();
+        assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    }
+    let waiting = sign_in("right password 123").await.unwrap();
+    assert_eq!(waiting.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(waiting.headers().contains_key("retry-after"));
+    assert!(waiting.text().await.unwrap().contains("Too many attempts"));
+}

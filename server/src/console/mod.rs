@@ -111,9 +111,12 @@ pub enum ConsoleError {
     /// Unknown email, or the wrong password: the page does not say which.
     #[error("wrong email or password")]
     WrongCredentials(String),
-    /// Too many sign-in attempts from one client.
+    /// Too many sign-in attempts from one client, or failures for one account.
     #[error("too many sign-in attempts")]
     RateLimited(Limited),
+    /// Every place for a password check is taken.
+    #[error("the server is busy checking other sign-ins")]
+    Busy,
     /// A form posted from another site (cross-site request forgery).
     #[error("this form can only be sent from the console itself")]
     CrossSite,
@@ -140,6 +143,7 @@ impl ConsoleError {
             Self::SignInRequired => "sign_in_required",
             Self::WrongCredentials(_) => "wrong_credentials",
             Self::RateLimited(_) => "rate_limited",
+            Self::Busy => "busy",
             Self::CrossSite => "cross_site_form",
             Self::UnknownSite => "unknown_site",
             Self::UnknownCase => "unknown_case",
@@ -171,6 +175,18 @@ impl IntoResponse for ConsoleError {
                 response
                     .headers_mut()
                     .insert(RETRY_AFTER, HeaderValue::from(seconds));
+                response
+            }
+            Self::Busy => {
+                let message = "The server is busy checking other sign-ins. Try again in a second.";
+                let mut response = (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    pages::sign_in(Some(message), ""),
+                )
+                    .into_response();
+                response
+                    .headers_mut()
+                    .insert(RETRY_AFTER, HeaderValue::from(1));
                 response
             }
             Self::CrossSite => (StatusCode::FORBIDDEN, self.to_string()).into_response(),
@@ -293,20 +309,35 @@ async fn sign_in(
         .check_sign_in(peer.ip(), &headers)
         .map_err(ConsoleError::RateLimited)?;
     let email = normalize_email(&form.email);
+    // Known or not, an address that keeps failing waits: the answer says nothing about which.
+    if let Some(retry_after) = state.sign_ins.wait(&email, clock::now_ms()) {
+        return Err(ConsoleError::RateLimited(Limited {
+            scope: "account",
+            retry_after,
+        }));
+    }
+    let permit = state.sign_ins.permit().ok_or(ConsoleError::Busy)?;
     let owner = state.store.owner_by_email(&email).await?;
     // argon2 takes tens of milliseconds of CPU on purpose; keep it off the async workers.
-    let owner = tokio::task::spawn_blocking(move || match owner {
-        Some(owner) if owner.has_password(&form.password) => Some(owner),
-        Some(_) => None,
-        None => {
-            spend_a_password_check(&form.password);
-            None
+    let owner = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        match owner {
+            Some(owner) if owner.has_password(&form.password) => Some(owner),
+            Some(_) => None,
+            None => {
+                spend_a_password_check(&form.password);
+                None
+            }
         }
     })
     .await
     .ok()
-    .flatten()
-    .ok_or(ConsoleError::WrongCredentials(email))?;
+    .flatten();
+    let Some(owner) = owner else {
+        state.sign_ins.failed(&email, clock::now_ms());
+        return Err(ConsoleError::WrongCredentials(email));
+    };
+    state.sign_ins.succeeded(&email);
     let (session, token) = Session::start(&owner, clock::now_ms());
     state.store.create_session(&session).await?;
     let secure = if state.limits.is_https(peer.ip(), &headers) {

@@ -82,6 +82,8 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     /// Limits on the ingest endpoint.
     pub limits: Arc<RateLimits>,
+    /// Concurrent password checks and the per-account backoff of console sign-ins.
+    pub sign_ins: Arc<crate::sign_in_guard::SignInGuard>,
     /// Sites for the ingest path, read through a short-lived cache.
     pub sites: Arc<SiteCache>,
     /// The loader, glue and wasm, under their content-hashed names.
