@@ -96,6 +96,14 @@ pub struct ServeArgs {
     /// announcement carries the comment and contact details that follow the score.
     #[arg(long, env = "SOOVITA_WEBHOOK_SETTLE_SECONDS", default_value = "120")]
     pub webhook_settle_seconds: u64,
+    /// Connections open at once, in all; past it a new one is answered 503. Keep it below the
+    /// file-descriptor limit (`ulimit -n`).
+    #[arg(long, env = "SOOVITA_MAX_CONNECTIONS", default_value = "8192")]
+    pub max_connections: usize,
+    /// Connections open at once from one client address (an IPv6 client by its /64); trusted
+    /// proxies are exempt.
+    #[arg(long, env = "SOOVITA_MAX_CONNECTIONS_PER_CLIENT", default_value = "256")]
+    pub max_connections_per_client: usize,
     /// Allows webhooks to loopback, private and other internal addresses, for a receiver on the
     /// same network. Off by default: anyone who may add a webhook could otherwise reach them.
     #[arg(long, env = "SOOVITA_WEBHOOK_ALLOW_PRIVATE")]

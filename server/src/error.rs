@@ -4,7 +4,7 @@ use axum::http::header::RETRY_AFTER;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use soovita_wire::{ErrorBody, ErrorDetail, MAX_BODY_BYTES};
+use soovita_wire::{ErrorBody, ErrorDetail};
 use thiserror::Error;
 
 use crate::domain::InvalidInput;
@@ -34,9 +34,9 @@ pub enum ApiError {
     /// The body could not be read.
     #[error("the request body could not be read: {0}")]
     UnreadableBody(String),
-    /// The body is over the size cap.
-    #[error("the request body is larger than {MAX_BODY_BYTES} bytes")]
-    PayloadTooLarge,
+    /// The body is over the size cap of its endpoint.
+    #[error("the request body is larger than {0} bytes, this endpoint's limit")]
+    PayloadTooLarge(usize),
     /// No route has this path.
     #[error("there is no endpoint at this path: see the API table in README.md")]
     NoSuchEndpoint,
@@ -110,7 +110,7 @@ impl ApiError {
             | Self::InvalidFilter(_)
             | Self::InvalidWebhook(_)
             | Self::InvalidFollowUp(_) => StatusCode::BAD_REQUEST,
-            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::ResponseIdTaken(_) => StatusCode::CONFLICT,
             Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::MissingToken => StatusCode::UNAUTHORIZED,
@@ -145,7 +145,7 @@ impl ApiError {
             Self::InvalidField(InvalidInput::ControlCharacter(_)) => "control_character",
             Self::MalformedJson(_) => "malformed_json",
             Self::UnreadableBody(_) => "unreadable_body",
-            Self::PayloadTooLarge => "payload_too_large",
+            Self::PayloadTooLarge(_) => "payload_too_large",
             Self::UnknownResponse(_) => "unknown_response",
             Self::NoSuchEndpoint => "no_such_endpoint",
             Self::MethodNotAllowed => "method_not_allowed",

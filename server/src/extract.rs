@@ -22,7 +22,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
             .await
             .map_err(|rejection| {
                 if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::PayloadTooLarge
+                    ApiError::PayloadTooLarge(soovita_wire::MAX_BODY_BYTES)
                 } else {
                     ApiError::UnreadableBody(rejection.body_text())
                 }

@@ -4,6 +4,7 @@
 //! start the same server on a port of their own.
 
 pub mod accounts;
+pub mod body_limits;
 pub mod bank;
 pub mod bots;
 pub mod clock;
@@ -49,6 +50,8 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 pub struct ServeOptions {
     /// How long clients may take to send a request.
     pub timeouts: http::Timeouts,
+    /// How many connections may be open at once.
+    pub connections: http::ConnectionLimits,
     /// Limits on the ingest endpoint.
     pub rate_limits: RateLimitConfig,
     /// Adds `POST /bench/parse-only/{site_id}`, which parses and validates a submission like
@@ -99,7 +102,11 @@ pub async fn serve(
         tracing::info!("shutting down: finishing requests in flight");
         let _ = signalled.send(());
     };
-    let server = http::serve(listener, app, options.timeouts, shutdown);
+    let mut connections = options.connections.clone();
+    connections
+        .trusted_proxies
+        .clone_from(&options.rate_limits.trusted_proxies);
+    let server = http::serve(listener, app, options.timeouts, connections, shutdown);
     let grace_expired = async {
         match on_signal.await {
             Ok(()) => tokio::time::sleep(SHUTDOWN_GRACE).await,

@@ -40,6 +40,11 @@ async fn main() -> anyhow::Result<()> {
                     trusted_proxies: args.trusted_proxies,
                 },
                 bench_parse_only: args.bench_parse_only,
+                connections: soovita_server::http::ConnectionLimits {
+                    total: args.max_connections,
+                    per_client: args.max_connections_per_client,
+                    trusted_proxies: Vec::new(),
+                },
                 metrics_token: args.metrics_token,
                 webhooks: WebhookOptions {
                     settle: Duration::from_secs(args.webhook_settle_seconds),

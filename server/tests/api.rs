@@ -3,6 +3,7 @@
 mod common;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
@@ -1615,4 +1616,125 @@ async fn an_account_that_keeps_failing_waits_even_with_the_right_password() {
     assert_eq!(waiting.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(waiting.headers().contains_key("retry-after"));
     assert!(waiting.text().await.unwrap().contains("Too many attempts"));
+}
+
+/// Sends `head` on a raw connection and returns it, for clients no HTTP library would be.
+async fn raw_connection(base: &str, head: &str) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let mut stream = tokio::net::TcpStream::connect(base.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream
+}
+
+/// Everything the server sends until it closes the connection, or `None` if it has not
+/// answered within `within` (a hang, which the tests below must not see).
+async fn answer_within(stream: &mut tokio::net::TcpStream, within: Duration) -> Option<String> {
+    use tokio::io::AsyncReadExt;
+    let mut answer = Vec::new();
+    tokio::time::timeout(within, stream.read_to_end(&mut answer))
+        .await
+        .ok()?
+        .ok()?;
+    Some(String::from_utf8_lossy(&answer).into_owned())
+}
+
+#[tokio::test]
+async fn a_body_trickled_byte_by_byte_is_cut_off_at_the_deadline_on_every_route() {
+    let server = TestServer::start_with(soovita_server::ServeOptions {
+        timeouts: soovita_server::http::Timeouts {
+            header_read: Duration::from_secs(10),
+            body_read: Duration::from_millis(600),
+        },
+        ..soovita_server::ServeOptions::default()
+    })
+    .await;
+    let site = server.site.site_id.clone();
+    for (method, path) in [
+        ("POST", format!("/v1/sites/{site}/responses")),
+        ("PUT", format!("/v1/sites/{site}/survey/definition")),
+        ("POST", "/console/sign-in".to_owned()),
+    ] {
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: x\r\nOrigin: {SHOP}\r\nContent-Length: 1000\r\n\r\n"
+        );
+        let stream = raw_connection(&server.base, &head).await;
+        let (mut reader, mut writer) = stream.into_split();
+        // A byte every 200 ms, well inside a per-frame timeout, for longer than the deadline:
+        // a slow client by design, so this loop waits on purpose.
+        let trickle = tokio::spawn(async move {
+            use tokio::io::AsyncWriteExt;
+            for _ in 0..50 {
+                if writer.write_all(b"x").await.is_err() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        });
+        let mut answer = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(5), async {
+            use tokio::io::AsyncReadExt;
+            let _ = reader.read_to_end(&mut answer).await;
+        })
+        .await;
+        trickle.abort();
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(read.is_ok(), "{method} {path}: still open while the client trickles");
+        assert!(answer.starts_with("HTTP/1.1 400"), "{method} {path}: {answer}");
+        assert!(answer.contains("did not arrive within 600 ms"), "{answer}");
+        assert!(answer.to_ascii_lowercase().contains("connection: close"), "{answer}");
+    }
+}
+
+#[tokio::test]
+async fn a_body_declared_too_large_is_refused_before_it_is_read_and_the_connection_closed() {
+    let server = TestServer::start().await;
+    let site = server.site.site_id.clone();
+    for path in [format!("/v1/sites/{site}/responses"), "/console/sign-in".to_owned()] {
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: x\r\nOrigin: {SHOP}\r\nContent-Length: 10000000\r\n\r\n"
+        );
+        let mut stream = raw_connection(&server.base, &head).await;
+        let answer = answer_within(&mut stream, Duration::from_secs(5))
+            .await
+            .unwrap_or_else(|| panic!("{path}: no answer without the body"));
+        assert!(answer.starts_with("HTTP/1.1 413"), "{path}: {answer}");
+        assert!(answer.contains("payload_too_large"), "{answer}");
+        assert!(answer.to_ascii_lowercase().contains("connection: close"), "{answer}");
+    }
+    // Over the limit only once decompressed: refused inside, and the connection still closed.
+    let big = json!({"response_id": RESPONSE_ID, "score": 3, "comment": "x".repeat(20_000)});
+    let response = server
+        .http
+        .post(server.url(&site, "responses"))
+        .header("origin", SHOP)
+        .body(big.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(response.headers()["connection"], "close");
+}
+
+#[tokio::test]
+async fn connections_over_the_per_client_cap_get_503_not_a_hang() {
+    let server = TestServer::start_with(soovita_server::ServeOptions {
+        connections: soovita_server::http::ConnectionLimits {
+            total: 100,
+            per_client: 2,
+            trusted_proxies: Vec::new(),
+        },
+        ..soovita_server::ServeOptions::default()
+    })
+    .await;
+    let _first = raw_connection(&server.base, "").await;
+    let _second = raw_connection(&server.base, "").await;
+    let mut third = raw_connection(&server.base, "").await;
+    let answer = answer_within(&mut third, Duration::from_secs(5))
+        .await
+        .expect("refused at once");
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(answer.contains("too_many_connections"), "{answer}");
+    assert!(answer.contains("retry-after: 1"), "{answer}");
 }

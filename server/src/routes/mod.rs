@@ -21,7 +21,6 @@ use soovita_wire::MAX_BODY_BYTES;
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::decompression::RequestDecompressionLayer;
-use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::domain::{Origin, SiteId};
@@ -129,7 +128,7 @@ fn unknown_site(raw_id: &str) -> ApiError {
 
 /// The whole application.
 pub fn router(state: AppState, options: &ServeOptions) -> Router {
-    let responses = ingest_body(post(public::submit_response).options(|| async {}), options)
+    let responses = ingest_body(post(public::submit_response).options(|| async {}))
         .layer::<_, Infallible>(public_cors(state.sites.clone()))
         .get(admin::export_responses)
         .delete(admin::erase_by_email);
@@ -154,7 +153,7 @@ pub fn router(state: AppState, options: &ServeOptions) -> Router {
     if options.bench_parse_only {
         router = router.route(
             "/bench/parse-only/{site_id}",
-            ingest_body(post(public::parse_only), options),
+            ingest_body(post(public::parse_only)),
         );
     }
     router
@@ -181,6 +180,10 @@ pub fn router(state: AppState, options: &ServeOptions) -> Router {
         .fallback(|| async { ApiError::NoSuchEndpoint })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .route_layer(axum::middleware::from_fn(crate::telemetry::track_latency))
+        .layer(axum::middleware::from_fn_with_state(
+            options.timeouts.body_read,
+            crate::body_limits::read_whole_body,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -213,15 +216,14 @@ async fn readiness(
     Ok("ready")
 }
 
-/// How ingest reads bodies: gzip and brotli accepted, at most 16 KiB, within the body-read
-/// timeout. The limit sits inside the decompression, so it counts decompressed bytes: a small
-/// gzip bomb still gets 413 after at most 16 KiB of output. Unknown encodings pass through and
-/// fail as malformed JSON, with our error body.
-fn ingest_body(route: MethodRouter<AppState>, options: &ServeOptions) -> MethodRouter<AppState> {
+/// How ingest reads bodies: gzip and brotli accepted, at most 16 KiB once decompressed (the
+/// limit sits inside the decompression, so a small gzip bomb still gets 413 after at most
+/// 16 KiB of output; `body_limits` has already bounded the bytes on the wire and the time they
+/// took). Unknown encodings pass through and fail as malformed JSON, with our error body.
+fn ingest_body(route: MethodRouter<AppState>) -> MethodRouter<AppState> {
     route
         .layer::<_, Infallible>(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer::<_, Infallible>(RequestDecompressionLayer::new().pass_through_unaccepted(true))
-        .layer::<_, Infallible>(RequestBodyTimeoutLayer::new(options.timeouts.body_read))
 }
 
 /// CORS for the endpoints a site's pages call: only that site's allowed origins get an
