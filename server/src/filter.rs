@@ -16,16 +16,20 @@ const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 #[into_params(parameter_in = Query)]
 pub struct FilterQuery {
     /// The first day (UTC, `YYYY-MM-DD`) of responses to count.
+    #[param(format = Date)]
     pub from: Option<String>,
     /// The last day (UTC, `YYYY-MM-DD`), included.
+    #[param(format = Date)]
     pub to: Option<String>,
     /// Only responses given on this page path, e.g. `/checkout`.
     pub page: Option<String>,
     /// Only responses in this language, e.g. `et`.
     pub lang: Option<String>,
     /// Only responses from `phone`, `tablet` or `desktop`.
+    #[param(pattern = "^(phone|tablet|desktop)?$")]
     pub device: Option<String>,
     /// Only answers to this survey version.
+    #[param(pattern = "^[0-9]{0,9}$")]
     pub version: Option<String>,
 }
 

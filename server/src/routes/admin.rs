@@ -65,7 +65,7 @@ pub async fn export_responses(
 }
 
 #[utoipa::path(delete, path = "/v1/sites/{site_id}/responses/{response_id}", tag = "admin",
-    params(("site_id" = String, Path), ("response_id" = String, Path)), security(("admin_token" = [])),
+    params(("site_id" = String, Path), ("response_id" = String, Path, pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")), security(("admin_token" = [])),
     responses(
         (status = 204, description = "erased"),
         (status = 404, description = "unknown_response or unknown_site", body = ErrorBody)))]
@@ -170,6 +170,7 @@ pub async fn results(
 #[into_params(parameter_in = Query)]
 pub struct ResultsQuery {
     /// `week` (from Monday) or `month` (the default).
+    #[param(pattern = "^(week|month)$")]
     interval: Option<String>,
 }
 

@@ -115,7 +115,7 @@ pub async fn list(
 }
 
 #[utoipa::path(put, path = "/v1/sites/{site_id}/inbox/{response_id}", tag = "admin",
-    params(("site_id" = String, Path), ("response_id" = String, Path)), security(("admin_token" = [])),
+    params(("site_id" = String, Path), ("response_id" = String, Path, pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")), security(("admin_token" = [])),
     request_body = FollowUp,
     responses(
         (status = 204, description = "recorded; the first contact's and the resolution's times are kept"),
