@@ -77,6 +77,9 @@ pub enum ApiError {
     /// the site's).
     #[error("this site has no delivery {0:?} that can be re-sent now: a delivery is re-sent once its attempts are over, at most 5 times")]
     NotResendable(String),
+    /// The site has as many webhooks as it may have.
+    #[error("a site can have at most 10 webhooks; delete one first")]
+    WebhookLimit,
     /// No widget file has this name (hashed names change with every build).
     #[error("no asset named {0:?}: reload the page to get the current loader")]
     UnknownAsset(String),
@@ -111,7 +114,7 @@ impl ApiError {
             | Self::InvalidWebhook(_)
             | Self::InvalidFollowUp(_) => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::ResponseIdTaken(_) => StatusCode::CONFLICT,
+            Self::ResponseIdTaken(_) | Self::WebhookLimit => StatusCode::CONFLICT,
             Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::MissingToken => StatusCode::UNAUTHORIZED,
             Self::AssetsMissing | Self::StorageUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -158,6 +161,7 @@ impl ApiError {
             Self::InvalidWebhook(_) => "invalid_webhook",
             Self::InvalidFollowUp(_) => "invalid_follow_up",
             Self::UnknownWebhook(_) | Self::NotResendable(_) => "unknown_webhook",
+            Self::WebhookLimit => "too_many_webhooks",
             Self::UnknownAsset(_) => "unknown_asset",
             Self::AssetsMissing => "assets_missing",
             Self::StorageUnavailable(_) => "storage_unavailable",

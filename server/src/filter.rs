@@ -11,25 +11,30 @@ use soovita_wire::DeviceClass;
 
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 
-/// The filter as the query string gives it.
+/// The filter as the query string gives it. Values are taken as given, not trimmed, so that the
+/// patterns in the OpenAPI document say exactly what is accepted; an empty one (as an HTML form
+/// sends it) means no filter. The date pattern leaves out February 29th (the server takes it in
+/// leap years); everything else in it is exact.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct FilterQuery {
     /// The first day (UTC, `YYYY-MM-DD`) of responses to count.
-    #[param(format = Date)]
+    #[param(pattern = r"^([0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|[0-9]{4}-(0[13-9]|1[0-2])-(29|30)|[0-9]{4}-(0[13578]|1[02])-31)?$")]
     pub from: Option<String>,
     /// The last day (UTC, `YYYY-MM-DD`), included.
-    #[param(format = Date)]
+    #[param(pattern = r"^([0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|[0-9]{4}-(0[13-9]|1[0-2])-(29|30)|[0-9]{4}-(0[13578]|1[02])-31)?$")]
     pub to: Option<String>,
     /// Only responses given on this page path, e.g. `/checkout`.
+    #[param(pattern = "^(/[\\s\\S]{0,499})?$")]
     pub page: Option<String>,
     /// Only responses in this language, e.g. `et`.
+    #[param(pattern = "^([A-Za-z0-9-]{2,12})?$")]
     pub lang: Option<String>,
     /// Only responses from `phone`, `tablet` or `desktop`.
     #[param(pattern = "^(phone|tablet|desktop)?$")]
     pub device: Option<String>,
     /// Only answers to this survey version.
-    #[param(pattern = "^[0-9]{0,9}$")]
+    #[param(pattern = "^([0-9]{1,9})?$")]
     pub version: Option<String>,
 }
 
@@ -76,13 +81,7 @@ pub enum InvalidFilter {
 impl FilterQuery {
     /// Checks every parameter; empty ones (as an HTML form sends them) mean no filter.
     pub fn parse(&self) -> Result<ResponseFilter, InvalidFilter> {
-        let given = |value: &Option<String>| {
-            value
-                .as_deref()
-                .map(str::trim)
-                .filter(|v| !v.is_empty())
-                .map(str::to_owned)
-        };
+        let given = |value: &Option<String>| value.clone().filter(|v| !v.is_empty());
         let day = |name: &'static str, value: Option<String>| {
             value
                 .map(|text| {
@@ -138,10 +137,11 @@ impl FilterQuery {
             device,
             survey_version: given(&self.version)
                 .map(|version| {
-                    version
-                        .parse::<u32>()
-                        .map(i64::from)
-                        .map_err(|_| InvalidFilter::Version(version))
+                    let digits = version.len() <= 9 && version.bytes().all(|b| b.is_ascii_digit());
+                    match version.parse::<u32>() {
+                        Ok(number) if digits => Ok(i64::from(number)),
+                        _ => Err(InvalidFilter::Version(version)),
+                    }
                 })
                 .transpose()?,
         })

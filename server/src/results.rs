@@ -27,7 +27,7 @@ pub enum TrendInterval {
 impl TrendInterval {
     /// `week` or `month`; nothing means month.
     pub fn parse(name: Option<&str>) -> Option<Self> {
-        match name.map(str::trim).unwrap_or_default() {
+        match name.unwrap_or_default() {
             "week" => Some(Self::Week),
             "month" | "" => Some(Self::Month),
             _ => None,

@@ -95,6 +95,7 @@ pub struct ErasureQuery {
 #[serde(deny_unknown_fields)]
 pub struct ErasureRequest {
     /// The contact address the respondent left (matched case-insensitively).
+    #[schema(pattern = "\\S")]
     email: String,
 }
 
@@ -170,7 +171,7 @@ pub async fn results(
 #[into_params(parameter_in = Query)]
 pub struct ResultsQuery {
     /// `week` (from Monday) or `month` (the default).
-    #[param(pattern = "^(week|month)$")]
+    #[param(pattern = "^(week|month)?$")]
     interval: Option<String>,
 }
 

@@ -88,9 +88,12 @@ impl From<MonthTimes> for Month {
 #[serde(deny_unknown_fields)]
 pub struct FollowUp {
     /// `new`, `contacted` or `resolved`.
+    #[schema(pattern = "^(new|contacted|resolved)$")]
     status: String,
-    /// Internal notes, up to 4,000 characters; replaces earlier notes.
+    /// Internal notes, up to 4,000 characters, without control characters but tab and line
+    /// ends; replaces earlier notes.
     #[serde(default)]
+    #[schema(max_length = 4000, pattern = "^(?:[^\\u0000-\\u0008\\u000B-\\u001F\\u007F-\\u009F]|\\r\\n)*$")]
     notes: String,
 }
 

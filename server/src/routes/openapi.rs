@@ -55,7 +55,7 @@ impl Modify for AdminToken {
 /// The answers any operation can get besides its own, written once instead of on every handler:
 /// the admin token's (401, 403, and 404 for a site that is not there), a parameter's or a
 /// body's that fails its check (400; 413 for a body over the limit), and storage's or the
-/// connection cap's 503. Found missing by schemathesis (README, "API").
+/// connection cap's 503. Schemathesis (scripts/api-check) finds any answer left out.
 struct CommonAnswers;
 
 impl Modify for CommonAnswers {

@@ -10,7 +10,7 @@ use soovita_wire::ErrorBody;
 use super::AppState;
 use crate::error::ApiError;
 use crate::extract::{BearerToken, JsonBody};
-use crate::webhooks::{self, Attempt, Delivery, InvalidWebhook, Webhook};
+use crate::webhooks::{self, Attempt, Delivery, Webhook};
 
 /// The most deliveries the log returns.
 const DELIVERIES_LISTED: u32 = 100;
@@ -19,12 +19,27 @@ const DELIVERIES_LISTED: u32 = 100;
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewWebhook {
-    /// An absolute http:// or https:// URL.
+    /// An absolute http:// or https:// URL of a public host, without a user name or password.
+    #[schema(
+        max_length = 2000,
+        pattern = r"^[ \t\n\r]*https?://[a-z0-9]+(-[a-z0-9]+)*(\.[a-z0-9]+(-[a-z0-9]+)*)*\.[a-z][a-z0-9]*(/[A-Za-z0-9._~-]*)*[ \t\n\r]*$"
+    )]
     url: String,
     /// One or more of `new_detractor`, `contact_requested`, `response`.
+    #[schema(min_items = 1, inline, value_type = Vec<WebhookEventName>)]
     events: Vec<String>,
     /// `json` (the default) or `slack`.
+    #[schema(pattern = "^(json|slack)$")]
     format: Option<String>,
+}
+
+/// An event a webhook can be told about.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code, non_camel_case_types)]
+enum WebhookEventName {
+    new_detractor,
+    contact_requested,
+    response,
 }
 
 /// A webhook, with the secret its deliveries are signed with.
@@ -121,7 +136,8 @@ pub async fn list(
     params(("site_id" = String, Path)), security(("admin_token" = [])), request_body = NewWebhook,
     responses(
         (status = 201, description = "added; announces responses that settle from now on", body = WebhookInfo),
-        (status = 400, description = "invalid_webhook, saying what to change", body = ErrorBody)))]
+        (status = 400, description = "invalid_webhook, saying what to change; an internal or private receiver is refused (the server's --webhook-allow-private allows one)", body = ErrorBody),
+        (status = 409, description = "too_many_webhooks: the site has 10; delete one first", body = ErrorBody)))]
 /// `POST /v1/sites/{site_id}/webhooks`: adds a webhook with a fresh secret.
 pub async fn add(
     State(state): State<AppState>,
@@ -141,7 +157,7 @@ pub async fn add(
         state.webhooks.allow_private,
     )?;
     if !state.store.create_webhook(&webhook, now_ms).await? {
-        return Err(InvalidWebhook::TooMany.into());
+        return Err(ApiError::WebhookLimit);
     }
     Ok((StatusCode::CREATED, Json(webhook.into())))
 }

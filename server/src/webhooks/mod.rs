@@ -159,11 +159,11 @@ impl Webhook {
         now_ms: i64,
         allow_private: bool,
     ) -> Result<Self, InvalidWebhook> {
-        let url = url.trim();
         let chars = url.chars().count();
         if chars > MAX_URL_CHARS {
             return Err(InvalidWebhook::UrlTooLong(chars));
         }
+        let url = url.trim();
         let parsed = url::Url::parse(url).map_err(|_| InvalidWebhook::Url(url.to_owned()))?;
         if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
             return Err(InvalidWebhook::Url(url.to_owned()));
