@@ -49,7 +49,8 @@ fn export_format(query: Option<&str>, headers: &HeaderMap) -> Result<ExportForma
         (status = 401, description = "missing_token", body = ErrorBody),
         (status = 403, description = "wrong_token", body = ErrorBody),
         (status = 404, description = "unknown_site", body = ErrorBody)))]
-/// `GET /v1/sites/{site_id}/responses[?format=json|csv&filter…]`: the site's responses.
+/// `GET /v1/sites/{site_id}/responses[?format=json|csv&filter…]`: the site's responses. A
+/// filter's `from` must not come after its `to` (400 `invalid_filter`).
 pub async fn export_responses(
     State(state): State<AppState>,
     Path(site_id): Path<String>,
@@ -150,7 +151,8 @@ pub async fn erase_by_email(
         (status = 200, description = "NPS with its 95% margin, the distribution, agreement per dimension, the key drivers, effort and the trend", body = SiteResults),
         (status = 400, description = "invalid_filter", body = ErrorBody)))]
 /// `GET /v1/sites/{site_id}/results[?interval=week|month&filter…]`: the figures of the
-/// responses the filter covers, summed by the database.
+/// responses the filter covers, summed by the database. A filter's `from` must not come after
+/// its `to` (400 `invalid_filter`).
 pub async fn results(
     State(state): State<AppState>,
     Path(site_id): Path<String>,
@@ -207,7 +209,10 @@ pub async fn survey_definition(
         (status = 400, description = "invalid_survey, naming the field", body = ErrorBody)))]
 /// `PUT /v1/sites/{site_id}/survey/definition`: saves a new version of the survey. Visitors of
 /// this server get it at once, those of others on the same database within the site cache's
-/// lifetime; answers to the old version stay valid.
+/// lifetime; answers to the old version stay valid. Beyond its schema: page rules of kind
+/// `regex` must be regular expressions that Rust and JavaScript read alike (no flags or named
+/// groups), and wording is keyed by a supported language and the card's message names
+/// (400 `invalid_survey` names the field).
 pub async fn save_survey_definition(
     State(state): State<AppState>,
     Path(site_id): Path<String>,
