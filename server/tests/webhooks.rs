@@ -98,12 +98,14 @@ fn signature_is_valid(headers: &HeaderMap, body: &[u8], secret: &str) -> bool {
     mac.verify_slice(&hex::decode(v1).unwrap()).is_ok()
 }
 
-#[tokio::test]
-async fn a_detractor_reaches_a_failing_receiver_signed_retried_logged_and_resent() {
-    let receiver = Receiver::default();
-    let receiver_url = receiver.start().await;
-
-    let dir = tempfile::tempdir().unwrap();
+/// A fresh SQLite store in `dir` with one site for pages on [`SHOP`].
+async fn store_with_site(
+    dir: &tempfile::TempDir,
+) -> (
+    Arc<dyn Store>,
+    soovita_server::sites::RegisteredSite,
+    soovita_server::domain::SiteId,
+) {
     let store: Arc<dyn Store> = store::open(&format!("sqlite://{}/hooks.db", dir.path().display()))
         .await
         .unwrap();
@@ -122,6 +124,16 @@ async fn a_detractor_reaches_a_failing_receiver_signed_retried_logged_and_resent
     .await
     .unwrap();
     let site_id = soovita_server::domain::SiteId::parse(&site.site_id).unwrap();
+    (store, site, site_id)
+}
+
+#[tokio::test]
+async fn a_detractor_reaches_a_failing_receiver_signed_retried_logged_and_resent() {
+    let receiver = Receiver::default();
+    let receiver_url = receiver.start().await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let (store, site, site_id) = store_with_site(&dir).await;
     let webhook = Webhook::new(
         site_id.clone(),
         &receiver_url,
@@ -265,24 +277,7 @@ async fn an_internal_receiver_is_refused_when_sent_unless_allowed() {
     let receiver = Receiver::default();
     let receiver_url = receiver.start().await;
     let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn Store> = store::open(&format!("sqlite://{}/ssrf.db", dir.path().display()))
-        .await
-        .unwrap();
-    let origins = [SHOP.to_owned()];
-    let site = register(
-        store.as_ref(),
-        SiteSettings {
-            name: "Shop",
-            origins: &origins,
-            sample_percent: 100,
-            cooldown_days: 90,
-            retention_days: 730,
-            honor_do_not_track: false,
-        },
-    )
-    .await
-    .unwrap();
-    let site_id = soovita_server::domain::SiteId::parse(&site.site_id).unwrap();
+    let (store, _, site_id) = store_with_site(&dir).await;
     // Saved while internal receivers were allowed; the server then runs without the flag.
     let webhook = Webhook::new(
         site_id.clone(),
