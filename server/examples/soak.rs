@@ -405,7 +405,11 @@ async fn main() -> anyhow::Result<()> {
     }
 
     let warm = args.warm_up_minutes as f64 * 60.0;
-    let settled: Vec<&Sample> = samples.iter().filter(|s| s.seconds >= warm).collect();
+    // The last sample covers the moment the load stopped: not a full window.
+    let settled: Vec<&Sample> = samples
+        .iter()
+        .filter(|s| s.seconds >= warm && s.rate > 0.0)
+        .collect();
     if settled.len() >= 2 {
         let points: Vec<(f64, f64)> = settled.iter().map(|s| (s.seconds, s.anon_mib)).collect();
         let (low, high) = settled.iter().fold((f64::MAX, f64::MIN), |(lo, hi), s| {
@@ -422,6 +426,11 @@ async fn main() -> anyhow::Result<()> {
             high - low,
             slope(&points) * 3600.0
         );
+        let means: Vec<String> = settled
+            .chunks(60)
+            .map(|five_minutes| format!("{:.1}", mean(five_minutes, |s| s.anon_mib)))
+            .collect();
+        println!("  anonymous RSS, mean of each 5 minutes: {} MiB", means.join(", "));
         println!(
             "  first minute {:.0} answers/s, p99 {:.2} ms; last minute {:.0} answers/s, p99 {:.2} ms",
             mean(head, |s| s.rate),

@@ -4,8 +4,8 @@
 //! start the same server on a port of their own.
 
 pub mod accounts;
-pub mod body_limits;
 pub mod bank;
+pub mod body_limits;
 pub mod bots;
 pub mod clock;
 pub mod config;
@@ -19,9 +19,9 @@ pub mod filter;
 pub mod http;
 pub mod inbox;
 pub mod rate_limit;
-pub mod sign_in_guard;
 pub mod results;
 pub mod routes;
+pub mod sign_in_guard;
 pub mod site_cache;
 pub mod sites;
 pub mod store;
