@@ -111,12 +111,7 @@ impl OpenConnections {
                 client: None,
             });
         }
-        let client = match peer {
-            IpAddr::V6(v6) if v6.to_ipv4_mapped().is_none() => {
-                IpAddr::V6((u128::from(v6) & !((1 << 64) - 1)).into())
-            }
-            other => other,
-        };
+        let client = crate::rate_limit::client_network(peer);
         let mut counts = self.per_client.lock().expect("never poisoned");
         let open = counts.entry(client).or_insert(0);
         if *open >= self.limits.per_client {

@@ -189,16 +189,9 @@ impl<C: Clock + Clone> RateLimits<C> {
             .any(|net| net.contains(&ip))
     }
 
-    /// The limiters' key of a client: an IPv6 client by its /64, which one subscriber usually
-    /// gets whole, so that walking through its addresses does not multiply its allowance.
+    /// The limiters' key of a client: its [`client_network`], hashed with the day's salt.
     fn client_key(&self, client: IpAddr) -> [u8; 16] {
-        let client = match client {
-            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-                Some(v4) => IpAddr::V4(v4),
-                None => IpAddr::V6((u128::from(v6) & !((1 << 64) - 1)).into()),
-            },
-            v4 => v4,
-        };
+        let client = client_network(client);
         let today = crate::clock::now_ms().div_euclid(86_400_000);
         let salt = {
             let mut salt = self.salt.lock().expect("never poisoned");
@@ -214,6 +207,19 @@ impl<C: Clock + Clone> RateLimits<C> {
         digest[..16]
             .try_into()
             .expect("a SHA-256 digest has 32 bytes")
+    }
+}
+
+/// The address that stands for one client in every limit: an IPv6 client by its /64, which one
+/// subscriber usually gets whole, so that walking through its addresses does not multiply its
+/// allowance; an IPv4-mapped address as the IPv4 address it is.
+pub fn client_network(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6((u128::from(v6) & !((1 << 64) - 1)).into()),
+        },
+        v4 => v4,
     }
 }
 
