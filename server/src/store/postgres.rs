@@ -12,8 +12,8 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
 const STATEMENT_TIMEOUT: &str = "15s";
 
 use async_trait::async_trait;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
-use sqlx::Row;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
+use sqlx::{Connection, Row};
 
 use soovita_wire::SurveyDefinition;
 
@@ -70,14 +70,19 @@ impl PostgresStore {
     pub async fn open(url: &str) -> anyhow::Result<Self> {
         // While the database is down, a request gets its 503 after ACQUIRE_TIMEOUT instead of
         // sqlx's default 30 s, so clients retry and load balancers see a fast failure.
-        let options = PgConnectOptions::from_str(url)?
-            .options([("statement_timeout", STATEMENT_TIMEOUT)]);
+        let options = PgConnectOptions::from_str(url)?;
+        // Migrations on a connection of their own, without the statement timeout: one that
+        // rewrites a big table may take longer, and must not fail the start half-way.
+        let mut migrating = PgConnection::connect_with(&options).await?;
+        sqlx::migrate!("migrations/postgres")
+            .run(&mut migrating)
+            .await?;
+        migrating.close().await?;
         let pool = PgPoolOptions::new()
             .max_connections(8)
             .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect_with(options)
+            .connect_with(options.options([("statement_timeout", STATEMENT_TIMEOUT)]))
             .await?;
-        sqlx::migrate!("migrations/postgres").run(&pool).await?;
         Ok(Self { pool })
     }
 }
