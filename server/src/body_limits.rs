@@ -95,7 +95,10 @@ mod tests {
     fn answers_have_the_small_limit_and_everything_else_the_larger_one() {
         assert_eq!(limit_for("/v1/sites/abc/responses"), MAX_BODY_BYTES);
         assert_eq!(limit_for("/bench/parse-only/abc"), MAX_BODY_BYTES);
-        assert_eq!(limit_for("/v1/sites/abc/survey/definition"), MAX_OTHER_BODY_BYTES);
+        assert_eq!(
+            limit_for("/v1/sites/abc/survey/definition"),
+            MAX_OTHER_BODY_BYTES
+        );
         assert_eq!(limit_for("/console/sign-in"), MAX_OTHER_BODY_BYTES);
     }
 }

@@ -102,7 +102,11 @@ pub struct ServeArgs {
     pub max_connections: usize,
     /// Connections open at once from one client address (an IPv6 client by its /64); trusted
     /// proxies are exempt.
-    #[arg(long, env = "SOOVITA_MAX_CONNECTIONS_PER_CLIENT", default_value = "256")]
+    #[arg(
+        long,
+        env = "SOOVITA_MAX_CONNECTIONS_PER_CLIENT",
+        default_value = "256"
+    )]
     pub max_connections_per_client: usize,
     /// Allows webhooks to loopback, private and other internal addresses, for a receiver on the
     /// same network. Off by default: anyone who may add a webhook could otherwise reach them.

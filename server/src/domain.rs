@@ -93,7 +93,10 @@ pub enum InvalidInput {
 /// character than tab and newline is left; `field` names it in the error.
 pub fn plain_text(field: &str, text: &str) -> Result<String, InvalidInput> {
     let text = text.replace("\r\n", "\n");
-    if text.chars().any(|c| c.is_control() && c != '\t' && c != '\n') {
+    if text
+        .chars()
+        .any(|c| c.is_control() && c != '\t' && c != '\n')
+    {
         return Err(InvalidInput::ControlCharacter(field.to_owned()));
     }
     Ok(text)

@@ -105,7 +105,12 @@ impl OpenConnections {
     /// A place for a connection from `peer`, or `None` at either cap.
     fn admit(&self, peer: IpAddr) -> Option<Admitted> {
         let total = self.total.clone().try_acquire_owned().ok()?;
-        if self.limits.trusted_proxies.iter().any(|net| net.contains(&peer)) {
+        if self
+            .limits
+            .trusted_proxies
+            .iter()
+            .any(|net| net.contains(&peer))
+        {
             return Some(Admitted {
                 _total: total,
                 client: None,
@@ -197,7 +202,10 @@ mod tests {
     fn the_refusal_is_a_complete_http_response() {
         let text = std::str::from_utf8(TOO_MANY).unwrap();
         let (head, body) = text.split_once("\r\n\r\n").unwrap();
-        assert!(head.contains(&format!("content-length: {}", body.len())), "{text}");
+        assert!(
+            head.contains(&format!("content-length: {}", body.len())),
+            "{text}"
+        );
         assert!(serde_json::from_str::<serde_json::Value>(body).is_ok());
     }
 
@@ -214,7 +222,10 @@ mod tests {
         assert!(open.admit(client).is_none(), "a third from one client");
         let neighbour: IpAddr = "2001:db8::1".parse().unwrap();
         let _third = open.admit(neighbour).unwrap();
-        assert!(open.admit("203.0.113.10".parse().unwrap()).is_none(), "three in all");
+        assert!(
+            open.admit("203.0.113.10".parse().unwrap()).is_none(),
+            "three in all"
+        );
         drop(first);
         assert!(open.admit(client).is_some(), "a place came back");
         let open = OpenConnections::new(ConnectionLimits {
@@ -226,6 +237,9 @@ mod tests {
         let _a = open.admit(proxy).unwrap();
         assert!(open.admit(proxy).is_some(), "a proxy carries many clients");
         let _b = open.admit("2001:db8:1:2::1".parse().unwrap()).unwrap();
-        assert!(open.admit("2001:db8:1:2::99".parse().unwrap()).is_none(), "one /64");
+        assert!(
+            open.admit("2001:db8:1:2::99".parse().unwrap()).is_none(),
+            "one /64"
+        );
     }
 }

@@ -249,7 +249,9 @@ pub fn parse_trusted_proxy(value: &str) -> Result<IpNet, String> {
     value
         .parse::<IpNet>()
         .or_else(|_| value.parse::<IpAddr>().map(IpNet::from))
-        .map_err(|_| format!("{value:?} is neither an IP address nor a CIDR network like 10.0.0.0/8"))
+        .map_err(|_| {
+            format!("{value:?} is neither an IP address nor a CIDR network like 10.0.0.0/8")
+        })
 }
 
 #[cfg(test)]
@@ -334,7 +336,11 @@ mod tests {
         }
         assert_eq!(limits.remembered(), 1_001, "1,000 clients and the site");
         limits.forget_idle();
-        assert_eq!(limits.remembered(), 1_001, "a second is too soon to forget anyone");
+        assert_eq!(
+            limits.remembered(),
+            1_001,
+            "a second is too soon to forget anyone"
+        );
 
         // One request of a 60-a-minute allowance is given back after a second; governor
         // forgets a key one more second later.
@@ -342,7 +348,11 @@ mod tests {
         let active: IpAddr = "203.0.113.9".parse().unwrap();
         limits.check(active, &HeaderMap::new(), &site).unwrap();
         limits.forget_idle();
-        assert_eq!(limits.remembered(), 2, "only the client seen since, and its site");
+        assert_eq!(
+            limits.remembered(),
+            2,
+            "only the client seen since, and its site"
+        );
     }
 
     #[test]
@@ -367,7 +377,10 @@ mod tests {
         assert!(at("2001:db8:1:2::1").is_ok());
         assert!(at("2001:db8:1:2:ffff::9").is_ok());
         assert_eq!(at("2001:db8:1:2:abcd::1").unwrap_err().scope, "client");
-        assert!(at("2001:db8:1:3::1").is_ok(), "the next /64 is another client");
+        assert!(
+            at("2001:db8:1:3::1").is_ok(),
+            "the next /64 is another client"
+        );
     }
 
     #[test]
@@ -381,7 +394,9 @@ mod tests {
             "::1/128".parse::<IpNet>().unwrap()
         );
         assert!(parse_trusted_proxy("10.0.0.0/8").is_ok());
-        assert!(parse_trusted_proxy("proxy.local").unwrap_err().contains("proxy.local"));
+        assert!(parse_trusted_proxy("proxy.local")
+            .unwrap_err()
+            .contains("proxy.local"));
     }
 
     #[test]

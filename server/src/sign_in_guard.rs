@@ -49,7 +49,11 @@ impl SignInGuard {
 
     /// How long `email` must still wait before its password is checked again, if at all.
     pub fn wait(&self, email: &str, now_ms: i64) -> Option<Duration> {
-        let failures = *self.failures.lock().expect("never poisoned").get(&key(email))?;
+        let failures = *self
+            .failures
+            .lock()
+            .expect("never poisoned")
+            .get(&key(email))?;
         let until_ms = failures.last_ms + millis(backoff(failures.count));
         (until_ms > now_ms).then(|| Duration::from_millis((until_ms - now_ms).unsigned_abs()))
     }
@@ -115,7 +119,11 @@ mod tests {
         }
         guard.failed(email, 0);
         assert_eq!(guard.wait(email, 0), Some(Duration::from_secs(1)));
-        assert_eq!(guard.wait(email, 1_000), None, "the wait is over after a second");
+        assert_eq!(
+            guard.wait(email, 1_000),
+            None,
+            "the wait is over after a second"
+        );
         guard.failed(email, 1_000);
         assert_eq!(guard.wait(email, 1_000), Some(Duration::from_secs(2)));
         for _ in 0..40 {

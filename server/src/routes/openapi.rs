@@ -100,7 +100,10 @@ impl Modify for CommonAnswers {
                     add("400", "invalid_filter, bad_query, or an id that is not one");
                 }
                 if operation.request_body.is_some() {
-                    add("400", "unreadable_body, malformed_json, or a field that fails its check");
+                    add(
+                        "400",
+                        "unreadable_body, malformed_json, or a field that fails its check",
+                    );
                     add("413", "payload_too_large");
                 }
                 add("503", "storage_unavailable, too_many_connections");

@@ -92,9 +92,8 @@ impl Resolve for PublicOnly {
     fn resolve(&self, name: Name) -> Resolving {
         let host = name.as_str().to_owned();
         Box::pin(async move {
-            let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
-                .await?
-                .collect();
+            let found: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
             let public: Vec<SocketAddr> = found
                 .iter()
                 .copied()
@@ -165,7 +164,10 @@ mod tests {
         assert!(refused("http://169.254.169.254/latest/meta-data"));
         assert!(refused("http://LOCALHOST./hook"));
         assert!(refused("http://api.localhost/hook"));
-        assert!(refused("http://2130706433/hook"), "the URL parser reads it as 127.0.0.1");
+        assert!(
+            refused("http://2130706433/hook"),
+            "the URL parser reads it as 127.0.0.1"
+        );
         assert!(!refused("https://hooks.slack.com/services/x"));
         assert!(!refused("https://93.184.215.14/hook"));
     }
@@ -177,6 +179,9 @@ mod tests {
             .await
             .err()
             .expect("localhost resolves only to loopback");
-        assert!(refused.to_string().contains("refused: localhost"), "{refused}");
+        assert!(
+            refused.to_string().contains("refused: localhost"),
+            "{refused}"
+        );
     }
 }
