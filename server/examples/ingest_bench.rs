@@ -173,7 +173,7 @@ async fn main() -> anyhow::Result<()> {
 
     println!(
         "ingest benchmark: {connections} connections, {seconds} s each, database {}",
-        soovita_server::store::redact_password(&database)
+        soovita_server::db::redact_password(&database)
             .split("://")
             .next()
             .unwrap_or("?")

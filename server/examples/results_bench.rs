@@ -14,8 +14,8 @@
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use soovita_server::export::{download, ExportFormat};
-use soovita_server::filter::{FilterQuery, ResponseFilter};
+use soovita_server::responses::export::{download, ExportFormat};
+use soovita_server::responses::filter::{FilterQuery, ResponseFilter};
 use soovita_server::sites::{register, SiteSettings};
 use soovita_server::store;
 

@@ -57,12 +57,33 @@ struct Args {
 const ORIGIN: &str = "https://shop.example";
 const SAMPLE_EVERY: Duration = Duration::from_secs(5);
 const PAGES: [&str; 8] = [
-    "/", "/checkout", "/cart", "/help", "/product/1", "/product/2", "/account", "/blog",
+    "/",
+    "/checkout",
+    "/cart",
+    "/help",
+    "/product/1",
+    "/product/2",
+    "/account",
+    "/blog",
 ];
 const DEVICES: [&str; 3] = ["phone", "tablet", "desktop"];
 const WORDS: [&str; 16] = [
-    "delivery", "was", "slow", "friendly", "staff", "price", "website", "easy", "the", "and",
-    "checkout", "broke", "great", "service", "tarne", "sõbralik",
+    "delivery",
+    "was",
+    "slow",
+    "friendly",
+    "staff",
+    "price",
+    "website",
+    "easy",
+    "the",
+    "and",
+    "checkout",
+    "broke",
+    "great",
+    "service",
+    "tarne",
+    "sõbralik",
 ];
 
 /// What one sampling window saw.
@@ -204,7 +225,10 @@ async fn console_reader(base: String, sites: Vec<String>, reads: Arc<AtomicU64>)
     let signed_in = client
         .post(format!("{base}/console/sign-in"))
         .header("origin", &base)
-        .form(&[("email", "owner@soak.test"), ("password", "soak-password-1234")])
+        .form(&[
+            ("email", "owner@soak.test"),
+            ("password", "soak-password-1234"),
+        ])
         .send()
         .await;
     let Some(cookie) = signed_in.ok().and_then(|response| {
@@ -224,7 +248,9 @@ async fn console_reader(base: String, sites: Vec<String>, reads: Arc<AtomicU64>)
             1 => format!("/console/sites/{site}/inbox"),
             _ => format!("/console/sites/{site}/export?format=csv&page={page}"),
         };
-        let read = client.get(format!("{base}{path}")).header("cookie", &cookie);
+        let read = client
+            .get(format!("{base}{path}"))
+            .header("cookie", &cookie);
         if let Ok(response) = read.send().await {
             if response.status().is_success() && response.bytes().await.is_ok() {
                 reads.fetch_add(1, Ordering::Relaxed);
@@ -247,13 +273,26 @@ async fn main() -> anyhow::Result<()> {
 
     let delivered = Arc::new(AtomicU64::new(0));
     let receiver = webhook_receiver(delivered.clone()).await?;
-    run(&binary, &["owner", "add", "--email", "owner@soak.test"], &database)?;
+    run(
+        &binary,
+        &["owner", "add", "--email", "owner@soak.test"],
+        &database,
+    )?;
     let mut sites = Vec::new();
     for index in 0..args.sites {
         let name = format!("Soak {index}");
         let added = run(
             &binary,
-            &["site", "add", "--name", &name, "--origin", ORIGIN, "--cooldown-days", "0"],
+            &[
+                "site",
+                "add",
+                "--name",
+                &name,
+                "--origin",
+                ORIGIN,
+                "--cooldown-days",
+                "0",
+            ],
             &database,
         )?;
         let site: Value = serde_json::from_slice(&added)?;
@@ -264,7 +303,13 @@ async fn main() -> anyhow::Result<()> {
     }
 
     let mut server: Child = Command::new(&binary)
-        .args(["serve", "--listen", "127.0.0.1:0", "--trusted-proxy", "127.0.0.1/32"])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--trusted-proxy",
+            "127.0.0.1/32",
+        ])
         .args(["--webhook-settle-seconds", "5", "--webhook-allow-private"])
         .args(["--database", &database])
         .env("SOOVITA_LOG", "warn")
@@ -272,7 +317,12 @@ async fn main() -> anyhow::Result<()> {
         .spawn()?;
     let mut line = String::new();
     BufReader::new(server.stdout.take().context("stdout")?).read_line(&mut line)?;
-    let base = line.trim().rsplit(' ').next().context("address")?.to_owned();
+    let base = line
+        .trim()
+        .rsplit(' ')
+        .next()
+        .context("address")?
+        .to_owned();
     let pid = server.id();
 
     let client = reqwest::Client::builder()
@@ -286,7 +336,11 @@ async fn main() -> anyhow::Result<()> {
             .json(&json!({"url": format!("http://{receiver}/hook"), "events": ["new_detractor"]}))
             .send()
             .await?;
-        ensure!(added.status().is_success(), "adding a webhook: {}", added.status());
+        ensure!(
+            added.status().is_success(),
+            "adding a webhook: {}",
+            added.status()
+        );
     }
 
     println!(
@@ -295,7 +349,7 @@ async fn main() -> anyhow::Result<()> {
         args.sites,
         args.clients,
         args.minutes,
-        soovita_server::store::redact_password(&database)
+        soovita_server::db::redact_password(&database)
             .split("://")
             .next()
             .unwrap_or("?")
@@ -306,7 +360,11 @@ async fn main() -> anyhow::Result<()> {
     let refusals = Refusals::default();
     let console_reads = Arc::new(AtomicU64::new(0));
     let site_ids: Vec<String> = sites.iter().map(|(id, _)| id.clone()).collect();
-    tokio::spawn(console_reader(base.clone(), site_ids.clone(), console_reads.clone()));
+    tokio::spawn(console_reader(
+        base.clone(),
+        site_ids.clone(),
+        console_reads.clone(),
+    ));
 
     let started = Instant::now();
     let deadline = started + Duration::from_secs(args.minutes * 60);
@@ -333,7 +391,11 @@ async fn main() -> anyhow::Result<()> {
                 let url = format!("{base}/v1/sites/{site}/responses");
                 let (window, client) = (window.clone(), client.clone());
                 let refusals = refusals.clone();
-                let permit = in_flight.clone().acquire_owned().await.expect("never closed");
+                let permit = in_flight
+                    .clone()
+                    .acquire_owned()
+                    .await
+                    .expect("never closed");
                 tokio::spawn(async move {
                     let _permit = permit;
                     if let Some(survey) = survey {
@@ -356,15 +418,27 @@ async fn main() -> anyhow::Result<()> {
                     let status = match response {
                         Ok(response) => {
                             let status = response.status().as_u16();
-                            if response.bytes().await.is_ok() { status } else { 0 }
+                            if response.bytes().await.is_ok() {
+                                status
+                            } else {
+                                0
+                            }
                         }
                         Err(_) => 0,
                     };
                     if (200..300).contains(&status) {
-                        window.lock().expect("never poisoned").latencies.push(at.elapsed());
+                        window
+                            .lock()
+                            .expect("never poisoned")
+                            .latencies
+                            .push(at.elapsed());
                     } else {
                         window.lock().expect("never poisoned").errors += 1;
-                        *refusals.lock().expect("never poisoned").entry(status).or_default() += 1;
+                        *refusals
+                            .lock()
+                            .expect("never poisoned")
+                            .entry(status)
+                            .or_default() += 1;
                     }
                 });
             }
@@ -430,7 +504,10 @@ async fn main() -> anyhow::Result<()> {
             .chunks(60)
             .map(|five_minutes| format!("{:.1}", mean(five_minutes, |s| s.anon_mib)))
             .collect();
-        println!("  anonymous RSS, mean of each 5 minutes: {} MiB", means.join(", "));
+        println!(
+            "  anonymous RSS, mean of each 5 minutes: {} MiB",
+            means.join(", ")
+        );
         println!(
             "  first minute {:.0} answers/s, p99 {:.2} ms; last minute {:.0} answers/s, p99 {:.2} ms",
             mean(head, |s| s.rate),

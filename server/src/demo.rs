@@ -13,7 +13,7 @@ use crate::accounts::Owner;
 use crate::config::DemoArgs;
 use crate::domain::SiteId;
 use crate::sites::{register_or_refresh, SiteSettings};
-use crate::store::{self, Store};
+use crate::store::{self, prelude::*};
 
 #[derive(rust_embed::Embed)]
 #[folder = "../www/demo/"]

@@ -7,9 +7,9 @@ use axum::Json;
 use soovita_wire::{ErrorBody, ErrorDetail};
 use thiserror::Error;
 
+use crate::db::StoreError;
 use crate::domain::InvalidInput;
 use crate::rate_limit::Limited;
-use crate::store::StoreError;
 
 /// A failed request. The `Display` text is the message the client reads.
 #[derive(Debug, Error)]
@@ -63,7 +63,7 @@ pub enum ApiError {
     BadQuery(String),
     /// A filter parameter of the results or export cannot be applied.
     #[error("{0}")]
-    InvalidFilter(#[from] crate::filter::InvalidFilter),
+    InvalidFilter(#[from] crate::responses::filter::InvalidFilter),
     /// A follow-up's status or notes are out of bounds.
     #[error("{0}")]
     InvalidFollowUp(#[from] crate::inbox::InvalidFollowUp),

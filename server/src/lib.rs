@@ -10,15 +10,15 @@ pub mod bots;
 pub mod clock;
 pub mod config;
 pub mod console;
+pub mod db;
 pub mod demo;
 pub mod domain;
 pub mod error;
-pub mod export;
 pub mod extract;
-pub mod filter;
 pub mod http;
 pub mod inbox;
 pub mod rate_limit;
+pub mod responses;
 pub mod results;
 pub mod routes;
 pub mod sign_in_guard;
@@ -40,7 +40,7 @@ use tokio::sync::oneshot;
 use rate_limit::{RateLimitConfig, RateLimits};
 use routes::{AppState, WidgetAssets};
 use site_cache::SiteCache;
-use store::Store;
+use store::prelude::*;
 
 /// How long requests in flight may take to finish after a shutdown signal.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);

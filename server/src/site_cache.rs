@@ -11,8 +11,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+use crate::db::StoreError;
 use crate::domain::SiteId;
-use crate::store::{Site, Store, StoreError};
+use crate::sites::{Site, SiteStore};
 
 /// How long a site (or its absence) is trusted before it is read again.
 pub const SITE_TTL: Duration = Duration::from_secs(5);
@@ -27,13 +28,13 @@ type Entry = (Instant, Option<Arc<Site>>);
 
 /// A read-through cache of sites in front of a [`Store`].
 pub struct SiteCache {
-    store: Arc<dyn Store>,
+    store: Arc<dyn SiteStore>,
     entries: RwLock<HashMap<SiteId, Entry>>,
 }
 
 impl SiteCache {
     /// An empty cache over `store`.
-    pub fn new(store: Arc<dyn Store>) -> Self {
+    pub fn new(store: Arc<dyn SiteStore>) -> Self {
         Self {
             store,
             entries: RwLock::new(HashMap::new()),

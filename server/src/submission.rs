@@ -13,7 +13,8 @@ use soovita_wire::{
 use crate::bank;
 use crate::domain::{plain_text, Comment, InvalidInput, ResponseId, Score};
 use crate::error::ApiError;
-use crate::store::{PublishedSurvey, ResponseUpdate, StatementUpdate};
+use crate::responses::{ResponseUpdate, StatementUpdate};
+use crate::sites::PublishedSurvey;
 
 /// Parses a body as sent by the widget (any content type) into a validated update of a response
 /// to `survey`.
@@ -400,10 +401,7 @@ mod tests {
     fn tabs_and_line_ends_are_text_and_crlf_is_stored_as_lf() {
         let body = json!({"response_id": ID, "score": 2, "comment": "one\ttwo\r\nthree\nfour"});
         let update = check(body).unwrap();
-        assert_eq!(
-            update.comment.unwrap().as_str(),
-            "one\ttwo\nthree\nfour"
-        );
+        assert_eq!(update.comment.unwrap().as_str(), "one\ttwo\nthree\nfour");
     }
 
     #[test]

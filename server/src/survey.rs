@@ -10,7 +10,7 @@ use soovita_wire::{
 
 use crate::bank;
 use crate::domain::InvalidInput;
-use crate::store::Site;
+use crate::sites::Site;
 
 /// The longest wording override, in characters: a card question, not an essay.
 const MAX_WORDING_CHARS: usize = 300;

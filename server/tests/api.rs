@@ -8,7 +8,7 @@ use std::time::Duration;
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 use soovita_server::sites::{register, RegisteredSite, SiteSettings};
-use soovita_server::store::{self, Store};
+use soovita_server::store::{self, prelude::*};
 use soovita_wire::{ExportedResponse, MAX_BODY_BYTES, MAX_COMMENT_CHARS};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -666,7 +666,11 @@ async fn readiness_follows_whether_sqlite_can_write() {
     drop(locker);
     let (status, _) = server.post(Some(SHOP), answer(9, None)).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(ready().await, StatusCode::OK, "ready again once a write succeeds");
+    assert_eq!(
+        ready().await,
+        StatusCode::OK,
+        "ready again once a write succeeds"
+    );
 }
 
 #[tokio::test]
@@ -1213,15 +1217,25 @@ async fn a_respondent_is_erased_by_email() {
         .unwrap();
     assert_eq!(logged.status(), StatusCode::BAD_REQUEST);
     let body: Value = logged.json().await.unwrap();
-    assert!(body["error"]["message"].as_str().unwrap().contains("in the body"), "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("in the body"),
+        "{body}"
+    );
     let foreign = erase("", r#"{"email": "mari@example.ee"}"#, "sv_not_the_token")
         .await
         .unwrap();
     assert_eq!(foreign.status(), StatusCode::FORBIDDEN);
     assert_eq!(server.export(&server.site.admin_token).await.len(), 1);
-    let erased = erase("", r#"{"email": "MARI@example.ee"}"#, &server.site.admin_token)
-        .await
-        .unwrap();
+    let erased = erase(
+        "",
+        r#"{"email": "MARI@example.ee"}"#,
+        &server.site.admin_token,
+    )
+    .await
+    .unwrap();
     assert_eq!(erased.status(), StatusCode::OK);
     assert_eq!(erased.json::<Value>().await.unwrap(), json!({"erased": 1}));
     assert!(server.export(&server.site.admin_token).await.is_empty());
@@ -1422,7 +1436,7 @@ async fn webhooks_are_managed_with_the_admin_token_and_bad_ones_are_named() {
 async fn large_exports_stream_page_by_page_and_arrive_whole() {
     let server = TestServer::start().await;
     let site = soovita_server::domain::SiteId::parse(&server.site.site_id).unwrap();
-    let count = 2 * soovita_server::store::PAGE_SIZE as usize + 17;
+    let count = 2 * soovita_server::responses::PAGE_SIZE as usize + 17;
     let now_ms = soovita_server::clock::now_ms();
     let mut writers = tokio::task::JoinSet::new();
     for n in 0..count {
@@ -1578,7 +1592,14 @@ fn an_owner_password_is_taken_from_the_environment_never_the_command_line() {
     let owner_add = |extra: &[&str], env: Option<&str>| {
         let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_soovita"));
         command
-            .args(["owner", "add", "--email", "mari@shop.example", "--database", &database])
+            .args([
+                "owner",
+                "add",
+                "--email",
+                "mari@shop.example",
+                "--database",
+                &database,
+            ])
             .args(extra)
             .env_remove("SOOVITA_OWNER_PASSWORD");
         if let Some(password) = env {
@@ -1591,9 +1612,16 @@ fn an_owner_password_is_taken_from_the_environment_never_the_command_line() {
     let said = String::from_utf8_lossy(&refused.stderr);
     assert!(said.contains("set SOOVITA_OWNER_PASSWORD"), "{said}");
     let added = owner_add(&[], Some("correct horse battery"));
-    assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
     let said = String::from_utf8_lossy(&added.stdout);
-    assert!(!said.contains("with password"), "the given password is not printed: {said}");
+    assert!(
+        !said.contains("with password"),
+        "the given password is not printed: {said}"
+    );
 }
 
 #[tokio::test]
@@ -1680,10 +1708,19 @@ async fn a_body_trickled_byte_by_byte_is_cut_off_at_the_deadline_on_every_route(
         .await;
         trickle.abort();
         let answer = String::from_utf8_lossy(&answer);
-        assert!(read.is_ok(), "{method} {path}: still open while the client trickles");
-        assert!(answer.starts_with("HTTP/1.1 400"), "{method} {path}: {answer}");
+        assert!(
+            read.is_ok(),
+            "{method} {path}: still open while the client trickles"
+        );
+        assert!(
+            answer.starts_with("HTTP/1.1 400"),
+            "{method} {path}: {answer}"
+        );
         assert!(answer.contains("did not arrive within 600 ms"), "{answer}");
-        assert!(answer.to_ascii_lowercase().contains("connection: close"), "{answer}");
+        assert!(
+            answer.to_ascii_lowercase().contains("connection: close"),
+            "{answer}"
+        );
     }
 }
 
@@ -1691,7 +1728,10 @@ async fn a_body_trickled_byte_by_byte_is_cut_off_at_the_deadline_on_every_route(
 async fn a_body_declared_too_large_is_refused_before_it_is_read_and_the_connection_closed() {
     let server = TestServer::start().await;
     let site = server.site.site_id.clone();
-    for path in [format!("/v1/sites/{site}/responses"), "/console/sign-in".to_owned()] {
+    for path in [
+        format!("/v1/sites/{site}/responses"),
+        "/console/sign-in".to_owned(),
+    ] {
         let head = format!(
             "POST {path} HTTP/1.1\r\nHost: x\r\nOrigin: {SHOP}\r\nContent-Length: 10000000\r\n\r\n"
         );
@@ -1701,7 +1741,10 @@ async fn a_body_declared_too_large_is_refused_before_it_is_read_and_the_connecti
             .unwrap_or_else(|| panic!("{path}: no answer without the body"));
         assert!(answer.starts_with("HTTP/1.1 413"), "{path}: {answer}");
         assert!(answer.contains("payload_too_large"), "{answer}");
-        assert!(answer.to_ascii_lowercase().contains("connection: close"), "{answer}");
+        assert!(
+            answer.to_ascii_lowercase().contains("connection: close"),
+            "{answer}"
+        );
     }
     // Over the limit only once decompressed: refused inside, and the connection still closed.
     let big = json!({"response_id": RESPONSE_ID, "score": 3, "comment": "x".repeat(20_000)});

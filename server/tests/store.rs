@@ -7,12 +7,13 @@ use std::sync::Arc;
 use common::{postgres_admin_url, update, ThrowawayPostgres};
 use soovita_server::accounts::{Owner, Session};
 use soovita_server::domain::{AdminToken, Origin, ResponseId, SiteId, TokenHash};
-use soovita_server::filter::{FilterQuery, ResponseFilter};
 use soovita_server::inbox::FollowUpStatus;
+use soovita_server::inbox::InboxItem;
+use soovita_server::responses::filter::{FilterQuery, ResponseFilter};
+use soovita_server::responses::{StatementUpdate, UPDATE_WINDOW_MS};
 use soovita_server::results::TrendInterval;
-use soovita_server::store::{
-    self, InboxItem, PublishedSurvey, Site, StatementUpdate, Store, StoreError, UPDATE_WINDOW_MS,
-};
+use soovita_server::sites::{PublishedSurvey, Site};
+use soovita_server::store::{self, prelude::*, StoreError};
 use soovita_server::webhooks::{
     AnnouncedResponse, Attempt, AttemptOutcome, DeliveryStatus, DueDelivery, Webhook, WebhookEvent,
     WebhookFormat,
@@ -145,14 +146,21 @@ async fn conformance_story(store: Arc<dyn Store>) {
         .await
         .unwrap();
     let rewritten = store
-        .upsert_response(&shop.id, &update(FIRST, 0, Some("Rewritten")), last_minute + 1)
+        .upsert_response(
+            &shop.id,
+            &update(FIRST, 0, Some("Rewritten")),
+            last_minute + 1,
+        )
         .await;
     assert!(
         matches!(rewritten, Err(StoreError::ResponseOfAnotherSite(_))),
         "{rewritten:?}"
     );
     let first = &store.responses(&shop.id).await.unwrap()[0];
-    assert_eq!((first.score, first.comment.as_deref()), (9, Some("Still fine")));
+    assert_eq!(
+        (first.score, first.comment.as_deref()),
+        (9, Some("Still fine"))
+    );
 
     survey_versions(store.as_ref(), &shop).await;
     loyalty_answers_merge(store.as_ref(), &shop).await;
@@ -726,7 +734,11 @@ async fn loyalty_answers_merge(store: &dyn Store, shop: &Site) {
     );
 }
 
-async fn find(store: &dyn Store, shop: &Site, id: &str) -> store::StoredResponse {
+async fn find(
+    store: &dyn Store,
+    shop: &Site,
+    id: &str,
+) -> soovita_server::responses::StoredResponse {
     store
         .responses(&shop.id)
         .await
@@ -801,7 +813,7 @@ async fn concurrent_writers_are_all_committed_and_isolated(store: Arc<dyn Store>
             .await
             .unwrap();
         assert!(page.len() <= 7);
-        after = page.last().map(store::ResponseKey::of);
+        after = page.last().map(soovita_server::responses::ResponseKey::of);
         let done = page.len() < 7;
         paged.extend(page.into_iter().map(|r| r.id));
         if done {
@@ -1036,7 +1048,7 @@ async fn results_come_from_every_answer(store: Arc<dyn Store>) {
     assert!(store.delete_site(&survey.id).await.unwrap());
     assert_eq!(
         store.result_sums(&survey.id, &everything).await.unwrap(),
-        store::ResultSums::default(),
+        soovita_server::results::ResultSums::default(),
         "a deleted site leaves nothing to count"
     );
 }
@@ -1671,7 +1683,9 @@ async fn sqlite_keeps_no_trace_of_an_erased_comment_in_its_files() {
     let files_hold = |text: &str| {
         std::fs::read_dir(dir.path()).unwrap().any(|entry| {
             let bytes = std::fs::read(entry.unwrap().path()).unwrap();
-            bytes.windows(text.len()).any(|window| window == text.as_bytes())
+            bytes
+                .windows(text.len())
+                .any(|window| window == text.as_bytes())
         })
     };
     assert!(files_hold(secret), "the comment was written");
@@ -1696,7 +1710,11 @@ async fn a_new_sqlite_database_is_readable_by_its_owner_only() {
     let shop = site("Shop");
     store.create_site(&shop).await.unwrap();
     let mode = |name: &str| {
-        let path = if name.is_empty() { folder.clone() } else { folder.join(name) };
+        let path = if name.is_empty() {
+            folder.clone()
+        } else {
+            folder.join(name)
+        };
         std::fs::metadata(&path).unwrap().permissions().mode() & 0o777
     };
     assert_eq!(mode(""), 0o700, "the folder");

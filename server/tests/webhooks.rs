@@ -15,7 +15,7 @@ use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
 use soovita_server::sites::{register, SiteSettings};
-use soovita_server::store::{self, Store};
+use soovita_server::store::{self, prelude::*};
 use soovita_server::webhooks::{dispatcher, DeliveryStatus, Webhook, WebhookOptions};
 use soovita_server::ServeOptions;
 use tokio::net::TcpListener;
@@ -291,20 +291,34 @@ async fn an_internal_receiver_is_refused_when_sent_unless_allowed() {
     assert!(store.create_webhook(&webhook, 0).await.unwrap());
     let now_ms = soovita_server::clock::now_ms();
     let detractor = common::update("0190a0b0-0000-7000-8000-00000000000a", 2, None);
-    store.upsert_response(&site_id, &detractor, now_ms - 60_000).await.unwrap();
+    store
+        .upsert_response(&site_id, &detractor, now_ms - 60_000)
+        .await
+        .unwrap();
 
     let refusing = WebhookOptions {
         settle: Duration::ZERO,
         ..WebhookOptions::default()
     };
-    dispatcher::scan(store.as_ref(), &refusing, now_ms).await.unwrap();
+    dispatcher::scan(store.as_ref(), &refusing, now_ms)
+        .await
+        .unwrap();
     let client = dispatcher::client(&refusing).unwrap();
-    dispatcher::send_due(store.as_ref(), &client, &refusing).await.unwrap();
+    dispatcher::send_due(store.as_ref(), &client, &refusing)
+        .await
+        .unwrap();
     let deliveries = store.deliveries(&site_id, 10).await.unwrap();
     let attempt = &deliveries[0].attempts[0];
     assert_eq!(attempt.status_code, None);
     let error = attempt.error.as_deref().unwrap();
-    assert!(error.starts_with("refused: 127.0.0.1 is a loopback"), "{error}");
+    assert!(
+        error.starts_with("refused: 127.0.0.1 is a loopback"),
+        "{error}"
+    );
     assert_eq!(receiver.count(), 0, "nothing reached the internal receiver");
-    assert_eq!(deliveries[0].status, DeliveryStatus::Pending, "retried later");
+    assert_eq!(
+        deliveries[0].status,
+        DeliveryStatus::Pending,
+        "retried later"
+    );
 }

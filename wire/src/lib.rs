@@ -5,6 +5,9 @@
 //! them into its domain types and can then name exactly what is wrong with a request,
 //! instead of failing inside serde with a generic message.
 
+// The public API of this crate is what the server, the widget and API clients share.
+#![warn(missing_docs)]
+
 mod messages;
 mod results;
 mod survey;
@@ -269,11 +272,19 @@ pub enum Category {
 }
 
 impl Category {
+    /// The highest score of a detractor. Every other rule (the results, the webhooks' events,
+    /// the inbox's order in SQL) is derived from this and [`Category::PASSIVE_MAX`].
+    pub const DETRACTOR_MAX: u8 = 6;
+    /// The highest score of a passive.
+    pub const PASSIVE_MAX: u8 = 8;
+    /// In the order of their scores.
+    pub const ALL: [Self; 3] = [Self::Detractor, Self::Passive, Self::Promoter];
+
     /// The category of a score on the 0–10 scale.
     pub fn from_score(score: u8) -> Self {
         match score {
-            0..=6 => Self::Detractor,
-            7..=8 => Self::Passive,
+            0..=Self::DETRACTOR_MAX => Self::Detractor,
+            0..=Self::PASSIVE_MAX => Self::Passive,
             _ => Self::Promoter,
         }
     }

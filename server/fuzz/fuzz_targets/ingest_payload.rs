@@ -5,7 +5,7 @@
 use libfuzzer_sys::fuzz_target;
 use std::sync::LazyLock;
 
-use soovita_server::store::PublishedSurvey;
+use soovita_server::sites::PublishedSurvey;
 use soovita_server::submission;
 use soovita_wire::{SurveyDefinition, MAX_COMMENT_CHARS, MAX_STATEMENTS_PER_VISITOR};
 

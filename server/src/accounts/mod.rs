@@ -9,6 +9,10 @@ use argon2::Argon2;
 
 use crate::domain::TokenHash;
 
+mod store;
+
+pub use store::AccountStore;
+
 /// How long a console session lasts without signing in again.
 pub const SESSION_DAYS: i64 = 14;
 

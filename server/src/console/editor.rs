@@ -22,7 +22,7 @@ use soovita_wire::{Category, ColorMode, Dimension, Position, Reward, SurveyDefin
 use super::pages::{layout, SignedInAs};
 use super::{from_this_site, site, ConsoleError, SignedIn};
 use crate::routes::AppState;
-use crate::store::{PublishedSurvey, Site};
+use crate::sites::{PublishedSurvey, Site};
 
 /// The preview page's policy: the widget's scripts and wasm from this origin, nothing inline,
 /// and only the console may frame it.

@@ -25,14 +25,15 @@ use thiserror::Error;
 
 use crate::accounts::{normalize_email, spend_a_password_check, Owner, Session, SESSION_DAYS};
 use crate::clock;
+use crate::db::StoreError;
 use crate::domain::{ResponseId, SiteId, TokenHash};
-use crate::export::{download, ExportFormat};
-use crate::filter::{FilterQuery, ResponseFilter};
 use crate::inbox::{follow_up_of, INBOX_SHOWN};
 use crate::rate_limit::Limited;
+use crate::responses::export::{download, ExportFormat};
+use crate::responses::filter::{FilterQuery, ResponseFilter};
 use crate::results::TrendInterval;
 use crate::routes::AppState;
-use crate::store::{Site, StoreError};
+use crate::sites::Site;
 use crate::webhooks::{self, Webhook, WebhookEvent};
 use pages::SignedInAs;
 

@@ -2,13 +2,15 @@
 //! wrote (comments, page paths) always shows as text, never as markup.
 
 use maud::{html, Markup, DOCTYPE};
-use soovita_wire::{EffortDriver, SiteResults};
+use soovita_wire::{Category, EffortDriver, SiteResults};
 
 use super::charts;
-use crate::filter::FilterQuery;
+use crate::inbox::InboxItem;
 use crate::inbox::{human, FollowUpStatus, ResponseTimes};
+use crate::responses::filter::FilterQuery;
+use crate::responses::StoredComment;
 use crate::results::TrendInterval;
-use crate::store::{InboxItem, Site, StoredComment};
+use crate::sites::Site;
 use crate::webhooks::{Delivery, DeliveryStatus, Webhook, WebhookEvent, WebhookOptions};
 
 /// How the margin of error is computed, for the tooltip beside every NPS.
@@ -19,10 +21,10 @@ const MARGIN_METHOD: &str = "95% confidence interval. Each response counts +1 (p
 
 /// The class and the words for a score's category.
 pub fn category(score: u8) -> (&'static str, &'static str) {
-    match score {
-        9..=10 => ("promoter", "promoter"),
-        7..=8 => ("passive", "passive: satisfied but not loyal"),
-        _ => ("detractor", "detractor"),
+    match Category::from_score(score) {
+        Category::Promoter => ("promoter", "promoter"),
+        Category::Passive => ("passive", "passive: satisfied but not loyal"),
+        Category::Detractor => ("detractor", "detractor"),
     }
 }
 
@@ -514,7 +516,10 @@ fn mailto(email: &str) -> String {
         .remove(b'.')
         .remove(b'-')
         .remove(b'_');
-    format!("mailto:{}", percent_encoding::utf8_percent_encode(email, KEEP))
+    format!(
+        "mailto:{}",
+        percent_encoding::utf8_percent_encode(email, KEEP)
+    )
 }
 
 #[cfg(test)]
@@ -523,12 +528,18 @@ mod tests {
 
     #[test]
     fn a_mailto_link_carries_one_recipient_and_nothing_else() {
-        assert_eq!(mailto("mari.maasikas@example.ee"), "mailto:mari.maasikas@example.ee");
+        assert_eq!(
+            mailto("mari.maasikas@example.ee"),
+            "mailto:mari.maasikas@example.ee"
+        );
         assert_eq!(
             mailto("x?cc=boss@example.com&subject=hi@example.com"),
             "mailto:x%3Fcc%3Dboss@example.com%26subject%3Dhi@example.com"
         );
-        assert_eq!(mailto("a+b#c%d@example.com"), "mailto:a%2Bb%23c%25d@example.com");
+        assert_eq!(
+            mailto("a+b#c%d@example.com"),
+            "mailto:a%2Bb%23c%25d@example.com"
+        );
     }
 
     #[test]

@@ -4,7 +4,29 @@
 
 use std::collections::BTreeMap;
 
-use crate::store::InboxItem;
+mod store;
+
+pub use store::InboxStore;
+
+/// A response in the inbox and its follow-up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboxItem {
+    pub response_id: String,
+    pub score: u8,
+    pub comment: Option<String>,
+    /// Where to reach the visitor; shown to owners only.
+    pub email: Option<String>,
+    pub page_path: Option<String>,
+    /// When the response came.
+    pub created_at_ms: i64,
+    /// `New` until an owner records something.
+    pub status: FollowUpStatus,
+    /// The owners' internal notes.
+    pub notes: String,
+    /// When the visitor was first contacted.
+    pub contacted_at_ms: Option<i64>,
+    pub resolved_at_ms: Option<i64>,
+}
 
 /// The most cases the inbox lists (and computes its medians over).
 pub const INBOX_SHOWN: u32 = 500;
@@ -232,7 +254,10 @@ mod tests {
     fn notes_keep_line_ends_and_refuse_other_control_characters() {
         assert_eq!(
             follow_up_of("contacted", " Called.\r\nWill call again. "),
-            Ok((FollowUpStatus::Contacted, "Called.\nWill call again.".into()))
+            Ok((
+                FollowUpStatus::Contacted,
+                "Called.\nWill call again.".into()
+            ))
         );
         assert_eq!(
             follow_up_of("contacted", "bell\u{7}"),

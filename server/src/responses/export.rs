@@ -18,9 +18,10 @@ use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Response};
 use futures_util::stream;
 
+use super::filter::ResponseFilter;
+use super::{ResponseKey, ResponseStore, StoredResponse, PAGE_SIZE};
+use crate::db::StoreError;
 use crate::domain::SiteId;
-use crate::filter::ResponseFilter;
-use crate::store::{ResponseKey, Store, StoreError, StoredResponse, PAGE_SIZE};
 
 /// The API form of a stored response.
 pub fn exported(response: StoredResponse) -> ExportedResponse {
@@ -136,7 +137,7 @@ impl ExportFormat {
 /// first page is read before answering, so a database that is down still gets its error status;
 /// a failure later cuts the body short, which clients see as an incomplete download.
 pub async fn download(
-    store: Arc<dyn Store>,
+    store: Arc<dyn ResponseStore>,
     site: SiteId,
     filter: ResponseFilter,
     format: ExportFormat,
@@ -171,7 +172,7 @@ pub async fn download(
 
 /// Where a streaming export stands.
 struct Pages {
-    store: Arc<dyn Store>,
+    store: Arc<dyn ResponseStore>,
     site: SiteId,
     filter: ResponseFilter,
     format: ExportFormat,
@@ -333,12 +334,12 @@ mod tests {
             survey_version: Some(1),
             lang: Some("et".into()),
             statements: vec![
-                crate::store::StoredStatement {
+                crate::responses::StoredStatement {
                     id: "trust.honest".into(),
                     dimension: "trust".into(),
                     answer: Some(4),
                 },
-                crate::store::StoredStatement {
+                crate::responses::StoredStatement {
                     id: "fairness.respect".into(),
                     dimension: "fairness".into(),
                     answer: None,
@@ -375,7 +376,10 @@ mod tests {
     #[test]
     fn formulas_after_a_semicolon_and_after_nul_are_defused() {
         for (dangerous, safe) in [
-            ("ok;=HYPERLINK(\"http://x\")", "ok;'=HYPERLINK(\"\"http://x\"\")"),
+            (
+                "ok;=HYPERLINK(\"http://x\")",
+                "ok;'=HYPERLINK(\"\"http://x\"\")",
+            ),
             ("a;b;+1;@x", "a;b;'+1;'@x"),
             ("\0=1", "'\0=1"),
         ] {

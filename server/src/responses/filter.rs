@@ -9,6 +9,9 @@ use time::Date;
 
 use soovita_wire::DeviceClass;
 
+use crate::db::Value;
+use crate::domain::SiteId;
+
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 
 /// The filter as the query string gives it. Values are taken as given, not trimmed, so that the
@@ -19,10 +22,14 @@ const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 #[into_params(parameter_in = Query)]
 pub struct FilterQuery {
     /// The first day (UTC, `YYYY-MM-DD`) of responses to count.
-    #[param(pattern = r"^([0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|[0-9]{4}-(0[13-9]|1[0-2])-(29|30)|[0-9]{4}-(0[13578]|1[02])-31)?$")]
+    #[param(
+        pattern = r"^([0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|[0-9]{4}-(0[13-9]|1[0-2])-(29|30)|[0-9]{4}-(0[13578]|1[02])-31)?$"
+    )]
     pub from: Option<String>,
     /// The last day (UTC, `YYYY-MM-DD`), included.
-    #[param(pattern = r"^([0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|[0-9]{4}-(0[13-9]|1[0-2])-(29|30)|[0-9]{4}-(0[13578]|1[02])-31)?$")]
+    #[param(
+        pattern = r"^([0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|[0-9]{4}-(0[13-9]|1[0-2])-(29|30)|[0-9]{4}-(0[13578]|1[02])-31)?$"
+    )]
     pub to: Option<String>,
     /// Only responses given on this page path, e.g. `/checkout`.
     #[param(pattern = "^(/[\\s\\S]{0,499})?$")]
@@ -53,6 +60,29 @@ pub struct ResponseFilter {
     pub device: Option<&'static str>,
     /// The survey version.
     pub survey_version: Option<i64>,
+}
+
+/// The conditions of a [`ResponseFilter`] on the responses aliased `r`, as parameters `$2` to
+/// `$7` (bound by [`ResponseFilter::site_and_values`], the site as `$1`); a null parameter lets
+/// every response through.
+pub const FILTERED: &str = " AND ($2 IS NULL OR r.created_at_ms >= $2) \
+     AND ($3 IS NULL OR r.created_at_ms < $3) AND ($4 IS NULL OR r.page_path = $4) \
+     AND ($5 IS NULL OR r.lang = $5) AND ($6 IS NULL OR r.device_class = $6) \
+     AND ($7 IS NULL OR r.survey_version = $7)";
+
+impl ResponseFilter {
+    /// `$1` to `$7` of a query using [`FILTERED`].
+    pub fn site_and_values(&self, site: &SiteId) -> [Value; 7] {
+        [
+            site.as_str().into(),
+            self.from_ms.into(),
+            self.until_ms.into(),
+            self.page_path.as_deref().into(),
+            self.lang.as_deref().into(),
+            self.device.into(),
+            self.survey_version.into(),
+        ]
+    }
 }
 
 /// A filter parameter that cannot be applied, named.

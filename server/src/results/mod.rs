@@ -1,12 +1,15 @@
 //! From the database's sums to the figures the owner reads: NPS with its margin of error, the
-//! score distribution, agreement per dimension, and which driver goes with the score.
+//! score distribution, agreement per dimension, and which driver goes with the score. The sums
+//! and the rollups that keep them fast are in `store.rs`.
 
 use soovita_wire::{
-    Dimension, DimensionScore, EffortDriver, EffortDriverShare, EffortSummary, KeyDriver,
+    Category, Dimension, DimensionScore, EffortDriver, EffortDriverShare, EffortSummary, KeyDriver,
     SiteResults, TrendPoint,
 };
 
-use crate::store::{DimensionSums, ResultSums};
+mod store;
+
+pub use store::{DayScores, DimensionSums, ResultStore, ResultSums, MAX_DAYS_PER_STEP};
 
 /// The normal quantile of a two-sided 95% interval.
 const Z_95: f64 = 1.959_963_984_540_054;
@@ -115,11 +118,17 @@ pub fn results(sums: &ResultSums, interval: TrendInterval) -> SiteResults {
     }
 }
 
-/// Promoters (9–10), passives (7–8) and detractors (0–6) among responses by score.
+/// Promoters, passives and detractors among responses by score.
 fn categories(scores: &[u64; 11]) -> (u64, u64, u64) {
-    let promoters = scores[9] + scores[10];
-    let passives = scores[7] + scores[8];
-    (promoters, passives, scores[..7].iter().sum())
+    let (mut promoters, mut passives, mut detractors) = (0, 0, 0);
+    for (score, n) in (0u8..).zip(scores) {
+        *match Category::from_score(score) {
+            Category::Promoter => &mut promoters,
+            Category::Passive => &mut passives,
+            Category::Detractor => &mut detractors,
+        } += n;
+    }
+    (promoters, passives, detractors)
 }
 
 /// The days' counts summed per period.

@@ -11,9 +11,9 @@ use soovita_wire::{ErrorBody, ExportedResponse, SiteResults, SurveyDefinition};
 use super::AppState;
 use crate::domain::ResponseId;
 use crate::error::ApiError;
-use crate::export::{download, ExportFormat};
 use crate::extract::{BearerToken, JsonBody, QueryParams};
-use crate::filter::FilterQuery;
+use crate::responses::export::{download, ExportFormat};
+use crate::responses::filter::FilterQuery;
 use crate::results::TrendInterval;
 
 /// The query of the export endpoint.
@@ -136,11 +136,9 @@ pub async fn erase_by_email(
             .map_err(|error| ApiError::MalformedJson(error.to_string()))?;
         Some(request.email)
     };
-    let email = email
-        .filter(|e| !e.trim().is_empty())
-        .ok_or_else(|| {
-            ApiError::BadQuery("name the respondent: {\"email\": \"name@example.com\"}".into())
-        })?;
+    let email = email.filter(|e| !e.trim().is_empty()).ok_or_else(|| {
+        ApiError::BadQuery("name the respondent: {\"email\": \"name@example.com\"}".into())
+    })?;
     let erased = state.store.erase_by_email(&site.id, email.trim()).await?;
     Ok(Json(Erased { erased }))
 }

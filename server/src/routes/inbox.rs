@@ -11,8 +11,8 @@ use super::AppState;
 use crate::domain::ResponseId;
 use crate::error::ApiError;
 use crate::extract::{BearerToken, JsonBody};
+use crate::inbox::InboxItem;
 use crate::inbox::{follow_up_of, response_times, MonthTimes, INBOX_SHOWN};
-use crate::store::InboxItem;
 
 /// The inbox: cases, open ones first and detractors first, and how fast they were handled.
 #[derive(Serialize, utoipa::ToSchema)]
@@ -93,7 +93,10 @@ pub struct FollowUp {
     /// Internal notes, up to 4,000 characters, without control characters but tab and line
     /// ends; replaces earlier notes.
     #[serde(default)]
-    #[schema(max_length = 4000, pattern = "^(?:[^\\u0000-\\u0008\\u000B-\\u001F\\u007F-\\u009F]|\\r\\n)*$")]
+    #[schema(
+        max_length = 4000,
+        pattern = "^(?:[^\\u0000-\\u0008\\u000B-\\u001F\\u007F-\\u009F]|\\r\\n)*$"
+    )]
     notes: String,
 }
 

@@ -27,7 +27,8 @@ use crate::domain::{Origin, SiteId};
 use crate::error::ApiError;
 use crate::rate_limit::RateLimits;
 use crate::site_cache::SiteCache;
-use crate::store::{Site, Store};
+use crate::sites::Site;
+use crate::store::prelude::*;
 use crate::webhooks::WebhookOptions;
 use crate::ServeOptions;
 
@@ -209,7 +210,7 @@ async fn readiness(
     tokio::time::timeout(READY_WITHIN, state.store.ping())
         .await
         .map_err(|_| {
-            ApiError::StorageUnavailable(crate::store::StoreError::Unavailable(Arc::new(
+            ApiError::StorageUnavailable(crate::db::StoreError::Unavailable(Arc::new(
                 std::io::Error::other("storage did not answer in time"),
             )))
         })??;

@@ -17,7 +17,7 @@ use crate::clock::now_ms;
 use crate::domain::InvalidInput;
 use crate::error::ApiError;
 use crate::extract::{JsonBody, QueryParams, RequestOrigin};
-use crate::store::PublishedSurvey;
+use crate::sites::PublishedSurvey;
 use crate::submission;
 use crate::survey::config_for;
 

@@ -1,12 +1,55 @@
-//! Registering sites, for the command line and the demo.
+//! Sites: what a site is, registering one (the command line and the demo), and storing it
+//! with its survey versions (`store.rs`).
+
+mod store;
 
 use std::sync::Arc;
 
 use serde::Serialize;
 use soovita_wire::SurveyDefinition;
 
-use crate::domain::{AdminToken, InvalidInput, Origin, SiteId};
-use crate::store::{PublishedSurvey, Site, Store, StoreError};
+use crate::db::StoreError;
+use crate::domain::{AdminToken, InvalidInput, Origin, SiteId, TokenHash};
+
+pub use store::SiteStore;
+
+/// A site whose visitors may answer surveys.
+#[derive(Debug, Clone)]
+pub struct Site {
+    /// The public id from the script tag.
+    pub id: SiteId,
+    /// The name shown in the question.
+    pub name: String,
+    /// Pages on these origins may show the survey and post answers.
+    pub allowed_origins: Vec<Origin>,
+    /// The share of visitors, 0–100, who are offered the survey.
+    pub sample_percent: u8,
+    /// Days a visitor is left alone after seeing the survey.
+    pub cooldown_days: u16,
+    /// Days a response is kept before it is purged.
+    pub retention_days: u16,
+    /// Whether visitors who send Do Not Track or Global Privacy Control are never asked.
+    pub honor_do_not_track: bool,
+    pub admin_token_hash: TokenHash,
+    /// The current survey; [`SiteStore::create_site`] saves it as version 1, `update_site`
+    /// ignores it.
+    pub survey: Arc<PublishedSurvey>,
+}
+
+/// One saved version of a site's survey.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublishedSurvey {
+    /// 1 for a new site, one more with every save.
+    pub version: u32,
+    pub definition: SurveyDefinition,
+}
+
+impl Site {
+    /// Whether a page on `origin` may use this site's survey.
+    pub fn allows(&self, origin: &Origin) -> bool {
+        self.allowed_origins.contains(origin)
+    }
+}
 
 /// What `soovita site add` prints: the only time the token is shown.
 #[derive(Serialize, Debug)]
@@ -69,7 +112,7 @@ impl SiteSettings<'_> {
 
 /// Adds a new site with a fresh admin token.
 pub async fn register(
-    store: &dyn Store,
+    store: &dyn SiteStore,
     settings: SiteSettings<'_>,
 ) -> Result<RegisteredSite, RegisterError> {
     let token = AdminToken::generate();
@@ -83,7 +126,7 @@ pub async fn register(
 
 /// Updates the site with this name, or adds it, and gives it a fresh admin token either way.
 pub async fn register_or_refresh(
-    store: &dyn Store,
+    store: &dyn SiteStore,
     settings: SiteSettings<'_>,
 ) -> Result<RegisteredSite, RegisterError> {
     let Some(existing) = store.site_by_name(settings.name).await? else {

@@ -15,7 +15,8 @@ use super::payload::{self, DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER};
 use super::receiver::{refuse_internal_host, PrivateAddress, PublicOnly};
 use super::{Attempt, AttemptOutcome, DeliveryStatus, DueDelivery, WebhookOptions};
 use crate::clock;
-use crate::store::{Store, StoreError};
+use crate::db::StoreError;
+use crate::store::prelude::*;
 
 /// Deliveries taken per claim; sent side by side.
 const CLAIM_LIMIT: u32 = 16;

@@ -9,9 +9,13 @@
 pub mod dispatcher;
 pub mod payload;
 pub mod receiver;
+mod store;
+
+pub use store::WebhookStore;
 
 use std::time::Duration;
 
+use soovita_wire::Category;
 use thiserror::Error;
 
 use crate::accounts::random_hex;
@@ -64,7 +68,7 @@ impl WebhookEvent {
     /// Whether a settled response with this score and consent is an occasion of the event.
     pub fn happened(self, score: u8, contact_consent: bool) -> bool {
         match self {
-            Self::NewDetractor => score <= 6,
+            Self::NewDetractor => Category::from_score(score) == Category::Detractor,
             Self::ContactRequested => contact_consent,
             Self::Response => true,
         }
@@ -428,7 +432,15 @@ mod tests {
             bad("http://127.0.0.1:9/x", &["response"], "json"),
             InvalidWebhook::Internal(_)
         ));
-        assert!(Webhook::new(site(), "http://127.0.0.1:9/x", &events(&["response"]), "json", 0, true).is_ok());
+        assert!(Webhook::new(
+            site(),
+            "http://127.0.0.1:9/x",
+            &events(&["response"]),
+            "json",
+            0,
+            true
+        )
+        .is_ok());
         assert_eq!(
             bad("ftp://x.example", &["response"], "json"),
             InvalidWebhook::Url("ftp://x.example".into())

@@ -103,7 +103,7 @@ fn response_body(response: &AnnouncedResponse) -> ResponseBody<'_> {
         page_path: response.page_path.as_deref(),
         lang: response.lang.as_deref(),
         device: response.device.as_deref(),
-        created_at: crate::export::rfc3339(response.created_at_ms),
+        created_at: crate::responses::export::rfc3339(response.created_at_ms),
     }
 }
 
@@ -128,9 +128,7 @@ fn slack_message(
         response.score,
         Category::from_score(response.score).as_str()
     );
-    let plain = |text: &str| {
-        serde_json::json!({"type": "plain_text", "text": text.replace("://", "[:]//"), "emoji": false})
-    };
+    let plain = |text: &str| serde_json::json!({"type": "plain_text", "text": text.replace("://", "[:]//"), "emoji": false});
     let mut blocks = vec![serde_json::json!({
         "type": "section",
         "text": {"type": "mrkdwn", "text": format!("*{headline}* {summary}"), "verbatim": true},

@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
 use soovita_server::domain::{Comment, ResponseId, Score};
-use soovita_server::store::ResponseUpdate;
+use soovita_server::responses::ResponseUpdate;
 
 /// A database of its own for one test run, dropped (with its connections) afterwards.
 pub struct ThrowawayPostgres {

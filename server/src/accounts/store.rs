@@ -1,0 +1,134 @@
+//! Owner accounts and sessions in the database.
+
+use async_trait::async_trait;
+
+use super::{Owner, Session};
+use crate::db::{Db, Query, Row, StoreError};
+use crate::domain::TokenHash;
+
+#[async_trait]
+pub trait AccountStore: Send + Sync {
+    /// `OwnerExists` if the email has an account.
+    async fn create_owner(&self, owner: &Owner, now_ms: i64) -> Result<(), StoreError>;
+    /// The account of this (normalized) email, if any.
+    async fn owner_by_email(&self, email: &str) -> Result<Option<Owner>, StoreError>;
+    async fn owner(&self, id: &str) -> Result<Option<Owner>, StoreError>;
+    /// Replaces the password hash of the account of this (normalized) email and ends its
+    /// sessions; `false` if there is no such account.
+    async fn set_password(&self, email: &str, password_hash: &str) -> Result<bool, StoreError>;
+    async fn create_session(&self, session: &Session) -> Result<(), StoreError>;
+    /// The session with this token hash, unless it has expired by `now_ms`.
+    async fn session(
+        &self,
+        token_hash: &TokenHash,
+        now_ms: i64,
+    ) -> Result<Option<Session>, StoreError>;
+    /// Ends a session (signing out); also clears every expired one.
+    async fn end_session(&self, token_hash: &TokenHash, now_ms: i64) -> Result<(), StoreError>;
+}
+
+const INSERT_OWNER: &str =
+    "INSERT INTO owners (id, email, password_hash, created_at_ms) VALUES ($1, $2, $3, $4)";
+
+const SELECT_OWNER: &str = "SELECT id, email, password_hash FROM owners WHERE ";
+
+/// Bind the new hash and the email; returns the account's id.
+const SET_PASSWORD: &str = "UPDATE owners SET password_hash = $1 WHERE email = $2 RETURNING id";
+
+const INSERT_SESSION: &str = "INSERT INTO sessions (token_hash, owner_id, csrf_token, \
+     expires_at_ms) VALUES ($1, $2, $3, $4)";
+
+const SELECT_SESSION: &str = "SELECT token_hash, owner_id, csrf_token, expires_at_ms \
+     FROM sessions WHERE token_hash = $1 AND expires_at_ms > $2";
+
+const END_SESSION: &str = "DELETE FROM sessions WHERE token_hash = $1 OR expires_at_ms <= $2";
+
+#[async_trait]
+impl AccountStore for Db {
+    async fn create_owner(&self, owner: &Owner, now_ms: i64) -> Result<(), StoreError> {
+        let query = Query::new(INSERT_OWNER)
+            .bind(&owner.id)
+            .bind(&owner.email)
+            .bind(&owner.password_hash)
+            .bind(now_ms);
+        match self.execute(query).await {
+            Err(error) if error.is_unique_violation() => {
+                Err(StoreError::OwnerExists(owner.email.clone()))
+            }
+            other => other.map(|_| ()),
+        }
+    }
+
+    async fn owner_by_email(&self, email: &str) -> Result<Option<Owner>, StoreError> {
+        let query = Query::new([SELECT_OWNER, "email = $1"].concat()).bind(email);
+        self.fetch_optional(query)
+            .await?
+            .map(|row| owner_of(&row))
+            .transpose()
+    }
+
+    async fn owner(&self, id: &str) -> Result<Option<Owner>, StoreError> {
+        let query = Query::new([SELECT_OWNER, "id = $1"].concat()).bind(id);
+        self.fetch_optional(query)
+            .await?
+            .map(|row| owner_of(&row))
+            .transpose()
+    }
+
+    async fn set_password(&self, email: &str, password_hash: &str) -> Result<bool, StoreError> {
+        let mut transaction = self.begin().await?;
+        let query = Query::new(SET_PASSWORD).bind(password_hash).bind(email);
+        let Some(owner) = transaction.fetch_optional(query).await? else {
+            return Ok(false);
+        };
+        let owner: String = owner.get("id")?;
+        transaction
+            .execute(Query::new("DELETE FROM sessions WHERE owner_id = $1").bind(owner))
+            .await?;
+        transaction.commit().await?;
+        Ok(true)
+    }
+
+    async fn create_session(&self, session: &Session) -> Result<(), StoreError> {
+        let query = Query::new(INSERT_SESSION)
+            .bind(session.token_hash.as_str())
+            .bind(&session.owner_id)
+            .bind(&session.csrf_token)
+            .bind(session.expires_at_ms);
+        self.execute(query).await.map(|_| ())
+    }
+
+    async fn session(
+        &self,
+        token_hash: &TokenHash,
+        now_ms: i64,
+    ) -> Result<Option<Session>, StoreError> {
+        let query = Query::new(SELECT_SESSION)
+            .bind(token_hash.as_str())
+            .bind(now_ms);
+        let Some(row) = self.fetch_optional(query).await? else {
+            return Ok(None);
+        };
+        Ok(Some(Session {
+            token_hash: TokenHash::from_stored(row.get("token_hash")?),
+            owner_id: row.get("owner_id")?,
+            csrf_token: row.get("csrf_token")?,
+            expires_at_ms: row.get("expires_at_ms")?,
+        }))
+    }
+
+    async fn end_session(&self, token_hash: &TokenHash, now_ms: i64) -> Result<(), StoreError> {
+        let query = Query::new(END_SESSION)
+            .bind(token_hash.as_str())
+            .bind(now_ms);
+        self.execute(query).await.map(|_| ())
+    }
+}
+
+fn owner_of(row: &Row) -> Result<Owner, StoreError> {
+    Ok(Owner {
+        id: row.get("id")?,
+        email: row.get("email")?,
+        password_hash: row.get("password_hash")?,
+    })
+}
