@@ -114,7 +114,7 @@ async fn main() -> anyhow::Result<()> {
 
     // What the server's background task does every minute; the first time, for a year.
     let rolling = Instant::now();
-    soovita_server::roll_up_all(store.as_ref(), soovita_server::clock::now_ms()).await?;
+    soovita_server::results::roll_up_all(store.as_ref(), soovita_server::clock::now_ms()).await?;
     println!(
         "rolled up the settled days in {:.1} s",
         rolling.elapsed().as_secs_f64()

@@ -89,7 +89,7 @@ pub struct ServeArgs {
         long = "trusted-proxy",
         env = "SOOVITA_TRUSTED_PROXIES",
         value_delimiter = ',',
-        value_parser = crate::rate_limit::parse_trusted_proxy
+        value_parser = crate::ingest::rate_limit::parse_trusted_proxy
     )]
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Seconds a response must go without a new answer before webhooks announce it, so the

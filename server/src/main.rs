@@ -6,7 +6,7 @@ use clap::Parser;
 use soovita_server::accounts::{password_or_generated, Owner};
 use soovita_server::config::{Cli, Command, OwnerArgs, OwnerCommand, SiteCommand};
 use soovita_server::domain::SiteId;
-use soovita_server::rate_limit::RateLimitConfig;
+use soovita_server::ingest::rate_limit::RateLimitConfig;
 use soovita_server::sites::{register, SiteSettings};
 use soovita_server::webhooks::WebhookOptions;
 use soovita_server::{clock, demo, serve, shutdown_signal, store, ServeOptions};

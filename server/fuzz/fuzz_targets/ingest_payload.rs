@@ -6,7 +6,7 @@ use libfuzzer_sys::fuzz_target;
 use std::sync::LazyLock;
 
 use soovita_server::sites::PublishedSurvey;
-use soovita_server::submission;
+use soovita_server::ingest::submission;
 use soovita_wire::{SurveyDefinition, MAX_COMMENT_CHARS, MAX_STATEMENTS_PER_VISITOR};
 
 /// Every step on, so that every field's validation is reachable.

@@ -9,6 +9,7 @@ use argon2::Argon2;
 
 use crate::domain::TokenHash;
 
+pub mod sign_in_guard;
 mod store;
 
 pub use store::AccountStore;

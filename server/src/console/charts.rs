@@ -3,9 +3,7 @@
 
 use maud::{html, Markup};
 
-use soovita_wire::TrendPoint;
-
-use super::pages::category;
+use soovita_wire::{Category, TrendPoint};
 
 const BAR_WIDTH: u32 = 32;
 const GAP: u32 = 8;
@@ -33,7 +31,7 @@ pub fn histogram(counts: &[u64; 11]) -> Markup {
                 @let bar = (n as f64 / tallest as f64 * f64::from(PLOT_HEIGHT)).round() as u32;
                 @let x = score as u32 * (BAR_WIDTH + GAP) + GAP / 2;
                 @let top = MARGIN + PLOT_HEIGHT - bar;
-                rect class=(format!("bar {}", category(score as u8).0)) x=(x) y=(top)
+                rect class=(format!("bar {}", Category::from_score(score as u8).as_str())) x=(x) y=(top)
                     width=(BAR_WIDTH) height=(bar) {}
                 text x=(x + BAR_WIDTH / 2) y=(top - 4) text-anchor="middle" { (n) }
                 text x=(x + BAR_WIDTH / 2) y=(height - 4) text-anchor="middle" { (score) }

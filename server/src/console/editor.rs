@@ -19,10 +19,11 @@ use maud::{html, Markup, DOCTYPE};
 use serde::Deserialize;
 use soovita_wire::{Category, ColorMode, Dimension, Position, Reward, SurveyDefinition, Trigger};
 
+use super::auth::{from_this_site, site, SignedIn};
+use super::error::ConsoleError;
 use super::pages::{layout, SignedInAs};
-use super::{from_this_site, site, ConsoleError, SignedIn};
-use crate::routes::AppState;
 use crate::sites::{PublishedSurvey, Site};
+use crate::state::AppState;
 
 /// The preview page's policy: the widget's scripts and wasm from this origin, nothing inline,
 /// and only the console may frame it.
@@ -208,7 +209,7 @@ fn parse(base: &SurveyDefinition, fields: &Fields) -> Result<Draft, String> {
         targeting: base.targeting.clone(),
         record_query_string: base.record_query_string,
     };
-    crate::survey::check(&definition).map_err(|error| error.to_string())?;
+    crate::surveys::check(&definition).map_err(|error| error.to_string())?;
     Ok(Draft {
         definition,
         sample_percent: u8::try_from(sample_percent)
@@ -550,7 +551,7 @@ pub(super) async fn preview_config(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
     let preferences = [query.lang.as_deref().unwrap_or_default(), accepted].join(",");
-    Ok(Json(crate::survey::config_for(&previewed, &preferences)).into_response())
+    Ok(Json(crate::surveys::config_for(&previewed, &preferences)).into_response())
 }
 
 /// Answers given in the preview: acknowledged, so the widget behaves as it will, and dropped.

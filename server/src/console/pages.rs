@@ -21,11 +21,12 @@ const MARGIN_METHOD: &str = "95% confidence interval. Each response counts +1 (p
 
 /// The class and the words for a score's category.
 pub fn category(score: u8) -> (&'static str, &'static str) {
-    match Category::from_score(score) {
-        Category::Promoter => ("promoter", "promoter"),
-        Category::Passive => ("passive", "passive: satisfied but not loyal"),
-        Category::Detractor => ("detractor", "detractor"),
-    }
+    let category = Category::from_score(score);
+    let words = match category {
+        Category::Passive => "passive: satisfied but not loyal",
+        _ => category.as_str(),
+    };
+    (category.as_str(), words)
 }
 
 /// Who is signed in, for the header.

@@ -22,6 +22,9 @@ use sqlx::{Postgres, Row as _, Sqlite, TypeInfo as _, ValueRef as _};
 
 pub use error::StoreError;
 
+/// Requests committed by one SQLite transaction.
+pub const BATCH_SIZE: &str = "soovita_write_batch_size";
+
 /// A value bound to a placeholder. Integers are all 64-bit: PostgreSQL narrows them on
 /// assignment to a SMALLINT or INTEGER column, and compares across widths.
 #[derive(Debug, Clone, PartialEq)]

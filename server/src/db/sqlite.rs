@@ -179,7 +179,7 @@ fn run_writer(
 ) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while jobs.blocking_recv_many(&mut batch, MAX_BATCH) > 0 {
-        metrics::histogram!(crate::telemetry::BATCH_SIZE).record(batch.len() as f64);
+        metrics::histogram!(super::BATCH_SIZE).record(batch.len() as f64);
         let (mut wrote, mut storage_failed) = (false, false);
         let mut note = |result: &rusqlite::Result<_>| match result {
             Ok(_) => wrote = true,

@@ -11,6 +11,27 @@ mod store;
 
 pub use store::{DayScores, DimensionSums, ResultStore, ResultSums, MAX_DAYS_PER_STEP};
 
+use std::time::Duration;
+
+use crate::db::StoreError;
+use crate::sites::SiteStore;
+
+/// Rolls up every site's days before the day before yesterday (UTC): the database marks changes
+/// to days before yesterday as late (migration 0010), which leaves a day's margin for clocks.
+pub async fn roll_up_all<S: SiteStore + ResultStore + ?Sized>(
+    store: &S,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    let until_day = now_ms.div_euclid(86_400_000) - 2;
+    for site in store.sites().await? {
+        while store.roll_up(&site.id, until_day).await? {
+            // Each step holds the write lock; let waiting answers in between.
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+    Ok(())
+}
+
 /// The normal quantile of a two-sided 95% interval.
 const Z_95: f64 = 1.959_963_984_540_054;
 

@@ -8,13 +8,13 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use soovita_wire::{ErrorBody, ExportedResponse, SiteResults, SurveyDefinition};
 
-use super::AppState;
 use crate::domain::ResponseId;
-use crate::error::ApiError;
-use crate::extract::{BearerToken, JsonBody, QueryParams};
+use crate::http::error::ApiError;
+use crate::http::extract::{BearerToken, JsonBody, QueryParams};
 use crate::responses::export::{download, ExportFormat};
 use crate::responses::filter::FilterQuery;
 use crate::results::TrendInterval;
+use crate::state::AppState;
 
 /// The query of the export endpoint.
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -218,7 +218,7 @@ pub async fn save_survey_definition(
     JsonBody(definition): JsonBody<SurveyDefinition>,
 ) -> Result<(StatusCode, Json<VersionedDefinition>), ApiError> {
     let site = state.owned_site(&site_id, &token).await?;
-    crate::survey::check(&definition)?;
+    crate::surveys::check(&definition)?;
     let version = state
         .store
         .save_survey(&site.id, &definition, crate::clock::now_ms())

@@ -7,12 +7,12 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use soovita_wire::ErrorBody;
 
-use super::AppState;
 use crate::domain::ResponseId;
-use crate::error::ApiError;
-use crate::extract::{BearerToken, JsonBody};
+use crate::http::error::ApiError;
+use crate::http::extract::{BearerToken, JsonBody};
 use crate::inbox::InboxItem;
 use crate::inbox::{follow_up_of, response_times, MonthTimes, INBOX_SHOWN};
+use crate::state::AppState;
 
 /// The inbox: cases, open ones first and detractors first, and how fast they were handled.
 #[derive(Serialize, utoipa::ToSchema)]

@@ -1,7 +1,6 @@
 //! The HTTP surface: which path goes to which handler, with which layers.
 
 mod admin;
-mod assets;
 mod inbox;
 mod openapi;
 mod public;
@@ -21,18 +20,13 @@ use soovita_wire::MAX_BODY_BYTES;
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::decompression::RequestDecompressionLayer;
-use tower_http::trace::TraceLayer;
 
 use crate::domain::{Origin, SiteId};
-use crate::error::ApiError;
-use crate::rate_limit::RateLimits;
-use crate::site_cache::SiteCache;
-use crate::sites::Site;
-use crate::store::prelude::*;
-use crate::webhooks::WebhookOptions;
-use crate::ServeOptions;
+use crate::http::error::ApiError;
+use crate::http::{assets, telemetry};
+use crate::ingest::site_cache::SiteCache;
+use crate::state::AppState;
 
-pub use assets::WidgetAssets;
 pub use openapi::ApiDoc;
 
 /// Every path of the API the router serves (benchmark endpoints and the console's HTML pages
@@ -75,60 +69,12 @@ const READYZ: &str = "/readyz";
 const METRICS: &str = "/metrics";
 const OPENAPI: &str = "/openapi.json";
 
-/// What every handler can reach.
-#[derive(Clone)]
-pub struct AppState {
-    /// Sites and responses.
-    pub store: Arc<dyn Store>,
-    /// Limits on the ingest endpoint.
-    pub limits: Arc<RateLimits>,
-    /// Concurrent password checks and the per-account backoff of console sign-ins.
-    pub sign_ins: Arc<crate::sign_in_guard::SignInGuard>,
-    /// Sites for the ingest path, read through a short-lived cache.
-    pub sites: Arc<SiteCache>,
-    /// The loader, glue and wasm, under their content-hashed names.
-    pub assets: Arc<WidgetAssets>,
-    /// How webhooks are sent, for the console to say.
-    pub webhooks: WebhookOptions,
-}
-
-impl AppState {
-    /// The site a path segment names, or `UnknownSite`.
-    async fn site(&self, raw_id: &str) -> Result<Arc<Site>, ApiError> {
-        let id = parse_site_id(raw_id)?;
-        self.sites
-            .get(&id)
-            .await?
-            .ok_or_else(|| unknown_site(raw_id))
-    }
-
-    /// The site a path segment names, if `token` is its admin token. Read as stored right now,
-    /// bypassing the cache, so that a rotated token stops working at once.
-    async fn owned_site(&self, raw_id: &str, token: &str) -> Result<Site, ApiError> {
-        let id = parse_site_id(raw_id)?;
-        let site = self
-            .store
-            .site(&id)
-            .await?
-            .ok_or_else(|| unknown_site(raw_id))?;
-        if !site.admin_token_hash.matches(token) {
-            return Err(ApiError::WrongToken);
-        }
-        Ok(site)
-    }
-}
-
-/// A malformed id names no site, so it gets the same answer as an unknown one.
-fn parse_site_id(raw_id: &str) -> Result<SiteId, ApiError> {
-    SiteId::parse(raw_id).map_err(|_| unknown_site(raw_id))
-}
-
-fn unknown_site(raw_id: &str) -> ApiError {
-    ApiError::UnknownSite(raw_id.chars().take(64).collect())
-}
-
-/// The whole application.
-pub fn router(state: AppState, options: &ServeOptions) -> Router {
+/// The API's routes; `app::router` adds the console and the layers every route shares.
+pub fn router(
+    state: &AppState,
+    bench_parse_only: bool,
+    metrics_token: Option<&str>,
+) -> Router<AppState> {
     let responses = ingest_body(post(public::submit_response).options(|| async {}))
         .layer::<_, Infallible>(public_cors(state.sites.clone()))
         .get(admin::export_responses)
@@ -148,10 +94,10 @@ pub fn router(state: AppState, options: &ServeOptions) -> Router {
                 .allow_methods([Method::GET]),
         )
         .layer(CompressionLayer::new());
-    let metrics_token = options.metrics_token.as_deref().map(Arc::<str>::from);
-    let metrics = get(move |token| crate::telemetry::render(metrics_token.clone(), token));
+    let metrics_token = metrics_token.map(Arc::<str>::from);
+    let metrics = get(move |token| telemetry::render(metrics_token.clone(), token));
     let mut router = Router::new();
-    if options.bench_parse_only {
+    if bench_parse_only {
         router = router.route(
             "/bench/parse-only/{site_id}",
             ingest_body(post(public::parse_only)),
@@ -177,16 +123,6 @@ pub fn router(state: AppState, options: &ServeOptions) -> Router {
         .route(DELIVERIES, get(webhooks::deliveries))
         .route(RESEND, post(webhooks::resend))
         .merge(assets)
-        .merge(crate::console::router())
-        .fallback(|| async { ApiError::NoSuchEndpoint })
-        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
-        .route_layer(axum::middleware::from_fn(crate::telemetry::track_latency))
-        .layer(axum::middleware::from_fn_with_state(
-            options.timeouts.body_read,
-            crate::body_limits::read_whole_body,
-        ))
-        .layer(TraceLayer::new_for_http())
-        .with_state(state)
 }
 
 /// `GET /healthz`: 200 while the process runs.

@@ -31,7 +31,7 @@ use super::{admin, assets, inbox, public, webhooks};
         assets::hashed_asset,
         super::healthz,
         super::readiness,
-        crate::telemetry::render,
+        crate::http::telemetry::render,
         openapi_json,
     ),
     modifiers(&AdminToken, &CommonAnswers)

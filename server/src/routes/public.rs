@@ -11,16 +11,20 @@ use axum::Json;
 use serde::Deserialize;
 use soovita_wire::{ErrorBody, ResponseSubmission, SubmissionAccepted, SurveyConfig};
 
-use super::AppState;
-use crate::bots::is_bot;
 use crate::clock::now_ms;
 use crate::domain::InvalidInput;
-use crate::error::ApiError;
-use crate::extract::{JsonBody, QueryParams, RequestOrigin};
+use crate::http::error::ApiError;
+use crate::http::extract::{JsonBody, QueryParams, RequestOrigin};
+use crate::ingest::bots::is_bot;
+use crate::ingest::submission;
 use crate::sites::PublishedSurvey;
-use crate::submission;
-use crate::survey::config_for;
+use crate::state::AppState;
+use crate::surveys::config_for;
 
+/// Answers stored (or updated) by the ingest endpoint.
+pub const ACCEPTED: &str = "soovita_responses_accepted_total";
+/// Submissions answered 2xx but not stored, labelled by `signal` (`user_agent`, `honeypot`).
+pub const BOTS: &str = "soovita_bot_submissions_total";
 /// The query of the survey endpoint.
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct SurveyQuery {
@@ -128,13 +132,13 @@ pub async fn submit_response(
     };
     // Bots are told their answer was taken, so they neither learn nor retry.
     if let Some(signal) = bot_signal {
-        metrics::counter!(crate::telemetry::BOTS, "signal" => signal).increment(1);
+        metrics::counter!(BOTS, "signal" => signal).increment(1);
     } else {
         state
             .store
             .upsert_response(&site.id, &update, now_ms())
             .await?;
-        metrics::counter!(crate::telemetry::ACCEPTED).increment(1);
+        metrics::counter!(ACCEPTED).increment(1);
     }
     Ok(Json(SubmissionAccepted {
         response_id: update.id.to_string(),

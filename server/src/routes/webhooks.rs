@@ -7,9 +7,9 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use soovita_wire::ErrorBody;
 
-use super::AppState;
-use crate::error::ApiError;
-use crate::extract::{BearerToken, JsonBody};
+use crate::http::error::ApiError;
+use crate::http::extract::{BearerToken, JsonBody};
+use crate::state::AppState;
 use crate::webhooks::{self, Attempt, Delivery, Webhook};
 
 /// The most deliveries the log returns.

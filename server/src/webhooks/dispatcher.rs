@@ -13,16 +13,18 @@ use tokio::task::JoinSet;
 
 use super::payload::{self, DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER};
 use super::receiver::{refuse_internal_host, PrivateAddress, PublicOnly};
+use super::WebhookStore;
 use super::{Attempt, AttemptOutcome, DeliveryStatus, DueDelivery, WebhookOptions};
 use crate::clock;
 use crate::db::StoreError;
-use crate::store::prelude::*;
 
+/// Webhook delivery attempts, labelled by `outcome` (`delivered`, `retrying`, `failed`).
+pub const WEBHOOK_ATTEMPTS: &str = "soovita_webhook_attempts_total";
 /// Deliveries taken per claim; sent side by side.
 const CLAIM_LIMIT: u32 = 16;
 
 /// Runs forever: every tick, scans for events and sends what is due.
-pub async fn run(store: Arc<dyn Store>, options: WebhookOptions) {
+pub async fn run(store: Arc<dyn WebhookStore>, options: WebhookOptions) {
     let client = match client(&options) {
         Ok(client) => client,
         Err(error) => {
@@ -67,7 +69,7 @@ pub fn client(options: &WebhookOptions) -> reqwest::Result<reqwest::Client> {
 /// last scanned: quiet for [`WebhookOptions::settle`] by `now_ms`. Returns how many webhooks
 /// there are.
 pub async fn scan(
-    store: &dyn Store,
+    store: &dyn WebhookStore,
     options: &WebhookOptions,
     now_ms: i64,
 ) -> Result<usize, StoreError> {
@@ -104,7 +106,7 @@ pub async fn scan(
 
 /// Sends every delivery due now, [`CLAIM_LIMIT`] at a time, and logs each attempt.
 pub async fn send_due(
-    store: &dyn Store,
+    store: &dyn WebhookStore,
     client: &reqwest::Client,
     options: &WebhookOptions,
 ) -> Result<(), StoreError> {
@@ -179,7 +181,7 @@ async fn attempt(
         DeliveryStatus::Failed => "failed",
         DeliveryStatus::Pending => "retrying",
     };
-    metrics::counter!(crate::telemetry::WEBHOOK_ATTEMPTS, "outcome" => outcome).increment(1);
+    metrics::counter!(WEBHOOK_ATTEMPTS, "outcome" => outcome).increment(1);
     let failed_in_allowance = options.attempts.saturating_sub(attempts_left);
     AttemptOutcome {
         attempt: Attempt {

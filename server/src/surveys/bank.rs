@@ -12,15 +12,15 @@ pub const FALLBACK: &str = "en";
 
 /// Every language file, by code; compiled into the binary.
 const FILES: [(&str, &str); 9] = [
-    ("en", include_str!("../bank/en.json")),
-    ("et", include_str!("../bank/et.json")),
-    ("pl", include_str!("../bank/pl.json")),
-    ("fi", include_str!("../bank/fi.json")),
-    ("lv", include_str!("../bank/lv.json")),
-    ("lt", include_str!("../bank/lt.json")),
-    ("ru", include_str!("../bank/ru.json")),
-    ("de", include_str!("../bank/de.json")),
-    ("ar", include_str!("../bank/ar.json")),
+    ("en", include_str!("../../bank/en.json")),
+    ("et", include_str!("../../bank/et.json")),
+    ("pl", include_str!("../../bank/pl.json")),
+    ("fi", include_str!("../../bank/fi.json")),
+    ("lv", include_str!("../../bank/lv.json")),
+    ("lt", include_str!("../../bank/lt.json")),
+    ("ru", include_str!("../../bank/ru.json")),
+    ("de", include_str!("../../bank/de.json")),
+    ("ar", include_str!("../../bank/ar.json")),
 ];
 
 /// One language of the bank.

@@ -9,19 +9,9 @@ use axum::response::Response;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use subtle::ConstantTimeEq;
 
-use crate::error::ApiError;
-use crate::extract::BearerToken;
+use crate::http::error::ApiError;
+use crate::http::extract::BearerToken;
 
-/// Answers stored (or updated) by the ingest endpoint.
-pub const ACCEPTED: &str = "soovita_responses_accepted_total";
-/// Requests answered with an error, labelled by `reason` (the error code).
-pub const REJECTED: &str = "soovita_requests_rejected_total";
-/// Submissions answered 2xx but not stored, labelled by `signal` (`user_agent`, `honeypot`).
-pub const BOTS: &str = "soovita_bot_submissions_total";
-/// Requests committed by one SQLite transaction.
-pub const BATCH_SIZE: &str = "soovita_write_batch_size";
-/// Webhook delivery attempts, labelled by `outcome` (`delivered`, `retrying`, `failed`).
-pub const WEBHOOK_ATTEMPTS: &str = "soovita_webhook_attempts_total";
 /// Time from request to response, labelled by `route`.
 pub const LATENCY: &str = "soovita_http_request_duration_seconds";
 
@@ -46,7 +36,7 @@ pub fn handle() -> &'static PrometheusHandle {
             )
             .and_then(|builder| {
                 builder.set_buckets_for_metric(
-                    Matcher::Full(BATCH_SIZE.into()),
+                    Matcher::Full(crate::db::BATCH_SIZE.into()),
                     &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0],
                 )
             })

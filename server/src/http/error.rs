@@ -9,8 +9,10 @@ use thiserror::Error;
 
 use crate::db::StoreError;
 use crate::domain::InvalidInput;
-use crate::rate_limit::Limited;
+use crate::ingest::rate_limit::Limited;
 
+/// Requests answered with an error, labelled by `reason` (the error code).
+pub const REJECTED: &str = "soovita_requests_rejected_total";
 /// A failed request. The `Display` text is the message the client reads.
 #[derive(Debug, Error)]
 pub enum ApiError {
@@ -91,6 +93,16 @@ pub enum ApiError {
     /// Storage failed; nothing was stored and the client should retry.
     #[error("storage is unavailable, nothing was stored: retry later")]
     StorageUnavailable(#[source] StoreError),
+}
+
+impl From<crate::ingest::submission::InvalidSubmission> for ApiError {
+    fn from(error: crate::ingest::submission::InvalidSubmission) -> Self {
+        use crate::ingest::submission::InvalidSubmission;
+        match error {
+            InvalidSubmission::MalformedJson(detail) => Self::MalformedJson(detail),
+            InvalidSubmission::Field(invalid) => Self::InvalidField(invalid),
+        }
+    }
 }
 
 impl ApiError {
@@ -183,7 +195,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
         // Counted here because this is the one place every refusal passes through.
-        metrics::counter!(crate::telemetry::REJECTED, "reason" => self.code()).increment(1);
+        metrics::counter!(REJECTED, "reason" => self.code()).increment(1);
         if status.is_server_error() {
             tracing::error!(error = ?self, "request failed");
         }

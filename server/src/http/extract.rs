@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
 
 use crate::domain::Origin;
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 
 /// A JSON body whose failures come back in our error format. Any content type is accepted:
 /// `sendBeacon` and preflight-free `fetch` can only send `text/plain`.

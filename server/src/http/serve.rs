@@ -116,7 +116,7 @@ impl OpenConnections {
                 client: None,
             });
         }
-        let client = crate::rate_limit::client_network(peer);
+        let client = crate::ingest::rate_limit::client_network(peer);
         let mut counts = self.per_client.lock().expect("never poisoned");
         let open = counts.entry(client).or_insert(0);
         if *open >= self.limits.per_client {
@@ -167,7 +167,7 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let Some(admitted) = open.admit(peer.ip()) else {
-            metrics::counter!(crate::telemetry::REJECTED, "reason" => "too_many_connections")
+            metrics::counter!(super::error::REJECTED, "reason" => "too_many_connections")
                 .increment(1);
             refuse(stream);
             continue;

@@ -10,17 +10,29 @@ use soovita_wire::{
     MAX_PATH_CHARS, MAX_QUERY_CHARS, UTM_PARAMETERS,
 };
 
-use crate::bank;
 use crate::domain::{plain_text, Comment, InvalidInput, ResponseId, Score};
-use crate::error::ApiError;
 use crate::responses::{ResponseUpdate, StatementUpdate};
 use crate::sites::PublishedSurvey;
+use crate::surveys::bank;
+
+/// Why a body is not a submission; the handler gets the first two stages from axum's extractor
+/// and calls [`validate`], the fuzz target calls [`parse`].
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum InvalidSubmission {
+    #[error("the body is not valid JSON for this endpoint: {0}")]
+    MalformedJson(String),
+    #[error(transparent)]
+    Field(#[from] InvalidInput),
+}
 
 /// Parses a body as sent by the widget (any content type) into a validated update of a response
 /// to `survey`.
-pub fn parse(body: &[u8], survey: &PublishedSurvey) -> Result<(ResponseUpdate, bool), ApiError> {
-    let submission: ResponseSubmission =
-        serde_json::from_slice(body).map_err(|e| ApiError::MalformedJson(e.to_string()))?;
+pub fn parse(
+    body: &[u8],
+    survey: &PublishedSurvey,
+) -> Result<(ResponseUpdate, bool), InvalidSubmission> {
+    let submission: ResponseSubmission = serde_json::from_slice(body)
+        .map_err(|e| InvalidSubmission::MalformedJson(e.to_string()))?;
     Ok(validate(submission, survey)?)
 }
 
@@ -282,13 +294,14 @@ mod tests {
         }
     }
 
-    fn check(body: serde_json::Value) -> Result<ResponseUpdate, ApiError> {
+    fn check(body: serde_json::Value) -> Result<ResponseUpdate, InvalidSubmission> {
         parse(body.to_string().as_bytes(), &survey()).map(|(update, _)| update)
     }
 
     fn code(body: serde_json::Value) -> String {
         let error = check(body).expect_err("should be refused");
-        let json = axum::response::IntoResponse::into_response(error);
+        let json =
+            axum::response::IntoResponse::into_response(crate::http::error::ApiError::from(error));
         format!("{}", json.status())
     }
 
@@ -311,11 +324,11 @@ mod tests {
         assert!(parse(filled.as_bytes(), &survey()).unwrap().1);
         assert!(matches!(
             parse(b"\xff", &survey()),
-            Err(ApiError::MalformedJson(_))
+            Err(InvalidSubmission::MalformedJson(_))
         ));
         assert!(matches!(
             check(json!({"response_id": ID, "score": 12})),
-            Err(ApiError::InvalidField(InvalidInput::Score(12)))
+            Err(InvalidSubmission::Field(InvalidInput::Score(12)))
         ));
     }
 
@@ -479,7 +492,7 @@ mod tests {
                 .unwrap()
                 .extend(fields.as_object().unwrap().clone());
             match check(body.clone()) {
-                Err(ApiError::InvalidField(error)) => assert_eq!(error, expected, "{body}"),
+                Err(InvalidSubmission::Field(error)) => assert_eq!(error, expected, "{body}"),
                 other => panic!("{body} gave {:?}", other.map(|_| ())),
             }
             assert_eq!(code(body), "400 Bad Request");
@@ -502,7 +515,7 @@ mod tests {
                 .unwrap()
                 .extend(fields.as_object().unwrap().clone());
             assert!(
-                matches!(check(body), Err(ApiError::InvalidField(InvalidInput::StepNotInSurvey { step: s, score: 10 })) if s == step),
+                matches!(check(body), Err(InvalidSubmission::Field(InvalidInput::StepNotInSurvey { step: s, score: 10 })) if s == step),
                 "{step}"
             );
         }
@@ -510,7 +523,7 @@ mod tests {
             json!([{"id": "trust.honest"}, {"id": "fairness.respect"}, {"id": "cognitive.better"}]);
         assert!(matches!(
             check(json!({"response_id": ID, "score": 10, "statements": three})),
-            Err(ApiError::InvalidField(InvalidInput::TooManyStatements {
+            Err(InvalidSubmission::Field(InvalidInput::TooManyStatements {
                 got: 3,
                 max: 2
             }))
@@ -523,7 +536,7 @@ mod tests {
         let body = json!({"response_id": ID, "score": 10, "statements": [{"id": "trust.honest"}]});
         assert!(matches!(
             parse(body.to_string().as_bytes(), &without_trust),
-            Err(ApiError::InvalidField(InvalidInput::UnknownStatement(_)))
+            Err(InvalidSubmission::Field(InvalidInput::UnknownStatement(_)))
         ));
     }
 }

@@ -5,6 +5,7 @@
 //! pages) with a short cache; everything it loads is immutable under a hashed name.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -12,8 +13,7 @@ use axum::http::header::{ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTE
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 
-use super::AppState;
-use crate::error::ApiError;
+use super::error::ApiError;
 
 #[derive(rust_embed::Embed)]
 #[folder = "../dist/widget/"]
@@ -131,8 +131,8 @@ impl WidgetAssets {
 /// `GET /widget.js`: the loader from the site owner's script tag.
 #[utoipa::path(get, path = "/widget.js", tag = "assets",
     responses((status = 200, description = "the loader script", content_type = "text/javascript")))]
-pub async fn loader(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let loader = state.assets.loader.clone().ok_or(ApiError::AssetsMissing)?;
+pub async fn loader(State(assets): State<Arc<WidgetAssets>>) -> Result<Response, ApiError> {
+    let loader = assets.loader.clone().ok_or(ApiError::AssetsMissing)?;
     Ok((
         [
             (CONTENT_TYPE, "text/javascript; charset=utf-8"),
@@ -148,12 +148,11 @@ pub async fn loader(State(state): State<AppState>) -> Result<Response, ApiError>
     responses((status = 200, description = "the glue or wasm, cached forever"),
         (status = 404, description = "unknown_asset", body = soovita_wire::ErrorBody)))]
 pub async fn hashed_asset(
-    State(state): State<AppState>,
+    State(assets): State<Arc<WidgetAssets>>,
     Path(name): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let file = state
-        .assets
+    let file = assets
         .hashed
         .get(&name)
         .ok_or_else(|| ApiError::UnknownAsset(name.chars().take(100).collect()))?;

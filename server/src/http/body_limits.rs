@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt;
 use soovita_wire::MAX_BODY_BYTES;
 
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 
 /// The largest body of any other route: a survey definition with wording in every language, or
 /// the survey editor's form, is a few tens of kilobytes.

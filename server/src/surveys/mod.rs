@@ -1,5 +1,7 @@
 //! Survey definitions: what a site owner may save, and what one visitor is sent.
 
+pub mod bank;
+
 use std::collections::{BTreeMap, HashSet};
 
 use soovita_wire::{
@@ -8,7 +10,6 @@ use soovita_wire::{
     MAX_PROMPTS_PER_MONTH, MAX_STATEMENTS_PER_VISITOR,
 };
 
-use crate::bank;
 use crate::domain::InvalidInput;
 use crate::sites::Site;
 

@@ -1,0 +1,203 @@
+//! Who is signed in, and what a request must show to act: a session cookie, a form from the
+//! console itself with the session's CSRF token, a site that exists.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::http::header::{COOKIE, HOST, ORIGIN, SET_COOKIE};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use serde::Deserialize;
+use subtle::ConstantTimeEq;
+
+use crate::accounts::{normalize_email, spend_a_password_check, Owner, Session, SESSION_DAYS};
+use crate::clock;
+use crate::domain::{SiteId, TokenHash};
+use crate::ingest::rate_limit::Limited;
+use crate::sites::Site;
+use crate::state::AppState;
+
+use super::error::ConsoleError;
+use super::pages::{self, SignedInAs};
+
+/// The session cookie: only the console's paths ever see it.
+const SESSION_COOKIE: &str = "soovita_session";
+
+/// The owner a valid session cookie belongs to; anyone else is sent to sign in.
+pub struct SignedIn {
+    pub(super) owner: Owner,
+    pub(super) session: Session,
+}
+
+impl SignedIn {
+    pub(super) fn header(&self) -> SignedInAs<'_> {
+        SignedInAs {
+            email: &self.owner.email,
+            csrf_token: &self.session.csrf_token,
+        }
+    }
+
+    /// Refuses a form that does not carry this session's CSRF token.
+    pub(super) fn check_csrf(&self, presented: &str) -> Result<(), ConsoleError> {
+        if bool::from(
+            presented
+                .as_bytes()
+                .ct_eq(self.session.csrf_token.as_bytes()),
+        ) {
+            Ok(())
+        } else {
+            Err(ConsoleError::CrossSite)
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for SignedIn {
+    type Rejection = ConsoleError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = session_token(&parts.headers).ok_or(ConsoleError::SignInRequired)?;
+        let session = state
+            .store
+            .session(&TokenHash::of(token), clock::now_ms())
+            .await?
+            .ok_or(ConsoleError::SignInRequired)?;
+        let owner = state
+            .store
+            .owner(&session.owner_id)
+            .await?
+            .ok_or(ConsoleError::SignInRequired)?;
+        Ok(Self { owner, session })
+    }
+}
+
+fn session_token(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .find_map(|pair| pair.trim().strip_prefix(SESSION_COOKIE)?.strip_prefix('='))
+}
+
+/// Refuses a form another site made the browser send. Browsers say where a request comes from
+/// in `Sec-Fetch-Site`; older ones only in `Origin`, compared with `Host`. Forms after sign-in
+/// also carry the session's CSRF token, and the cookie is `SameSite=Strict` besides.
+pub(super) fn from_this_site(headers: &HeaderMap) -> Result<(), ConsoleError> {
+    let same = match headers.get("sec-fetch-site").map(HeaderValue::as_bytes) {
+        Some(site) => site == b"same-origin" || site == b"none",
+        None => match (headers.get(ORIGIN), headers.get(HOST)) {
+            (Some(origin), Some(host)) => origin
+                .to_str()
+                .ok()
+                .and_then(|origin| origin.split_once("://"))
+                .is_some_and(|(_, authority)| authority.as_bytes() == host.as_bytes()),
+            _ => true,
+        },
+    };
+    if same {
+        Ok(())
+    } else {
+        Err(ConsoleError::CrossSite)
+    }
+}
+
+pub(super) async fn sign_in_form() -> Response {
+    pages::sign_in(None, "").into_response()
+}
+
+#[derive(Deserialize)]
+pub(super) struct SignInForm {
+    email: String,
+    password: String,
+}
+
+pub(super) async fn sign_in(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<SignInForm>,
+) -> Result<Response, ConsoleError> {
+    from_this_site(&headers)?;
+    state
+        .limits
+        .check_sign_in(peer.ip(), &headers)
+        .map_err(ConsoleError::RateLimited)?;
+    let email = normalize_email(&form.email);
+    // Known or not, an address that keeps failing waits: the answer says nothing about which.
+    if let Some(retry_after) = state.sign_ins.wait(&email, clock::now_ms()) {
+        return Err(ConsoleError::RateLimited(Limited {
+            scope: "account",
+            retry_after,
+        }));
+    }
+    let permit = state.sign_ins.permit().ok_or(ConsoleError::Busy)?;
+    let owner = state.store.owner_by_email(&email).await?;
+    // argon2 takes tens of milliseconds of CPU on purpose; keep it off the async workers.
+    let owner = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        match owner {
+            Some(owner) if owner.has_password(&form.password) => Some(owner),
+            Some(_) => None,
+            None => {
+                spend_a_password_check(&form.password);
+                None
+            }
+        }
+    })
+    .await
+    .ok()
+    .flatten();
+    let Some(owner) = owner else {
+        state.sign_ins.failed(&email, clock::now_ms());
+        return Err(ConsoleError::WrongCredentials(email));
+    };
+    state.sign_ins.succeeded(&email);
+    let (session, token) = Session::start(&owner, clock::now_ms());
+    state.store.create_session(&session).await?;
+    let secure = if state.limits.is_https(peer.ip(), &headers) {
+        "; Secure"
+    } else {
+        ""
+    };
+    let cookie = format!(
+        "{SESSION_COOKIE}={token}; Path=/console; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
+        SESSION_DAYS * 24 * 60 * 60
+    );
+    Ok(([(SET_COOKIE, cookie)], Redirect::to("/console")).into_response())
+}
+
+#[derive(Deserialize)]
+pub(super) struct CsrfForm {
+    pub(super) csrf: String,
+}
+
+pub(super) async fn sign_out(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, ConsoleError> {
+    from_this_site(&headers)?;
+    signed_in.check_csrf(&form.csrf)?;
+    state
+        .store
+        .end_session(&signed_in.session.token_hash, clock::now_ms())
+        .await?;
+    let expired = format!("{SESSION_COOKIE}=; Path=/console; HttpOnly; SameSite=Strict; Max-Age=0");
+    Ok(([(SET_COOKIE, expired)], Redirect::to("/console/sign-in")).into_response())
+}
+
+/// The site a path segment names.
+pub(super) async fn site(state: &AppState, raw_id: &str) -> Result<Site, ConsoleError> {
+    let id = SiteId::parse(raw_id).map_err(|_| ConsoleError::UnknownSite)?;
+    state
+        .store
+        .site(&id)
+        .await?
+        .ok_or(ConsoleError::UnknownSite)
+}

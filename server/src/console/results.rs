@@ -1,0 +1,115 @@
+//! The site list, each site's dashboard (results and comments) and its export.
+
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use crate::responses::export::{download, ExportFormat};
+use crate::responses::filter::{FilterQuery, ResponseFilter};
+use crate::results::TrendInterval;
+use crate::state::AppState;
+
+use super::auth::{site, SignedIn};
+use super::error::ConsoleError;
+use super::pages;
+
+/// The most comments a dashboard lists; the search finds older ones.
+const COMMENTS_SHOWN: u32 = 100;
+
+pub(super) async fn site_list(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+) -> Result<Response, ConsoleError> {
+    let sites = state.store.sites().await?;
+    Ok(pages::sites(signed_in.header(), &sites).into_response())
+}
+
+/// The dashboard's own parameters; the filter's come in a [`FilterQuery`] beside them.
+#[derive(Deserialize)]
+pub(super) struct DashboardQuery {
+    q: Option<String>,
+    interval: Option<String>,
+}
+
+pub(super) async fn dashboard(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Path(site_id): Path<String>,
+    Query(query): Query<DashboardQuery>,
+    Query(filter_query): Query<FilterQuery>,
+) -> Result<Response, ConsoleError> {
+    let site = site(&state, &site_id).await?;
+    let filter = checked(&filter_query)?;
+    let interval = TrendInterval::parse(query.interval.as_deref())
+        .ok_or_else(|| ConsoleError::InvalidForm("the trend is by week or by month".into()))?;
+    let id = &site.id;
+    let results = crate::results::results(&state.store.result_sums(id, &filter).await?, interval);
+    let search = query.q.as_deref().map(str::trim).unwrap_or_default();
+    let comments = state
+        .store
+        .comments(
+            id,
+            &filter,
+            Some(search).filter(|s| !s.is_empty()),
+            COMMENTS_SHOWN,
+        )
+        .await?;
+    let view = pages::DashboardView {
+        results: &results,
+        comments: &comments,
+        search,
+        filter: &filter_query,
+        interval,
+        export_query: &export_query(&filter_query),
+    };
+    Ok(pages::dashboard(signed_in.header(), &site, &view).into_response())
+}
+
+fn checked(filter: &FilterQuery) -> Result<ResponseFilter, ConsoleError> {
+    filter
+        .parse()
+        .map_err(|error| ConsoleError::InvalidForm(error.to_string()))
+}
+
+/// The filter as a query string, for the export links: what the owner sees is what they get.
+fn export_query(filter: &FilterQuery) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    let fields = [
+        ("from", &filter.from),
+        ("to", &filter.to),
+        ("page", &filter.page),
+        ("lang", &filter.lang),
+        ("device", &filter.device),
+        ("version", &filter.version),
+    ];
+    for (name, value) in fields {
+        if let Some(value) = value.as_deref().filter(|v| !v.trim().is_empty()) {
+            query.append_pair(name, value);
+        }
+    }
+    query.finish()
+}
+
+#[derive(Deserialize)]
+pub(super) struct ExportQuery {
+    format: Option<String>,
+}
+
+/// The responses of the current filter, as CSV or JSON, for a signed-in owner.
+pub(super) async fn export(
+    State(state): State<AppState>,
+    _signed_in: SignedIn,
+    Path(site_id): Path<String>,
+    Query(query): Query<ExportQuery>,
+    Query(filter_query): Query<FilterQuery>,
+) -> Result<Response, ConsoleError> {
+    let site = site(&state, &site_id).await?;
+    let filter = checked(&filter_query)?;
+    let format = match query.format.as_deref() {
+        None => ExportFormat::Csv,
+        Some(name) => ExportFormat::named(name).ok_or_else(|| {
+            ConsoleError::InvalidForm(format!("format is csv or json, not {name:?}"))
+        })?,
+    };
+    Ok(download(state.store.clone(), site.id.clone(), filter, format).await?)
+}
