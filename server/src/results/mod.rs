@@ -248,3 +248,144 @@ fn focus(ranked: &[KeyDriver]) -> Option<String> {
         chosen.mean_agreement
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    //! The expected figures are worked out by hand (or with a calculator from the textbook
+    //! formulas), not with this module's code.
+
+    use soovita_wire::Dimension;
+
+    use super::{
+        categories, effort, key_driver, nps_with_margin, results, DayScores, DimensionSums,
+        ResultSums, TrendInterval,
+    };
+
+    fn close(actual: f64, expected: f64) {
+        assert!(
+            (actual - expected).abs() < 1e-9,
+            "{actual} is not {expected}"
+        );
+    }
+
+    #[test]
+    fn nps_and_its_margin() {
+        assert_eq!(nps_with_margin(0, 0, 0), None, "no responses, no NPS");
+        // One promoter: NPS 100, and with no spread at all no margin.
+        assert_eq!(nps_with_margin(1, 0, 0), Some((100.0, 0.0)));
+        assert_eq!(nps_with_margin(0, 0, 1), Some((-100.0, 0.0)));
+        // All passives: 0, and again nothing varies.
+        assert_eq!(nps_with_margin(0, 7, 0), Some((0.0, 0.0)));
+        // 5 promoters, 3 passives, 2 detractors: p = 0.5, d = 0.2, NPS = 30;
+        // margin = 100 × 1.96 × √((0.5 + 0.2 − 0.3²) / 10) = 100 × 1.96 × √0.061.
+        let (nps, margin) = nps_with_margin(5, 3, 2).unwrap();
+        close(nps, 30.0);
+        close(margin, 48.407_539_501_852_56);
+    }
+
+    #[test]
+    fn scores_fall_into_categories_at_6_and_8() {
+        let one_each = [1; 11];
+        assert_eq!(categories(&one_each), (2, 2, 7));
+        let mut edges = [0; 11];
+        (edges[6], edges[7], edges[8], edges[9]) = (1, 10, 100, 1000);
+        assert_eq!(categories(&edges), (1000, 110, 1));
+    }
+
+    fn sums(x: &[i64], y: &[i64]) -> DimensionSums {
+        DimensionSums {
+            dimension: "trust".into(),
+            answers: x.len() as i64,
+            agree: x.iter().filter(|&&x| x >= 4).count() as i64,
+            sum_x: x.iter().sum(),
+            sum_xx: x.iter().map(|x| x * x).sum(),
+            sum_y: y.iter().sum(),
+            sum_yy: y.iter().map(|y| y * y).sum(),
+            sum_xy: x.iter().zip(y).map(|(x, y)| x * y).sum(),
+        }
+    }
+
+    #[test]
+    fn pearson_r_with_fishers_interval() {
+        let x = [1, 2, 3, 4, 5, 1, 2, 3, 4, 5];
+        let y = [0, 3, 4, 8, 9, 2, 2, 6, 7, 10];
+        // n = 10, Σx = 30, Σy = 51, Σx² = 110, Σy² = 363, Σxy = 197:
+        // r = (10·197 − 30·51) / √((10·110 − 30²)(10·363 − 51²)) = 440 / √(200 · 1029).
+        let driver = key_driver(Dimension::Trust, &sums(&x, &y)).unwrap();
+        close(driver.correlation, 440.0 / (200.0_f64 * 1029.0).sqrt());
+        close(driver.correlation, 0.969_906_771_190_292_1);
+        // Fisher: tanh(atanh(r) ± 1.96 / √(n − 3)).
+        close(driver.low, 0.874_035_324_426_693_6);
+        close(driver.high, 0.993_080_097_407_369_1);
+        close(driver.mean_agreement, 3.0);
+        assert_eq!(driver.answers, 10);
+        // Reversed scores: the same strength, the other way, the interval mirrored.
+        let reversed: Vec<i64> = y.iter().map(|y| 10 - y).collect();
+        let driver = key_driver(Dimension::Trust, &sums(&x, &reversed)).unwrap();
+        close(driver.correlation, -0.969_906_771_190_292_1);
+        close(driver.high, -0.874_035_324_426_693_6);
+    }
+
+    #[test]
+    fn no_driver_from_too_few_answers_or_no_variation() {
+        let x = [1, 2, 3, 4, 5, 1, 2, 3, 4];
+        let y = [0, 3, 4, 8, 9, 2, 2, 6, 7];
+        assert!(key_driver(Dimension::Trust, &sums(&x, &y)).is_none(), "n = 9");
+        let same = [4; 12];
+        let scores = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 10];
+        assert!(key_driver(Dimension::Trust, &sums(&same, &scores)).is_none());
+        assert!(key_driver(Dimension::Trust, &sums(&scores, &same)).is_none());
+        assert!(key_driver(Dimension::Trust, &sums(&[], &[])).is_none(), "n = 0");
+    }
+
+    #[test]
+    fn effort_mean_and_difficult_share() {
+        let mut sums = ResultSums::default();
+        assert!(effort(&sums).is_none());
+        // One answer of 1 and one of 7: mean 4, half of them difficult (1–3).
+        (sums.effort[0], sums.effort[6]) = (1, 1);
+        sums.effort_drivers = [1, 0, 0, 2];
+        let summary = effort(&sums).unwrap();
+        close(summary.mean, 4.0);
+        close(summary.difficult_share, 0.5);
+        close(summary.drivers[0].share, 0.5);
+        close(summary.drivers[3].share, 1.0);
+    }
+
+    #[test]
+    fn periods_start_on_mondays_and_first_days_of_months() {
+        // 1970-01-01 (day 0) was a Thursday; its week began on Monday 1969-12-29 (day −3).
+        assert_eq!(TrendInterval::Week.start(0), -3);
+        assert_eq!(TrendInterval::Week.start(4), 4, "1970-01-05 was a Monday");
+        // Day 40 is 1970-02-10; February began on day 31.
+        assert_eq!(TrendInterval::Month.start(40), 31);
+    }
+
+    #[test]
+    fn empty_sums_give_no_figures() {
+        let figures = results(&ResultSums::default(), TrendInterval::Month);
+        assert_eq!((figures.responses, figures.nps), (0, None));
+        assert!(figures.trend.is_empty() && figures.key_drivers.is_empty());
+        assert!(figures.focus.is_none() && figures.effort.is_none());
+    }
+
+    #[test]
+    fn the_trend_sums_days_into_months() {
+        let day = |day, promoters, detractors| {
+            let mut scores = [0; 11];
+            (scores[10], scores[0]) = (promoters, detractors);
+            DayScores { day, scores }
+        };
+        // January 1970: 3 promoters, 1 detractor (NPS 50); February: 1 detractor (NPS −100).
+        let sums = ResultSums {
+            days: vec![day(0, 1, 1), day(30, 2, 0), day(31, 0, 1)],
+            ..ResultSums::default()
+        };
+        let trend = results(&sums, TrendInterval::Month).trend;
+        let points: Vec<(&str, u64, f64)> = trend
+            .iter()
+            .map(|p| (p.start.as_str(), p.responses, p.nps))
+            .collect();
+        assert_eq!(points, [("1970-01-01", 4, 50.0), ("1970-02-01", 1, -100.0)]);
+    }
+}
