@@ -177,3 +177,19 @@ pub async fn shutdown_signal() {
         () = terminate => {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use tracing::level_filters::{LevelFilter, STATIC_MAX_LEVEL};
+
+    /// `cargo test --workspace` builds the server together with the widget, so a widget
+    /// setting that compiled logging out (features are unified across one build) fails here.
+    #[test]
+    fn logging_is_compiled_in_however_the_workspace_is_built() {
+        assert!(
+            STATIC_MAX_LEVEL >= LevelFilter::INFO,
+            "tracing's static maximum level is {STATIC_MAX_LEVEL}: a crate in this build \
+             enables tracing's max_level_* features for the host"
+        );
+    }
+}
