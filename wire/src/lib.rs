@@ -88,8 +88,9 @@ pub struct Statement {
 /// The widget sends one as soon as a score is chosen and again, with the same
 /// `response_id`, when the visitor adds a comment: the id is the idempotency key.
 ///
-/// Every post carries all answers given so far, so a lost or late request costs nothing: the
-/// server keeps the last non-empty value of every field.
+/// Every post carries all answers given so far, so a lost or late request costs nothing: a field
+/// a later post leaves out keeps the value an earlier one gave (the score and the survey version
+/// are always replaced, and withdrawn consent also forgets the email).
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
@@ -161,8 +162,8 @@ pub const UTM_PARAMETERS: [&str; 5] = [
     "utm_content",
 ];
 
-/// The page a survey was answered on. Only the path is taken, never the query string, so
-/// tokens and e-mail addresses in URLs stay out of the database.
+/// The page a survey was answered on: its path, and its query string only where the survey
+/// opts in, so tokens and e-mail addresses in URLs stay out of the database by default.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
@@ -183,14 +184,15 @@ pub struct PageContext {
     pub device: DeviceClass,
 }
 
-/// A coarse device class, from the viewport width and the pointer.
+/// A coarse device class, from the pointer and the screen's width (not the viewport's: a page
+/// without a viewport meta tag lays a phone out 980 pixels wide).
 #[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DeviceClass {
-    /// A touch screen narrower than 768 CSS pixels.
+    /// A coarse pointer on a screen narrower than 768 CSS pixels.
     Phone,
-    /// A touch screen 768 CSS pixels or wider.
+    /// A coarse pointer on a screen 768 CSS pixels or wider.
     Tablet,
     /// Anything with a fine pointer.
     #[default]
