@@ -29,14 +29,11 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 pub struct ServeOptions {
     /// How long clients may take to send a request.
     pub timeouts: Timeouts,
-    /// How many connections may be open at once.
     pub connections: crate::http::ConnectionLimits,
-    /// Limits on the ingest endpoint.
     pub rate_limits: RateLimitConfig,
     /// Adds `POST /bench/parse-only/{site_id}`, which parses and validates a submission like
     /// the real endpoint and then stores nothing: the baseline of `examples/ingest_bench.rs`.
     pub bench_parse_only: bool,
-    /// When and how webhooks are sent.
     pub webhooks: webhooks::WebhookOptions,
     /// The bearer token `/metrics` asks for; open to all without one.
     pub metrics_token: Option<String>,

@@ -11,19 +11,14 @@ use uuid::Uuid;
 /// Why a value from a request or the command line was refused.
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum InvalidInput {
-    /// The score is not on the 0–10 scale.
     #[error("score must be a whole number from 0 to 10, got {0}")]
     Score(i32),
-    /// The response id is not a UUID.
     #[error("response_id must be a UUID such as 3f2b8c1e-7a4d-4e8b-9c0a-1b2c3d4e5f60, got {0:?}")]
     ResponseId(String),
-    /// The comment is too long.
     #[error("comment must be at most {MAX_COMMENT_CHARS} characters, got {0}")]
     CommentTooLong(usize),
-    /// The origin is not of the form scheme://host[:port].
     #[error("{0:?} is not an origin: write it as scheme://host[:port], e.g. https://shop.example")]
     Origin(String),
-    /// The site id is malformed.
     #[error("{0:?} is not a site id")]
     SiteId(String),
     /// A survey definition an owner tried to save is invalid.
@@ -32,7 +27,6 @@ pub enum InvalidInput {
     /// The survey version is not one of the site's.
     #[error("survey_version {0} is not a version of this site's survey: reload the page")]
     SurveyVersion(u32),
-    /// The language is not one the bank has.
     #[error("lang {0:?} is not a supported language")]
     Language(String),
     /// An answer came for a step this survey does not ask a visitor with this score.
@@ -43,7 +37,6 @@ pub enum InvalidInput {
         /// The NPS answer, which decides the steps.
         score: u8,
     },
-    /// More statements than the survey shows one visitor.
     #[error("this survey shows at most {max} statements to a visitor with this score, got {got}")]
     TooManyStatements {
         /// What was sent.
@@ -54,33 +47,25 @@ pub enum InvalidInput {
     /// A statement id the bank does not have, or of a dimension the survey does not ask about.
     #[error("statement {0:?} is not part of this survey")]
     UnknownStatement(String),
-    /// The same statement twice in one submission.
     #[error("statement {0:?} appears twice")]
     DuplicateStatement(String),
     /// An agreement outside 1–5.
     #[error("the answer to statement {statement:?} must be 1 (strongly disagree) to 5 (strongly agree), got {answer}")]
     Agreement {
-        /// Which statement.
         statement: String,
         /// What was sent.
         answer: i32,
     },
-    /// A Customer Effort Score outside 1–7.
     #[error("effort must be a whole number from 1 (very difficult) to 7 (very easy), got {0}")]
     Effort(i32),
-    /// The email address is not one.
     #[error("contact.email is not an email address like name@example.com")]
     Email,
-    /// The page context is malformed.
     #[error("context: {0}")]
     Context(String),
-    /// The attributes break a limit.
     #[error("attributes: {0}")]
     Attributes(String),
-    /// Consent without an address to write to.
     #[error("contact.email is required when contact.consent is true")]
     MissingEmail,
-    /// An address without consent to use it.
     #[error("contact.email must be absent when contact.consent is false")]
     EmailWithoutConsent,
     /// A control character other than tab and newline. PostgreSQL refuses NUL outright, so
@@ -107,7 +92,6 @@ pub fn plain_text(field: &str, text: &str) -> Result<String, InvalidInput> {
 pub struct Score(u8);
 
 impl Score {
-    /// The score as a number.
     pub fn get(self) -> u8 {
         self.0
     }
@@ -130,7 +114,6 @@ impl TryFrom<i32> for Score {
 pub struct SiteId(String);
 
 impl SiteId {
-    /// A new random id.
     pub fn generate() -> Self {
         Self(Uuid::new_v4().simple().to_string())
     }
@@ -148,7 +131,6 @@ impl SiteId {
         }
     }
 
-    /// The id as stored and shown.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -196,7 +178,6 @@ impl Comment {
         Ok(Some(Self(plain_text("comment", &text)?)))
     }
 
-    /// The comment as the visitor wrote it.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -233,7 +214,6 @@ impl Origin {
 pub struct AdminToken(String);
 
 impl AdminToken {
-    /// A new random token.
     pub fn generate() -> Self {
         let bytes: [u8; 32] = rand::random();
         Self(format!("sv_{}", hex::encode(bytes)))
@@ -244,7 +224,6 @@ impl AdminToken {
         &self.0
     }
 
-    /// The hash to store.
     pub fn hash(&self) -> TokenHash {
         TokenHash::of(&self.0)
     }

@@ -17,9 +17,7 @@ use crate::webhooks::WebhookOptions;
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
-    /// Sites and responses.
     pub store: Arc<dyn Store>,
-    /// Limits on the ingest endpoint.
     pub limits: Arc<RateLimits>,
     /// Concurrent password checks and the per-account backoff of console sign-ins.
     pub sign_ins: Arc<SignInGuard>,

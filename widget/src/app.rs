@@ -48,7 +48,6 @@ fn driver_text(messages: &Messages, driver: EffortDriver) -> &str {
     }
 }
 
-/// The card.
 #[function_component]
 pub fn Survey(props: &SurveyProps) -> Html {
     let flow = {

@@ -30,17 +30,14 @@ pub enum Step {
 /// The whole state of one survey display.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Flow {
-    /// The survey being answered.
     pub config: Rc<SurveyConfig>,
     /// Picks this visitor's statements (see [`rotate_statements`]).
     pub seed: u32,
-    /// The current step.
     pub step: Step,
     /// The steps after the score, decided once the score is known; ends with `Thanks`.
     pub steps: Vec<Step>,
     /// The point under the keyboard cursor on the current scale, for `aria-checked`.
     pub selected: Option<u8>,
-    /// The committed NPS answer.
     pub score: Option<u8>,
     /// The answer to the open question as typed so far.
     pub comment: String,
@@ -48,7 +45,6 @@ pub struct Flow {
     pub statements: Vec<(String, Option<u8>)>,
     /// How many of them have been on screen.
     pub shown: usize,
-    /// The effort answer.
     pub effort: Option<u8>,
     /// Ticked effort drivers.
     pub drivers: Vec<EffortDriver>,

@@ -14,9 +14,7 @@ use crate::flow::key_target;
 /// A scale's points and how they are named.
 #[derive(Properties, PartialEq, Clone)]
 pub struct ScaleProps {
-    /// The lowest point.
     pub min: u8,
-    /// The highest point.
     pub max: u8,
     /// The point under the keyboard cursor or committed.
     pub selected: Option<u8>,
@@ -38,7 +36,6 @@ pub struct ScaleProps {
     pub on_choose: Callback<u8>,
 }
 
-/// The scale.
 #[function_component]
 pub fn Scale(props: &ScaleProps) -> Html {
     let count = usize::from(props.max - props.min) + 1;

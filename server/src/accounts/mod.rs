@@ -85,11 +85,9 @@ pub fn normalize_email(email: &str) -> String {
 pub struct Session {
     /// SHA-256 of the cookie's token.
     pub token_hash: TokenHash,
-    /// Whose session it is.
     pub owner_id: String,
     /// Put in every console form and checked on every POST (synchronizer token).
     pub csrf_token: String,
-    /// When it stops working.
     pub expires_at_ms: i64,
 }
 

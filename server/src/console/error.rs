@@ -23,13 +23,11 @@ pub enum ConsoleError {
     /// Too many sign-in attempts from one client, or failures for one account.
     #[error("too many sign-in attempts")]
     RateLimited(Limited),
-    /// Every place for a password check is taken.
     #[error("the server is busy checking other sign-ins")]
     Busy,
     /// A form posted from another site (cross-site request forgery).
     #[error("this form can only be sent from the console itself")]
     CrossSite,
-    /// The site in the path does not exist.
     #[error("no such site")]
     UnknownSite,
     /// The response in the path is not in the site's inbox.
@@ -38,10 +36,8 @@ pub enum ConsoleError {
     /// The webhook or delivery in the path is not the site's.
     #[error("no such webhook or delivery for this site")]
     UnknownWebhook,
-    /// A form field is out of bounds.
     #[error("{0}")]
     InvalidForm(String),
-    /// The database failed.
     #[error("storage is unavailable")]
     Storage(#[from] StoreError),
 }

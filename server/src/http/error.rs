@@ -19,7 +19,6 @@ pub enum ApiError {
     /// The path names a site that does not exist.
     #[error("no site with id {0:?}: check the data-site attribute of the script tag")]
     UnknownSite(String),
-    /// A browser request came without an `Origin` header.
     #[error(
         "the Origin header is missing: answers are accepted only from browsers on the site's pages"
     )]
@@ -27,25 +26,20 @@ pub enum ApiError {
     /// The page's origin is not on the site's allow-list.
     #[error("origin {0} is not allowed for this site: add it with `soovita site add --origin`")]
     OriginNotAllowed(String),
-    /// A field failed validation.
     #[error("{0}")]
     InvalidField(#[from] InvalidInput),
     /// The body is not JSON of the expected shape.
     #[error("the body is not valid JSON for this endpoint: {0}")]
     MalformedJson(String),
-    /// The body could not be read.
     #[error("the request body could not be read: {0}")]
     UnreadableBody(String),
     /// The body is over the size cap of its endpoint.
     #[error("the request body is larger than {0} bytes, this endpoint's limit")]
     PayloadTooLarge(usize),
-    /// No route has this path.
     #[error("there is no endpoint at this path: see the API table in README.md")]
     NoSuchEndpoint,
-    /// The path exists, but not for this method.
     #[error("this endpoint does not accept this method: see the API table in README.md")]
     MethodNotAllowed,
-    /// No response of this site has this id.
     #[error("this site has no response with id {0}")]
     UnknownResponse(String),
     /// The response id is taken by another site's response.
@@ -57,7 +51,6 @@ pub enum ApiError {
     /// The admin API was called without a bearer token.
     #[error("this endpoint needs `Authorization: Bearer <admin_token>`")]
     MissingToken,
-    /// The bearer token is not this site's.
     #[error("the admin token is not valid for this site")]
     WrongToken,
     /// A query parameter has a value the endpoint does not know.
@@ -69,7 +62,6 @@ pub enum ApiError {
     /// A follow-up's status or notes are out of bounds.
     #[error("{0}")]
     InvalidFollowUp(#[from] crate::inbox::InvalidFollowUp),
-    /// A webhook cannot be added as described.
     #[error("{0}")]
     InvalidWebhook(#[from] crate::webhooks::InvalidWebhook),
     /// The site has no webhook or delivery with this id.

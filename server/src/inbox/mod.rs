@@ -17,7 +17,6 @@ pub struct InboxItem {
     /// Where to reach the visitor; shown to owners only.
     pub email: Option<String>,
     pub page_path: Option<String>,
-    /// When the response came.
     pub created_at_ms: i64,
     /// `New` until an owner records something.
     pub status: FollowUpStatus,
@@ -37,13 +36,11 @@ pub const MAX_NOTES_CHARS: usize = 4_000;
 /// Why a follow-up cannot be recorded.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum InvalidFollowUp {
-    /// Not one of new, contacted, resolved.
     #[error("unknown status {0:?}: use new, contacted or resolved")]
     Status(String),
     /// Over [`MAX_NOTES_CHARS`].
     #[error("notes are limited to {MAX_NOTES_CHARS} characters, got {0}")]
     NotesTooLong(usize),
-    /// A control character other than tab and newline.
     #[error("notes contain a control character (only tab and newline are allowed): remove it")]
     NotesControlCharacter,
 }
@@ -80,7 +77,6 @@ impl FollowUpStatus {
     /// Every status, in the order a case goes through them.
     pub const ALL: [Self; 3] = [Self::New, Self::Contacted, Self::Resolved];
 
-    /// The stored and posted form.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::New => "new",
@@ -89,7 +85,6 @@ impl FollowUpStatus {
         }
     }
 
-    /// The status of a stored or posted name.
     pub fn parse(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|status| status.as_str() == name)
     }
@@ -113,15 +108,12 @@ pub struct MonthTimes {
     pub month: String,
     /// Median time to first contact.
     pub first_contact_ms: Option<i64>,
-    /// Cases contacted.
     pub contacted: usize,
     /// Median time to resolution.
     pub resolution_ms: Option<i64>,
-    /// Cases resolved.
     pub resolved: usize,
 }
 
-/// The medians of `items`.
 pub fn response_times(items: &[InboxItem]) -> ResponseTimes {
     let waits = |items: &[&InboxItem], done: fn(&InboxItem) -> Option<i64>| -> Vec<i64> {
         items

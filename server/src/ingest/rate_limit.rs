@@ -67,14 +67,12 @@ pub struct RateLimits<C: Clock = DefaultClock> {
 }
 
 impl RateLimits {
-    /// Empty limiters for `config`.
     pub fn new(config: RateLimitConfig) -> Self {
         Self::with_clock(config, DefaultClock::default())
     }
 }
 
 impl<C: Clock + Clone> RateLimits<C> {
-    /// Empty limiters for `config` on `clock`.
     pub fn with_clock(config: RateLimitConfig, clock: C) -> Self {
         Self {
             per_client: RateLimiter::new(

@@ -33,7 +33,6 @@ pub struct SiteCache {
 }
 
 impl SiteCache {
-    /// An empty cache over `store`.
     pub fn new(store: Arc<dyn SiteStore>) -> Self {
         Self {
             store,

@@ -52,13 +52,9 @@ pub struct ResponseFilter {
     pub from_ms: Option<i64>,
     /// Responses created before this instant.
     pub until_ms: Option<i64>,
-    /// The page path.
     pub page_path: Option<String>,
-    /// The language.
     pub lang: Option<String>,
-    /// The device class's name.
     pub device: Option<&'static str>,
-    /// The survey version.
     pub survey_version: Option<i64>,
 }
 
@@ -88,22 +84,16 @@ impl ResponseFilter {
 /// A filter parameter that cannot be applied, named.
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum InvalidFilter {
-    /// Not a `YYYY-MM-DD` date.
     #[error("{0}={1:?} is not a date: use YYYY-MM-DD")]
     Date(&'static str, String),
-    /// `from` after `to`.
     #[error("from is after to: the range is empty")]
     EmptyRange,
-    /// Not a path.
     #[error("page={0:?} is not a page path: start it with / (at most 500 characters)")]
     Page(String),
-    /// Not a language tag.
     #[error("lang={0:?} is not a language: use a code like et or pt-br")]
     Lang(String),
-    /// Not a device class.
     #[error("device={0:?} is not a device class: use phone, tablet or desktop")]
     Device(String),
-    /// Not a version number.
     #[error("version={0:?} is not a survey version: use its number, e.g. 2")]
     Version(String),
 }

@@ -330,12 +330,18 @@ mod tests {
     fn no_driver_from_too_few_answers_or_no_variation() {
         let x = [1, 2, 3, 4, 5, 1, 2, 3, 4];
         let y = [0, 3, 4, 8, 9, 2, 2, 6, 7];
-        assert!(key_driver(Dimension::Trust, &sums(&x, &y)).is_none(), "n = 9");
+        assert!(
+            key_driver(Dimension::Trust, &sums(&x, &y)).is_none(),
+            "n = 9"
+        );
         let same = [4; 12];
         let scores = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 10];
         assert!(key_driver(Dimension::Trust, &sums(&same, &scores)).is_none());
         assert!(key_driver(Dimension::Trust, &sums(&scores, &same)).is_none());
-        assert!(key_driver(Dimension::Trust, &sums(&[], &[])).is_none(), "n = 0");
+        assert!(
+            key_driver(Dimension::Trust, &sums(&[], &[])).is_none(),
+            "n = 0"
+        );
     }
 
     #[test]

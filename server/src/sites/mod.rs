@@ -63,10 +63,8 @@ pub struct RegisteredSite {
 /// Why a site could not be registered.
 #[derive(Debug, thiserror::Error)]
 pub enum RegisterError {
-    /// An origin or setting is invalid.
     #[error(transparent)]
     Invalid(#[from] InvalidInput),
-    /// The database refused.
     #[error(transparent)]
     Store(#[from] StoreError),
 }

@@ -31,7 +31,6 @@ pub struct Language {
     pub name: String,
     /// Whether it is written right to left.
     pub rtl: bool,
-    /// The card's texts.
     pub messages: Messages,
     /// Loyalty statements by id (`dimension.name`).
     pub statements: BTreeMap<String, String>,
@@ -54,7 +53,6 @@ pub fn language(code: &str) -> Option<(&'static str, &'static Language)> {
         .map(|(code, language)| (*code, language))
 }
 
-/// Every supported language code.
 pub fn codes() -> impl Iterator<Item = &'static str> {
     FILES.iter().map(|(code, _)| *code)
 }

@@ -42,7 +42,6 @@ impl WebhookEvent {
     /// Every event, in the order the console lists them.
     pub const ALL: [Self; 3] = [Self::NewDetractor, Self::ContactRequested, Self::Response];
 
-    /// The stored and sent name.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::NewDetractor => "new_detractor",
@@ -51,7 +50,6 @@ impl WebhookEvent {
         }
     }
 
-    /// The event of a stored or posted name.
     pub fn parse(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|event| event.as_str() == name)
     }
@@ -86,10 +84,8 @@ pub enum WebhookFormat {
 }
 
 impl WebhookFormat {
-    /// Both formats.
     pub const ALL: [Self; 2] = [Self::Json, Self::Slack];
 
-    /// The stored and posted name.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Json => "json",
@@ -97,13 +93,11 @@ impl WebhookFormat {
         }
     }
 
-    /// The format of a stored or posted name.
     pub fn parse(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|format| format.as_str() == name)
     }
 }
 
-/// A site's webhook.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Webhook {
     /// Random, 32 hex digits.
@@ -116,7 +110,6 @@ pub struct Webhook {
     pub secret: String,
     /// What it is told about; never empty.
     pub events: Vec<WebhookEvent>,
-    /// The body it receives.
     pub format: WebhookFormat,
     /// Responses that settled up to this time have been looked at.
     pub scanned_until_ms: i64,
@@ -129,25 +122,21 @@ pub const MAX_RESENDS: u32 = 5;
 /// Why a webhook cannot be added.
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum InvalidWebhook {
-    /// Not an absolute http(s) URL.
     #[error("the webhook URL must be an absolute http:// or https:// URL, not {0:?}")]
     Url(String),
     /// Over [`MAX_URL_CHARS`].
     #[error("the webhook URL is {0} characters; at most 2000 are allowed")]
     UrlTooLong(usize),
-    /// No event, or one with an unknown name.
     #[error("choose at least one event of new_detractor, contact_requested, response")]
     Events,
     /// An unknown format.
     #[error("the format is json or slack, not {0:?}")]
     Format(String),
-    /// The site has [`MAX_PER_SITE`] already.
     #[error("a site can have at most 10 webhooks; delete one first")]
     TooMany,
     /// A user name or password in the URL, which the delivery log and console would show.
     #[error("the webhook URL must not carry a user name or password; the signature header proves a delivery is ours")]
     Credentials,
-    /// A loopback, private or otherwise internal receiver.
     #[error("the webhook URL's host is {0}")]
     Internal(receiver::PrivateAddress),
 }
@@ -215,7 +204,6 @@ impl Webhook {
     }
 }
 
-/// Where a delivery stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeliveryStatus {
     /// Waiting for its first or next attempt.
@@ -227,7 +215,6 @@ pub enum DeliveryStatus {
 }
 
 impl DeliveryStatus {
-    /// The stored name.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Pending => "pending",
@@ -236,7 +223,6 @@ impl DeliveryStatus {
         }
     }
 
-    /// The status of a stored name.
     pub fn parse(name: &str) -> Option<Self> {
         [Self::Pending, Self::Delivered, Self::Failed]
             .into_iter()
@@ -249,7 +235,6 @@ impl DeliveryStatus {
 pub struct Attempt {
     /// 1 for the first attempt, counting on across re-sends.
     pub number: u32,
-    /// When it was made.
     pub at_ms: i64,
     /// The receiver's HTTP status, if it answered.
     pub status_code: Option<u16>,
@@ -262,13 +247,9 @@ pub struct Attempt {
 pub struct Delivery {
     /// Random, 32 hex digits; sent as `Soovita-Delivery`.
     pub id: String,
-    /// The webhook's URL.
     pub url: String,
-    /// What happened.
     pub event: WebhookEvent,
-    /// The response it is about.
     pub response_id: String,
-    /// Where it stands.
     pub status: DeliveryStatus,
     /// When the next attempt is due, while pending.
     pub next_attempt_at_ms: i64,
@@ -281,9 +262,7 @@ pub struct Delivery {
 /// A delivery whose attempt is due, with all that goes into it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DueDelivery {
-    /// The delivery's id.
     pub id: String,
-    /// What happened.
     pub event: WebhookEvent,
     /// Attempts made so far, over every allowance.
     pub attempts: u32,
@@ -293,11 +272,8 @@ pub struct DueDelivery {
     pub url: String,
     /// The signing key.
     pub secret: String,
-    /// The body's format.
     pub format: WebhookFormat,
-    /// The site's id.
     pub site_id: String,
-    /// The site's name.
     pub site_name: String,
     /// The response as it is now.
     pub response: AnnouncedResponse,
@@ -306,13 +282,11 @@ pub struct DueDelivery {
 /// What a delivery tells about a response.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AnnouncedResponse {
-    /// The response's id.
     pub id: String,
     /// 0–10.
     pub score: u8,
     /// What the visitor wrote.
     pub comment: Option<String>,
-    /// Whether the visitor agreed to be contacted.
     pub contact_consent: bool,
     /// Where to reach the visitor, given only with consent.
     pub email: Option<String>,
@@ -329,18 +303,15 @@ pub struct AnnouncedResponse {
 /// A response that settled since a webhook was last scanned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SettledResponse {
-    /// The response's id.
     pub id: String,
     /// 0–10.
     pub score: u8,
-    /// Whether the visitor agreed to be contacted.
     pub contact_consent: bool,
 }
 
 /// What one attempt came to, as the dispatcher records it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AttemptOutcome {
-    /// The delivery.
     pub delivery_id: String,
     /// The attempt as logged.
     pub attempt: Attempt,

@@ -11,11 +11,9 @@ use soovita_wire::Category;
 
 use super::{AnnouncedResponse, DueDelivery, WebhookEvent, WebhookFormat};
 
-/// The header with the signature.
 pub const SIGNATURE_HEADER: &str = "soovita-signature";
 /// The header with the delivery's id: the same on every attempt, so receivers can drop repeats.
 pub const DELIVERY_HEADER: &str = "soovita-delivery";
-/// The header with the event's name.
 pub const EVENT_HEADER: &str = "soovita-event";
 
 /// The body of a `json` webhook.
@@ -25,7 +23,6 @@ pub struct Announcement<'a> {
     pub id: &'a str,
     /// `new_detractor`, `contact_requested` or `response`.
     pub event: &'a str,
-    /// The site answered on.
     pub site: AnnouncedSite<'a>,
     /// The response as it is when sent.
     pub response: ResponseBody<'a>,
@@ -34,24 +31,19 @@ pub struct Announcement<'a> {
 /// The site, in an [`Announcement`].
 #[derive(Debug, Serialize)]
 pub struct AnnouncedSite<'a> {
-    /// The site's id.
     pub id: &'a str,
-    /// The site's name.
     pub name: &'a str,
 }
 
 /// The response, in an [`Announcement`].
 #[derive(Debug, Serialize)]
 pub struct ResponseBody<'a> {
-    /// The response's id.
     pub id: &'a str,
     /// 0–10.
     pub score: u8,
     /// `promoter`, `passive` or `detractor`.
     pub category: &'static str,
-    /// What the visitor wrote.
     pub comment: Option<&'a str>,
-    /// Whether the visitor agreed to be contacted.
     pub contact_consent: bool,
     /// Where to reach the visitor; only with consent.
     pub email: Option<&'a str>,
