@@ -859,7 +859,7 @@ async fn one_response_can_be_erased_by_its_sites_owner_only() {
 
 #[tokio::test]
 async fn a_client_over_its_limit_gets_429_with_retry_after_and_spoofing_does_not_help() {
-    use soovita_server::rate_limit::RateLimitConfig;
+    use soovita_server::ingest::rate_limit::RateLimitConfig;
     use std::num::NonZeroU32;
     let limits = |trusted_proxies: Vec<ipnet::IpNet>| soovita_server::ServeOptions {
         rate_limits: RateLimitConfig {
@@ -1091,7 +1091,7 @@ async fn the_survey_comes_in_the_visitors_language_with_the_owners_wording() {
     );
 
     // The site cache holds the old version for up to SITE_TTL.
-    tokio::time::sleep(soovita_server::site_cache::SITE_TTL).await;
+    tokio::time::sleep(soovita_server::ingest::site_cache::SITE_TTL).await;
     let updated = survey("?lang=et", "").await;
     assert_eq!(updated.version, 2);
     assert_eq!(

@@ -284,10 +284,12 @@ impl Category {
 
     /// The category of a score on the 0–10 scale.
     pub fn from_score(score: u8) -> Self {
-        match score {
-            0..=Self::DETRACTOR_MAX => Self::Detractor,
-            0..=Self::PASSIVE_MAX => Self::Passive,
-            _ => Self::Promoter,
+        if score <= Self::DETRACTOR_MAX {
+            Self::Detractor
+        } else if score <= Self::PASSIVE_MAX {
+            Self::Passive
+        } else {
+            Self::Promoter
         }
     }
 

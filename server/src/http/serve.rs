@@ -66,17 +66,20 @@ const TOO_MANY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: appl
 retry-after: 1\r\nconnection: close\r\ncontent-length: 94\r\n\r\n\
 {\"error\":{\"code\":\"too_many_connections\",\"message\":\"too many open connections: retry in 1 s\"}}\n";
 
+/// Open connections per client network.
+type PerClient = Arc<Mutex<HashMap<IpAddr, usize>>>;
+
 /// Open connections, counted in all (a semaphore) and per client.
 struct OpenConnections {
     limits: ConnectionLimits,
     total: Arc<Semaphore>,
-    per_client: Arc<Mutex<HashMap<IpAddr, usize>>>,
+    per_client: PerClient,
 }
 
 /// One admitted connection; dropping it gives its places back.
 struct Admitted {
     _total: OwnedSemaphorePermit,
-    client: Option<(IpAddr, Arc<Mutex<HashMap<IpAddr, usize>>>)>,
+    client: Option<(IpAddr, PerClient)>,
 }
 
 impl Drop for Admitted {

@@ -429,7 +429,7 @@ impl ResultStore for Db {
         };
         let rebuild = DELETE_ROLLUPS
             .into_iter()
-            .map(|sql| Query::new(sql))
+            .map(Query::new)
             .chain(INSERT_ROLLUPS.iter().map(|sql| Query::new(sql.clone())));
         for query in rebuild {
             transaction
