@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use soovita_wire::SurveyDefinition;
 
 use super::{PublishedSurvey, Site};
-use crate::db::{Db, Query, Row, StoreError};
+use crate::db::{Db, Query, Row, StoreError, Value};
 use crate::domain::{Origin, SiteId, TokenHash};
 
 #[async_trait]
@@ -40,9 +40,9 @@ const INSERT_SITE: &str = "INSERT INTO sites (id, name, allowed_origins, sample_
      cooldown_days, retention_days, honor_do_not_track, admin_token_hash, created_at_ms) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 
-const UPDATE_SITE: &str = "UPDATE sites SET name = $1, allowed_origins = $2, \
-     sample_percent = $3, cooldown_days = $4, retention_days = $5, honor_do_not_track = $6, \
-     admin_token_hash = $7 WHERE id = $8";
+const UPDATE_SITE: &str = "UPDATE sites SET name = $2, allowed_origins = $3, \
+     sample_percent = $4, cooldown_days = $5, retention_days = $6, honor_do_not_track = $7, \
+     admin_token_hash = $8 WHERE id = $1";
 
 /// A site with its current survey; append a WHERE or an ORDER BY.
 const SELECT_SITE: &str = "SELECT sites.*, CAST(surveys.version AS BIGINT) AS survey_version, \
@@ -71,14 +71,7 @@ impl SiteStore for Db {
         transaction
             .execute(
                 Query::new(INSERT_SITE)
-                    .bind(site.id.as_str())
-                    .bind(&site.name)
-                    .bind(origins_json(site))
-                    .bind(site.sample_percent)
-                    .bind(site.cooldown_days)
-                    .bind(site.retention_days)
-                    .bind(site.honor_do_not_track)
-                    .bind(site.admin_token_hash.as_str())
+                    .bind_all(site_values(site))
                     .bind(now_ms),
             )
             .await?;
@@ -95,17 +88,7 @@ impl SiteStore for Db {
 
     async fn update_site(&self, site: &Site) -> Result<(), StoreError> {
         let updated = self
-            .execute(
-                Query::new(UPDATE_SITE)
-                    .bind(&site.name)
-                    .bind(origins_json(site))
-                    .bind(site.sample_percent)
-                    .bind(site.cooldown_days)
-                    .bind(site.retention_days)
-                    .bind(site.honor_do_not_track)
-                    .bind(site.admin_token_hash.as_str())
-                    .bind(site.id.as_str()),
-            )
+            .execute(Query::new(UPDATE_SITE).bind_all(site_values(site)))
             .await?;
         if updated == 0 {
             return Err(StoreError::UnknownSite(site.id.clone()));
@@ -180,9 +163,21 @@ impl SiteStore for Db {
     }
 }
 
-fn origins_json(site: &Site) -> String {
-    let raw: Vec<&str> = site.allowed_origins.iter().map(Origin::as_str).collect();
-    serde_json::to_string(&raw).expect("a list of strings always serialises")
+/// `$1` to `$8` of [`INSERT_SITE`] and [`UPDATE_SITE`].
+fn site_values(site: &Site) -> [Value; 8] {
+    let origins: Vec<&str> = site.allowed_origins.iter().map(Origin::as_str).collect();
+    [
+        site.id.as_str().into(),
+        site.name.as_str().into(),
+        serde_json::to_string(&origins)
+            .expect("a list of strings always serialises")
+            .into(),
+        site.sample_percent.into(),
+        site.cooldown_days.into(),
+        site.retention_days.into(),
+        site.honor_do_not_track.into(),
+        site.admin_token_hash.as_str().into(),
+    ]
 }
 
 fn definition_json(definition: &SurveyDefinition) -> String {
