@@ -5,7 +5,7 @@ mod common;
 use std::sync::Arc;
 
 use common::{postgres_admin_url, update, ThrowawayPostgres};
-use soovita_server::accounts::{Owner, Session};
+use soovita_server::accounts::{Owner, Role, Session};
 use soovita_server::domain::{AdminToken, Origin, ResponseId, SiteId, TokenHash};
 use soovita_server::inbox::FollowUpStatus;
 use soovita_server::inbox::InboxItem;
@@ -171,11 +171,82 @@ async fn conformance_story(store: Arc<dyn Store>) {
     results_come_from_every_answer(store.clone()).await;
     filters_and_trend(store.as_ref()).await;
     console_storage(store.as_ref()).await;
+    memberships(store.as_ref()).await;
     follow_ups(store.as_ref(), &shop).await;
     webhooks_storage(store.clone()).await;
     erasure_and_retention(store.clone(), &shop, &other).await;
     // Last: its purge, in today's time, would take every earlier site's responses.
     rollups_match_the_responses(store.as_ref()).await;
+}
+
+/// Who may act on which site: an account sees the sites it is a member of and no other, a role
+/// can change, and deleting a site or an account takes its memberships along.
+async fn memberships(store: &dyn Store) {
+    let (kohvik, pood) = (site("Kohvik"), site("Pood"));
+    store.create_site(&kohvik).await.unwrap();
+    store.create_site(&pood).await.unwrap();
+    let (anu, jaan) = (
+        Owner::new("anu@kohvik.ee", "correct horse battery"),
+        Owner::new("jaan@pood.ee", "correct horse battery"),
+    );
+    store.create_owner(&anu, 1_000).await.unwrap();
+    store.create_owner(&jaan, 1_000).await.unwrap();
+    assert!(store.sites_of(&anu.id).await.unwrap().is_empty());
+    assert_eq!(store.role(&anu.id, &kohvik.id).await.unwrap(), None);
+
+    store
+        .set_role(&anu.id, &kohvik.id, Role::Admin, 2_000)
+        .await
+        .unwrap();
+    store
+        .set_role(&jaan.id, &pood.id, Role::Member, 2_000)
+        .await
+        .unwrap();
+    store
+        .set_role(&jaan.id, &kohvik.id, Role::Member, 2_000)
+        .await
+        .unwrap();
+    let names = |sites: Vec<Site>| sites.into_iter().map(|s| s.name).collect::<Vec<_>>();
+    assert_eq!(names(store.sites_of(&anu.id).await.unwrap()), ["Kohvik"]);
+    assert_eq!(
+        names(store.sites_of(&jaan.id).await.unwrap()),
+        ["Kohvik", "Pood"]
+    );
+    assert_eq!(
+        store.role(&anu.id, &kohvik.id).await.unwrap(),
+        Some(Role::Admin)
+    );
+    assert_eq!(store.role(&anu.id, &pood.id).await.unwrap(), None);
+    assert_eq!(
+        store.role(&jaan.id, &pood.id).await.unwrap(),
+        Some(Role::Member)
+    );
+
+    // Setting a role again changes it rather than adding a second membership.
+    store
+        .set_role(&jaan.id, &kohvik.id, Role::Admin, 3_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.role(&jaan.id, &kohvik.id).await.unwrap(),
+        Some(Role::Admin)
+    );
+    assert_eq!(store.sites_of(&jaan.id).await.unwrap().len(), 2);
+
+    assert!(store.delete_site(&pood.id).await.unwrap());
+    assert_eq!(names(store.sites_of(&jaan.id).await.unwrap()), ["Kohvik"]);
+    assert!(store.delete_owner("jaan@pood.ee").await.unwrap());
+    assert!(!store.delete_owner("jaan@pood.ee").await.unwrap());
+    assert_eq!(store.role(&jaan.id, &kohvik.id).await.unwrap(), None);
+    assert_eq!(
+        store.role(&anu.id, &kohvik.id).await.unwrap(),
+        Some(Role::Admin)
+    );
+    // A membership of an account or site that does not exist is refused, not stored.
+    assert!(store
+        .set_role(&jaan.id, &kohvik.id, Role::Member, 4_000)
+        .await
+        .is_err());
 }
 
 /// Figures of part of the responses (a date range, a device, a language, a page, a version) and

@@ -1,7 +1,6 @@
-//! Site owners who sign in to the console: their accounts, passwords and sessions.
-//!
-//! A self-hosted server belongs to one team, so every owner sees every site on it; per-site
-//! API tokens (`domain::AdminToken`) stay the way scripts get in.
+//! Site owners who sign in to the console: their accounts, passwords, sessions, and the sites
+//! each may act on (memberships, each with a [`Role`]). An account sees no site it is not a
+//! member of; per-site API tokens (`domain::AdminToken`) stay the way scripts get in.
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -102,6 +101,30 @@ impl Session {
             expires_at_ms: now_ms + SESSION_DAYS * 24 * 60 * 60 * 1000,
         };
         (session, token)
+    }
+}
+
+/// What a membership allows on its site. Ordered: an admin may do all a member may.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Role {
+    /// Results, comments, exports and the inbox: nothing that changes the site's set-up.
+    Member,
+    /// Everything on the site: settings, survey, webhooks, tokens, members.
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Member => "member",
+            Self::Admin => "admin",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        [Self::Member, Self::Admin]
+            .into_iter()
+            .find(|role| role.as_str() == name)
     }
 }
 

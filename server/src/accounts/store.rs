@@ -2,9 +2,9 @@
 
 use async_trait::async_trait;
 
-use super::{Owner, Session};
+use super::{Owner, Role, Session};
 use crate::db::{Db, Query, Row, StoreError};
-use crate::domain::TokenHash;
+use crate::domain::{SiteId, TokenHash};
 
 #[async_trait]
 pub trait AccountStore: Send + Sync {
@@ -25,6 +25,19 @@ pub trait AccountStore: Send + Sync {
     ) -> Result<Option<Session>, StoreError>;
     /// Ends a session (signing out); also clears every expired one.
     async fn end_session(&self, token_hash: &TokenHash, now_ms: i64) -> Result<(), StoreError>;
+    /// Deletes the account of this (normalized) email with its sessions and memberships;
+    /// `false` if there is none.
+    async fn delete_owner(&self, email: &str) -> Result<bool, StoreError>;
+    /// What the account may do on the site; `None` when it is not a member (or either is gone).
+    async fn role(&self, owner_id: &str, site: &SiteId) -> Result<Option<Role>, StoreError>;
+    /// Makes the account a member of the site with `role`, or changes its role there.
+    async fn set_role(
+        &self,
+        owner_id: &str,
+        site: &SiteId,
+        role: Role,
+        now_ms: i64,
+    ) -> Result<(), StoreError>;
 }
 
 const INSERT_OWNER: &str =
@@ -40,6 +53,10 @@ const INSERT_SESSION: &str = "INSERT INTO sessions (token_hash, owner_id, csrf_t
 
 const SELECT_SESSION: &str = "SELECT token_hash, owner_id, csrf_token, expires_at_ms \
      FROM sessions WHERE token_hash = $1 AND expires_at_ms > $2";
+
+/// Bind the owner, the site, the role and now.
+const UPSERT_MEMBERSHIP: &str = "INSERT INTO memberships (owner_id, site_id, role, created_at_ms) \
+     VALUES ($1, $2, $3, $4) ON CONFLICT (owner_id, site_id) DO UPDATE SET role = excluded.role";
 
 const END_SESSION: &str = "DELETE FROM sessions WHERE token_hash = $1 OR expires_at_ms <= $2";
 
@@ -120,6 +137,39 @@ impl AccountStore for Db {
     async fn end_session(&self, token_hash: &TokenHash, now_ms: i64) -> Result<(), StoreError> {
         let query = Query::new(END_SESSION)
             .bind(token_hash.as_str())
+            .bind(now_ms);
+        self.execute(query).await.map(|_| ())
+    }
+
+    async fn delete_owner(&self, email: &str) -> Result<bool, StoreError> {
+        let query = Query::new("DELETE FROM owners WHERE email = $1").bind(email);
+        Ok(self.execute(query).await? > 0)
+    }
+
+    async fn role(&self, owner_id: &str, site: &SiteId) -> Result<Option<Role>, StoreError> {
+        let query = Query::new("SELECT role FROM memberships WHERE owner_id = $1 AND site_id = $2")
+            .bind(owner_id)
+            .bind(site.as_str());
+        let Some(row) = self.fetch_optional(query).await? else {
+            return Ok(None);
+        };
+        let role: String = row.get("role")?;
+        Role::parse(&role)
+            .map(Some)
+            .ok_or_else(|| StoreError::Corrupt(format!("role {role}")))
+    }
+
+    async fn set_role(
+        &self,
+        owner_id: &str,
+        site: &SiteId,
+        role: Role,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let query = Query::new(UPSERT_MEMBERSHIP)
+            .bind(owner_id)
+            .bind(site.as_str())
+            .bind(role.as_str())
             .bind(now_ms);
         self.execute(query).await.map(|_| ())
     }

@@ -19,6 +19,8 @@ pub trait SiteStore: Send + Sync {
     async fn site_by_name(&self, name: &str) -> Result<Option<Site>, StoreError>;
     /// Every site, by name.
     async fn sites(&self) -> Result<Vec<Site>, StoreError>;
+    /// The sites an account is a member of, by name.
+    async fn sites_of(&self, owner_id: &str) -> Result<Vec<Site>, StoreError>;
     /// Deletes a site and every response it has; `false` if there was none.
     async fn delete_site(&self, site: &SiteId) -> Result<bool, StoreError>;
     /// Saves `definition` as the site's next survey version and returns that version.
@@ -118,6 +120,16 @@ impl SiteStore for Db {
 
     async fn sites(&self) -> Result<Vec<Site>, StoreError> {
         let query = Query::new([SELECT_SITE, " ORDER BY sites.name, sites.id"].concat());
+        self.fetch_all(query).await?.iter().map(site_of).collect()
+    }
+
+    async fn sites_of(&self, owner_id: &str) -> Result<Vec<Site>, StoreError> {
+        let sql = [
+            SELECT_SITE,
+            " JOIN memberships m ON m.site_id = sites.id WHERE m.owner_id = $1 \
+             ORDER BY sites.name, sites.id",
+        ];
+        let query = Query::new(sql.concat()).bind(owner_id);
         self.fetch_all(query).await?.iter().map(site_of).collect()
     }
 
