@@ -5,6 +5,8 @@ use std::num::NonZeroU32;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::accounts::Role;
+
 /// Soovita: a self-hosted Net Promoter Score widget and its ingestion server.
 #[derive(Parser, Debug)]
 #[command(name = "soovita", version)]
@@ -32,10 +34,40 @@ pub enum Command {
 /// `soovita owner …`.
 #[derive(Subcommand, Debug)]
 pub enum OwnerCommand {
-    /// Creates an account that can sign in to the console at /console and see every site.
-    Add(OwnerArgs),
+    /// Creates an account that can sign in to the console at /console. It sees no site until
+    /// it is given a membership: with --site and --role here (also for an existing account),
+    /// or in the console by a site's admin.
+    Add(OwnerAddArgs),
     /// Gives an account a new password and signs it out everywhere.
     ResetPassword(OwnerArgs),
+    /// Deletes an account, its sessions and its memberships; its sites stay.
+    Delete(OwnerDeleteArgs),
+}
+
+/// Settings of `soovita owner add`.
+#[derive(Args, Debug)]
+pub struct OwnerAddArgs {
+    #[command(flatten)]
+    pub owner: OwnerArgs,
+    /// A site the account becomes a member of.
+    #[arg(long, requires = "role")]
+    pub site: Option<String>,
+    /// Its role there: admin (everything on the site) or member (results, exports, inbox).
+    #[arg(long, requires = "site", value_parser = parse_role)]
+    pub role: Option<Role>,
+}
+
+fn parse_role(name: &str) -> Result<Role, String> {
+    Role::parse(name).ok_or_else(|| format!("{name:?} is not a role: use admin or member"))
+}
+
+/// Settings of `soovita owner delete`.
+#[derive(Args, Debug)]
+pub struct OwnerDeleteArgs {
+    #[arg(long)]
+    pub email: String,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
 }
 
 /// Whose account, and its password.
@@ -127,9 +159,11 @@ pub enum SiteCommand {
     Add(SiteAddArgs),
     /// Deletes a site and every response it received.
     Delete(SiteDeleteArgs),
+    /// Gives a site a new admin token, printed once as JSON; the old one stops working at once.
+    RotateToken(SiteDeleteArgs),
 }
 
-/// Settings of `soovita site delete`.
+/// Which site: settings of `soovita site delete` and `soovita site rotate-token`.
 #[derive(Args, Debug)]
 pub struct SiteDeleteArgs {
     /// The site's id.

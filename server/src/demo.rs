@@ -9,7 +9,7 @@ use tokio::net::TcpListener;
 
 use soovita_wire::{Category, Reward, SurveyDefinition};
 
-use crate::accounts::Owner;
+use crate::accounts::{Owner, Role};
 use crate::config::DemoArgs;
 use crate::domain::SiteId;
 use crate::sites::{register_or_refresh, SiteSettings};
@@ -87,6 +87,15 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     {
         store.create_owner(&owner, crate::clock::now_ms()).await?;
     }
+    let owner_id = store
+        .owner_by_email(DEMO_OWNER_EMAIL)
+        .await?
+        .map(|owner| owner.id)
+        .ok_or_else(|| anyhow::anyhow!("the demo account was just saved"))?;
+    let site_id = SiteId::parse(&site.site_id)?;
+    store
+        .set_role(&owner_id, &site_id, Role::Admin, crate::clock::now_ms())
+        .await?;
 
     let template = DemoPages::get("index.html").expect("www/demo/index.html is embedded");
     let snippet = format!(

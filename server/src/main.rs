@@ -3,11 +3,11 @@
 use std::time::Duration;
 
 use clap::Parser;
-use soovita_server::accounts::{password_or_generated, Owner};
-use soovita_server::config::{Cli, Command, OwnerArgs, OwnerCommand, SiteCommand};
+use soovita_server::accounts::{normalize_email, password_or_generated, Owner};
+use soovita_server::config::{Cli, Command, OwnerAddArgs, OwnerArgs, OwnerCommand, SiteCommand};
 use soovita_server::domain::SiteId;
 use soovita_server::ingest::rate_limit::RateLimitConfig;
-use soovita_server::sites::{register, SiteSettings};
+use soovita_server::sites::{register, rotate_token, SiteSettings};
 use soovita_server::webhooks::WebhookOptions;
 use soovita_server::{clock, demo, serve, shutdown_signal, store, ServeOptions};
 use tokio::net::TcpListener;
@@ -74,11 +74,23 @@ async fn main() -> anyhow::Result<()> {
             anyhow::ensure!(store.delete_site(&id).await?, "no site with id {id}");
             println!("deleted site {id} and all its responses");
         }
-        Command::Owner(OwnerCommand::Add(args)) => {
-            let (owner, generated) = owner_from(&args)?;
+        Command::Site(SiteCommand::RotateToken(args)) => {
+            let id = SiteId::parse(&args.id)?;
             let store = store::open(&args.database.url).await?;
-            store.create_owner(&owner, clock::now_ms()).await?;
-            println!("owner {} can sign in at /console{generated}", owner.email);
+            let rotated = rotate_token(store.as_ref(), &id)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no site with id {id}"))?;
+            println!("{}", serde_json::to_string_pretty(&rotated)?);
+        }
+        Command::Owner(OwnerCommand::Add(args)) => add_owner(args).await?,
+        Command::Owner(OwnerCommand::Delete(args)) => {
+            let store = store::open(&args.database.url).await?;
+            let email = normalize_email(&args.email);
+            anyhow::ensure!(
+                store.delete_owner(&email).await?,
+                "no owner account for {email}"
+            );
+            println!("deleted the account of {email}; its sites stay");
         }
         Command::Owner(OwnerCommand::ResetPassword(args)) => {
             let (owner, generated) = owner_from(&args)?;
@@ -93,6 +105,49 @@ async fn main() -> anyhow::Result<()> {
             println!("owner {} has a new password{generated}", owner.email);
         }
         Command::Demo(args) => demo::run(args).await?,
+    }
+    Ok(())
+}
+
+/// `soovita owner add`: a new account, or with `--site` a membership for a new or existing one.
+async fn add_owner(args: OwnerAddArgs) -> anyhow::Result<()> {
+    let store = store::open(&args.owner.database.url).await?;
+    let site = match &args.site {
+        Some(site) => {
+            let id = SiteId::parse(site)?;
+            anyhow::ensure!(store.site(&id).await?.is_some(), "no site with id {id}");
+            Some(id)
+        }
+        None => None,
+    };
+    let email = normalize_email(&args.owner.email);
+    let owner = match store.owner_by_email(&email).await? {
+        // With a site, an existing account gets the membership; without one, adding it again
+        // is a mistake the store refuses.
+        Some(owner) if site.is_some() => owner,
+        _ => {
+            let (owner, generated) = owner_from(&args.owner)?;
+            store.create_owner(&owner, clock::now_ms()).await?;
+            println!("owner {} can sign in at /console{generated}", owner.email);
+            owner
+        }
+    };
+    match (site, args.role) {
+        (Some(site), Some(role)) => {
+            store
+                .set_role(&owner.id, &site, role, clock::now_ms())
+                .await?;
+            println!(
+                "owner {} has the {} role on site {site}",
+                owner.email,
+                role.as_str()
+            );
+        }
+        _ => println!(
+            "it sees no site until it is given a membership: \
+             soovita owner add --email {} --site SITE_ID --role admin|member",
+            owner.email
+        ),
     }
     Ok(())
 }

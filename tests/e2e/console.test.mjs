@@ -29,7 +29,7 @@ describe('the console', () => {
   before(async () => {
     db = createDatabase();
     site = db.addSite({ name: 'Kohvik', origins: [origin] });
-    db.addOwner(owner.email, owner.password);
+    db.addOwner(owner.email, owner.password, { site: site.site_id, role: 'admin' });
     // Webhooks announce a response as soon as it is stored, not after the usual quiet time.
     // The test's receiver is on loopback, which webhooks may reach only with this flag.
     server = await startServer(db.database, { SOOVITA_WEBHOOK_SETTLE_SECONDS: '0', SOOVITA_WEBHOOK_ALLOW_PRIVATE: 'true' });

@@ -42,9 +42,11 @@ export function createDatabase() {
       for (const origin of origins) args.push('--origin', origin);
       return JSON.parse(execFileSync(binary, args, { encoding: 'utf8' }));
     },
-    addOwner(email, password) {
-      execFileSync(binary, ['owner', 'add', '--email', email, '--database', database],
-        { env: { ...process.env, SOOVITA_OWNER_PASSWORD: password } });
+    /** An account; with `site` and `role`, also its membership of that site. */
+    addOwner(email, password, { site, role } = {}) {
+      const args = ['owner', 'add', '--email', email, '--database', database];
+      if (site) args.push('--site', site, '--role', role);
+      execFileSync(binary, args, { env: { ...process.env, SOOVITA_OWNER_PASSWORD: password } });
     },
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };

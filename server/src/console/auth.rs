@@ -1,9 +1,9 @@
 //! Who is signed in, and what a request must show to act: a session cookie, a form from the
-//! console itself with the session's CSRF token, a site that exists.
+//! console itself with the session's CSRF token, and a membership of the site it names.
 
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::extract::{ConnectInfo, FromRequestParts, RawPathParams, State};
 use axum::http::header::{COOKIE, HOST, ORIGIN, SET_COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue};
@@ -12,7 +12,9 @@ use axum::Form;
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
-use crate::accounts::{normalize_email, spend_a_password_check, Owner, Session, SESSION_DAYS};
+use crate::accounts::{
+    normalize_email, spend_a_password_check, Owner, Role, Session, SESSION_DAYS,
+};
 use crate::clock;
 use crate::domain::{SiteId, TokenHash};
 use crate::ingest::rate_limit::Limited;
@@ -192,12 +194,50 @@ pub(super) async fn sign_out(
     Ok(([(SET_COOKIE, expired)], Redirect::to("/console/sign-in")).into_response())
 }
 
-/// The site a path segment names.
-pub(super) async fn site(state: &AppState, raw_id: &str) -> Result<Site, ConsoleError> {
-    let id = SiteId::parse(raw_id).map_err(|_| ConsoleError::UnknownSite)?;
-    state
-        .store
-        .site(&id)
-        .await?
-        .ok_or(ConsoleError::UnknownSite)
+/// A signed-in account's access to the site the path's `{site_id}` names, with the admin role
+/// if `ADMIN`: the only way a console handler gets a site, so a handler cannot forget the
+/// check. A site the account is not a member of answers exactly as one that does not exist;
+/// a member asking for an admin's page is told it needs the admin role. Either way the
+/// handler never runs.
+pub struct SiteAccess<const ADMIN: bool> {
+    pub(super) signed_in: SignedIn,
+    pub(super) site: Site,
+}
+
+/// Results, comments, exports and the inbox.
+pub(super) type AsMember = SiteAccess<false>;
+/// Everything that changes the site's set-up.
+pub(super) type AsAdmin = SiteAccess<true>;
+
+impl<const ADMIN: bool> FromRequestParts<AppState> for SiteAccess<ADMIN> {
+    type Rejection = ConsoleError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let signed_in = SignedIn::from_request_parts(parts, state).await?;
+        let params = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ConsoleError::UnknownSite)?;
+        let raw_id = params
+            .iter()
+            .find_map(|(name, value)| (name == "site_id").then_some(value))
+            .ok_or(ConsoleError::UnknownSite)?;
+        let id = SiteId::parse(raw_id).map_err(|_| ConsoleError::UnknownSite)?;
+        let role = state
+            .store
+            .role(&signed_in.owner.id, &id)
+            .await?
+            .ok_or(ConsoleError::UnknownSite)?;
+        if ADMIN && role < Role::Admin {
+            return Err(ConsoleError::NeedsAdmin);
+        }
+        let site = state
+            .store
+            .site(&id)
+            .await?
+            .ok_or(ConsoleError::UnknownSite)?;
+        Ok(Self { signed_in, site })
+    }
 }

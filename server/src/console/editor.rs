@@ -19,7 +19,7 @@ use maud::{html, Markup, DOCTYPE};
 use serde::Deserialize;
 use soovita_wire::{Category, ColorMode, Dimension, Position, Reward, SurveyDefinition, Trigger};
 
-use super::auth::{from_this_site, site, SignedIn};
+use super::auth::{from_this_site, AsAdmin, SignedIn, SiteAccess};
 use super::error::ConsoleError;
 use super::pages::{layout, SignedInAs};
 use crate::sites::{PublishedSurvey, Site};
@@ -360,12 +360,9 @@ pub(super) struct EditorQuery {
 
 /// `GET /console/sites/{id}/survey`: the live version in the form and the preview.
 pub(super) async fn editor(
-    State(state): State<AppState>,
-    signed_in: SignedIn,
-    Path(site_id): Path<String>,
+    SiteAccess { signed_in, site }: AsAdmin,
     Query(query): Query<EditorQuery>,
 ) -> Result<Response, ConsoleError> {
-    let site = site(&state, &site_id).await?;
     let definition = &site.survey.definition;
     let notice = Notice {
         error: None,
@@ -375,32 +372,27 @@ pub(super) async fn editor(
     Ok(page(signed_in.header(), &site, &fields, definition, &notice).into_response())
 }
 
-/// A posted editor form, checked (same origin, the session's CSRF token) and read: the site,
-/// and the draft or else the editor again saying what to fix.
-async fn posted(
-    state: &AppState,
+/// A posted editor form, checked (same origin, the session's CSRF token) and read: the draft,
+/// or else the editor again saying what to fix.
+fn posted(
     signed_in: &SignedIn,
+    site: &Site,
     headers: &HeaderMap,
-    site_id: &str,
     fields: &Fields,
-) -> Result<(Site, Result<Draft, Response>), ConsoleError> {
+) -> Result<Result<Draft, Response>, ConsoleError> {
     from_this_site(headers)?;
     signed_in.check_csrf(fields.get("csrf").map_or("", String::as_str))?;
-    let site = site(state, site_id).await?;
-    let draft = parse(&site.survey.definition, fields)
-        .map_err(|error| refused(signed_in, &site, fields, &error));
-    Ok((site, draft))
+    Ok(parse(&site.survey.definition, fields)
+        .map_err(|error| refused(signed_in, site, fields, &error)))
 }
 
 /// `POST /console/sites/{id}/survey/preview`: the form as posted, and the preview of it.
 pub(super) async fn preview_draft(
-    State(state): State<AppState>,
-    signed_in: SignedIn,
+    SiteAccess { signed_in, site }: AsAdmin,
     headers: HeaderMap,
-    Path(site_id): Path<String>,
     Form(fields): Form<Fields>,
 ) -> Result<Response, ConsoleError> {
-    let (site, draft) = posted(&state, &signed_in, &headers, &site_id, &fields).await?;
+    let draft = posted(&signed_in, &site, &headers, &fields)?;
     Ok(match draft {
         Ok(draft) => {
             let notice = Notice {
@@ -423,12 +415,11 @@ pub(super) async fn preview_draft(
 /// `POST /console/sites/{id}/survey`: publishes the form as the next version.
 pub(super) async fn save(
     State(state): State<AppState>,
-    signed_in: SignedIn,
+    SiteAccess { signed_in, site }: AsAdmin,
     headers: HeaderMap,
-    Path(site_id): Path<String>,
     Form(fields): Form<Fields>,
 ) -> Result<Response, ConsoleError> {
-    let (site, draft) = posted(&state, &signed_in, &headers, &site_id, &fields).await?;
+    let draft = posted(&signed_in, &site, &headers, &fields)?;
     let draft = match draft {
         Ok(draft) => draft,
         Err(refused) => return Ok(refused),
@@ -475,11 +466,9 @@ fn refused(signed_in: &SignedIn, site: &Site, fields: &Fields, error: &str) -> R
 /// `GET /console/sites/{id}/survey/preview/{draft}`: a bare page that loads the real widget,
 /// pointed at the draft's own endpoints below.
 pub(super) async fn preview_page(
-    State(state): State<AppState>,
-    _signed_in: SignedIn,
-    Path((site_id, draft)): Path<(String, String)>,
+    SiteAccess { site, .. }: AsAdmin,
+    Path((_, draft)): Path<(String, String)>,
 ) -> Result<Response, ConsoleError> {
-    let site = site(&state, &site_id).await?;
     decode(&draft)?;
     let api = format!("/console/sites/{}/survey/preview/{draft}", site.id);
     let markup = html! {
@@ -521,13 +510,11 @@ pub(super) struct LangQuery {
 /// The draft's survey configuration, as `GET /v1/sites/{id}/survey` would serve it once
 /// published, except that the preview always shows the card at once.
 pub(super) async fn preview_config(
-    State(state): State<AppState>,
-    _signed_in: SignedIn,
-    Path((site_id, draft, _)): Path<(String, String, String)>,
+    SiteAccess { site, .. }: AsAdmin,
+    Path((_, draft, _)): Path<(String, String, String)>,
     Query(query): Query<LangQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ConsoleError> {
-    let site = site(&state, &site_id).await?;
     let mut definition = decode(&draft)?;
     definition.targeting.trigger = Trigger::Load;
     definition.targeting.pages.clear();
@@ -555,7 +542,7 @@ pub(super) async fn preview_config(
 }
 
 /// Answers given in the preview: acknowledged, so the widget behaves as it will, and dropped.
-pub(super) async fn preview_answer(_signed_in: SignedIn) -> Json<serde_json::Value> {
+pub(super) async fn preview_answer(_access: AsAdmin) -> Json<serde_json::Value> {
     Json(serde_json::json!({ "stored": false }))
 }
 

@@ -28,8 +28,12 @@ pub enum ConsoleError {
     /// A form posted from another site (cross-site request forgery).
     #[error("this form can only be sent from the console itself")]
     CrossSite,
+    /// Also a site the account is not a member of: it must not learn that the site exists.
     #[error("no such site")]
     UnknownSite,
+    /// A member trying what only the site's admins may do.
+    #[error("this needs the admin role of the site; ask one of its admins")]
+    NeedsAdmin,
     /// The response in the path is not in the site's inbox.
     #[error("no such case in this site's inbox")]
     UnknownCase,
@@ -51,6 +55,7 @@ impl ConsoleError {
             Self::Busy => "busy",
             Self::CrossSite => "cross_site_form",
             Self::UnknownSite => "unknown_site",
+            Self::NeedsAdmin => "needs_admin",
             Self::UnknownCase => "unknown_case",
             Self::UnknownWebhook => "unknown_webhook",
             Self::InvalidForm(_) => "invalid_form",
@@ -94,7 +99,9 @@ impl IntoResponse for ConsoleError {
                     .insert(RETRY_AFTER, HeaderValue::from(1));
                 response
             }
-            Self::CrossSite => (StatusCode::FORBIDDEN, self.to_string()).into_response(),
+            Self::CrossSite | Self::NeedsAdmin => {
+                (StatusCode::FORBIDDEN, self.to_string()).into_response()
+            }
             Self::UnknownSite | Self::UnknownCase | Self::UnknownWebhook => {
                 (StatusCode::NOT_FOUND, self.to_string()).into_response()
             }

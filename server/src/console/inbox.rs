@@ -11,16 +11,14 @@ use crate::domain::ResponseId;
 use crate::inbox::{follow_up_of, INBOX_SHOWN};
 use crate::state::AppState;
 
-use super::auth::{from_this_site, site, SignedIn};
+use super::auth::{from_this_site, AsMember, SiteAccess};
 use super::error::ConsoleError;
 use super::pages;
 
 pub(super) async fn inbox(
     State(state): State<AppState>,
-    signed_in: SignedIn,
-    Path(site_id): Path<String>,
+    SiteAccess { signed_in, site }: AsMember,
 ) -> Result<Response, ConsoleError> {
-    let site = site(&state, &site_id).await?;
     let items = state.store.inbox(&site.id, INBOX_SHOWN).await?;
     let times = crate::inbox::response_times(&items);
     Ok(pages::inbox(signed_in.header(), &site, &items, &times).into_response())
@@ -35,14 +33,13 @@ pub(super) struct FollowUpForm {
 
 pub(super) async fn follow_up(
     State(state): State<AppState>,
-    signed_in: SignedIn,
+    SiteAccess { signed_in, site }: AsMember,
     headers: HeaderMap,
-    Path((site_id, response_id)): Path<(String, String)>,
+    Path((_, response_id)): Path<(String, String)>,
     Form(form): Form<FollowUpForm>,
 ) -> Result<Response, ConsoleError> {
     from_this_site(&headers)?;
     signed_in.check_csrf(&form.csrf)?;
-    let site = site(&state, &site_id).await?;
     let response = ResponseId::parse(&response_id).map_err(|_| ConsoleError::UnknownCase)?;
     let (status, notes) = follow_up_of(&form.status, &form.notes)
         .map_err(|error| ConsoleError::InvalidForm(error.to_string()))?;

@@ -1,6 +1,6 @@
 //! The site list, each site's dashboard (results and comments) and its export.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
@@ -9,7 +9,7 @@ use crate::responses::filter::{FilterQuery, ResponseFilter};
 use crate::results::TrendInterval;
 use crate::state::AppState;
 
-use super::auth::{site, SignedIn};
+use super::auth::{AsMember, SignedIn, SiteAccess};
 use super::error::ConsoleError;
 use super::pages;
 
@@ -20,7 +20,7 @@ pub(super) async fn site_list(
     State(state): State<AppState>,
     signed_in: SignedIn,
 ) -> Result<Response, ConsoleError> {
-    let sites = state.store.sites().await?;
+    let sites = state.store.sites_of(&signed_in.owner.id).await?;
     Ok(pages::sites(signed_in.header(), &sites).into_response())
 }
 
@@ -33,12 +33,11 @@ pub(super) struct DashboardQuery {
 
 pub(super) async fn dashboard(
     State(state): State<AppState>,
-    signed_in: SignedIn,
-    Path(site_id): Path<String>,
+    SiteAccess { signed_in, site }: AsMember,
+
     Query(query): Query<DashboardQuery>,
     Query(filter_query): Query<FilterQuery>,
 ) -> Result<Response, ConsoleError> {
-    let site = site(&state, &site_id).await?;
     let filter = checked(&filter_query)?;
     let interval = TrendInterval::parse(query.interval.as_deref())
         .ok_or_else(|| ConsoleError::InvalidForm("the trend is by week or by month".into()))?;
@@ -98,12 +97,11 @@ pub(super) struct ExportQuery {
 /// The responses of the current filter, as CSV or JSON, for a signed-in owner.
 pub(super) async fn export(
     State(state): State<AppState>,
-    _signed_in: SignedIn,
-    Path(site_id): Path<String>,
+    SiteAccess { site, .. }: AsMember,
+
     Query(query): Query<ExportQuery>,
     Query(filter_query): Query<FilterQuery>,
 ) -> Result<Response, ConsoleError> {
-    let site = site(&state, &site_id).await?;
     let filter = checked(&filter_query)?;
     let format = match query.format.as_deref() {
         None => ExportFormat::Csv,

@@ -10,7 +10,7 @@ use crate::clock;
 use crate::state::AppState;
 use crate::webhooks::{InvalidWebhook, Webhook, WebhookEvent};
 
-use super::auth::{from_this_site, site, CsrfForm, SignedIn};
+use super::auth::{from_this_site, AsAdmin, CsrfForm, SiteAccess};
 use super::error::ConsoleError;
 use super::pages;
 
@@ -19,10 +19,8 @@ const DELIVERIES_SHOWN: u32 = 100;
 
 pub(super) async fn webhooks(
     State(state): State<AppState>,
-    signed_in: SignedIn,
-    Path(site_id): Path<String>,
+    SiteAccess { signed_in, site }: AsAdmin,
 ) -> Result<Response, ConsoleError> {
-    let site = site(&state, &site_id).await?;
     let view = pages::WebhooksView {
         webhooks: &state.store.webhooks(Some(&site.id)).await?,
         deliveries: &state.store.deliveries(&site.id, DELIVERIES_SHOWN).await?,
@@ -45,14 +43,13 @@ pub(super) struct WebhookForm {
 
 pub(super) async fn add_webhook(
     State(state): State<AppState>,
-    signed_in: SignedIn,
+    SiteAccess { signed_in, site }: AsAdmin,
     headers: HeaderMap,
-    Path(site_id): Path<String>,
+
     Form(form): Form<WebhookForm>,
 ) -> Result<Response, ConsoleError> {
     from_this_site(&headers)?;
     signed_in.check_csrf(&form.csrf)?;
-    let site = site(&state, &site_id).await?;
     let ticked = [
         (WebhookEvent::NewDetractor, &form.new_detractor),
         (WebhookEvent::ContactRequested, &form.contact_requested),
@@ -83,14 +80,13 @@ pub(super) async fn add_webhook(
 
 pub(super) async fn delete_webhook(
     State(state): State<AppState>,
-    signed_in: SignedIn,
+    SiteAccess { signed_in, site }: AsAdmin,
     headers: HeaderMap,
-    Path((site_id, webhook_id)): Path<(String, String)>,
+    Path((_, webhook_id)): Path<(String, String)>,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, ConsoleError> {
     from_this_site(&headers)?;
     signed_in.check_csrf(&form.csrf)?;
-    let site = site(&state, &site_id).await?;
     if !state.store.delete_webhook(&site.id, &webhook_id).await? {
         return Err(ConsoleError::UnknownWebhook);
     }
@@ -99,14 +95,13 @@ pub(super) async fn delete_webhook(
 
 pub(super) async fn resend_delivery(
     State(state): State<AppState>,
-    signed_in: SignedIn,
+    SiteAccess { signed_in, site }: AsAdmin,
     headers: HeaderMap,
-    Path((site_id, delivery_id)): Path<(String, String)>,
+    Path((_, delivery_id)): Path<(String, String)>,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, ConsoleError> {
     from_this_site(&headers)?;
     signed_in.check_csrf(&form.csrf)?;
-    let site = site(&state, &site_id).await?;
     let queued = state
         .store
         .resend_delivery(

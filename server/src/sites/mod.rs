@@ -122,6 +122,24 @@ pub async fn register(
     })
 }
 
+/// Gives a site a fresh admin token; the old one stops working at once (the admin API reads
+/// the site's token as stored, not through the cache). `None` if there is no such site.
+pub async fn rotate_token(
+    store: &dyn SiteStore,
+    id: &SiteId,
+) -> Result<Option<RegisteredSite>, StoreError> {
+    let Some(mut site) = store.site(id).await? else {
+        return Ok(None);
+    };
+    let token = AdminToken::generate();
+    site.admin_token_hash = token.hash();
+    store.update_site(&site).await?;
+    Ok(Some(RegisteredSite {
+        site_id: site.id.to_string(),
+        admin_token: token.reveal().to_owned(),
+    }))
+}
+
 /// Updates the site with this name, or adds it, and gives it a fresh admin token either way.
 pub async fn register_or_refresh(
     store: &dyn SiteStore,

@@ -1,0 +1,344 @@
+//! Nobody sees what is not theirs. Every route of the router that names a site is walked, from
+//! the router's own lists (`console::ROUTES`, `routes::PATHS`), so that a route added later
+//! without its check fails here: as an account that is a member of another site only, as a
+//! `member` where the admin role is needed, and with another site's API token. Each must answer
+//! as the rules say and change nothing.
+
+mod common;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use reqwest::{Client, Method, StatusCode};
+use soovita_server::accounts::{Owner, Role, Session};
+use soovita_server::domain::{ResponseId, SiteId};
+use soovita_server::sites::{register, RegisteredSite, SiteSettings};
+use soovita_server::store::{self, prelude::*};
+use soovita_server::webhooks::{Webhook, WebhookEvent};
+use soovita_wire::SurveyDefinition;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+/// Console routes a `member` may use; every other route naming a site needs the admin role.
+/// A new route is an admin's until it is added here on purpose.
+const MEMBERS_MAY: [&str; 4] = [
+    "/console/sites/{site_id}",
+    "/console/sites/{site_id}/export",
+    "/console/sites/{site_id}/inbox",
+    "/console/sites/{site_id}/inbox/{response_id}",
+];
+
+/// API routes anyone may call (a visitor's browser, a load balancer, a scraper): (method, path).
+const PUBLIC: [(&str, &str); 2] = [
+    ("GET", "/v1/sites/{site_id}/survey"),
+    ("POST", "/v1/sites/{site_id}/responses"),
+];
+
+struct Account {
+    cookie: String,
+    csrf: String,
+}
+
+async fn account(store: &dyn Store, email: &str, site: &SiteId, role: Role) -> Account {
+    let owner = Owner::new(email, "correct horse battery");
+    store.create_owner(&owner, 0).await.unwrap();
+    store.set_role(&owner.id, site, role, 0).await.unwrap();
+    let (session, token) = Session::start(&owner, soovita_server::clock::now_ms());
+    store.create_session(&session).await.unwrap();
+    Account {
+        cookie: format!("soovita_session={token}"),
+        csrf: session.csrf_token,
+    }
+}
+
+async fn site(store: &dyn Store, name: &str) -> (RegisteredSite, SiteId) {
+    let registered = register(
+        store,
+        SiteSettings {
+            name,
+            origins: &["https://shop.example".to_owned()],
+            sample_percent: 100,
+            cooldown_days: 0,
+            retention_days: 30,
+            honor_do_not_track: false,
+        },
+    )
+    .await
+    .unwrap();
+    let id = SiteId::parse(&registered.site_id).unwrap();
+    (registered, id)
+}
+
+/// Everything a route could change about a site, as text to compare.
+async fn snapshot(store: &dyn Store, site: &SiteId) -> String {
+    let stored = store.site(site).await.unwrap().unwrap();
+    format!(
+        "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?} {:?} {:?}",
+        store.responses(site).await.unwrap(),
+        store.inbox(site, 500).await.unwrap(),
+        store.webhooks(Some(site)).await.unwrap(),
+        store.deliveries(site, 500).await.unwrap(),
+        stored.survey,
+        stored.name,
+        stored.allowed_origins,
+        stored.admin_token_hash,
+    )
+}
+
+#[tokio::test]
+async fn every_route_naming_a_site_refuses_who_may_not_act_on_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store::open(&format!("sqlite://{}/test.db", dir.path().display()))
+        .await
+        .unwrap();
+    let (_, kohvik) = site(store.as_ref(), "Kohvik").await;
+    let (pood_registered, pood) = site(store.as_ref(), "Pood").await;
+    let admin = account(store.as_ref(), "anu@kohvik.ee", &kohvik, Role::Admin).await;
+    let member = account(store.as_ref(), "mari@kohvik.ee", &kohvik, Role::Member).await;
+    let outsider = account(store.as_ref(), "jaan@pood.ee", &pood, Role::Admin).await;
+
+    // Something of every kind for the routes to reach: a case, a webhook, a delivery.
+    let id = "3f2b8c1e-7a4d-4e8b-9c0a-1b2c3d4e5f60";
+    let response = ResponseId::parse(id).unwrap();
+    let mut update = common::update(id, 3, Some("Slow delivery"));
+    (update.contact_consent, update.email) = (Some(true), Some("visitor@example.com".into()));
+    // Today, or the server's retention purge at start would take it.
+    let now = soovita_server::clock::now_ms();
+    store.upsert_response(&kohvik, &update, now).await.unwrap();
+    let webhook = Webhook::new(
+        kohvik.clone(),
+        "https://hooks.example/soovita",
+        &["response".to_owned()],
+        "json",
+        0,
+        false,
+    )
+    .unwrap();
+    assert!(store.create_webhook(&webhook, 0).await.unwrap());
+    store
+        .record_events(
+            &webhook.id,
+            &[(response.to_string(), WebhookEvent::Response)],
+            1,
+            now,
+            // Due tomorrow, so that the server's dispatcher leaves it as it is meanwhile.
+            now + 86_400_000,
+        )
+        .await
+        .unwrap();
+    let delivery = store.deliveries(&kohvik, 10).await.unwrap().remove(0).id;
+    let draft = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&SurveyDefinition::default()).unwrap());
+
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (_stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(soovita_server::serve(
+        listener,
+        store.clone(),
+        soovita_server::ServeOptions::default(),
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    let http = Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let fill = |path: &str| {
+        path.replace("{site_id}", kohvik.as_str())
+            .replace("{previewed}", kohvik.as_str())
+            .replace("{response_id}", &response.to_string())
+            .replace("{webhook_id}", &webhook.id)
+            .replace("{delivery_id}", &delivery)
+            .replace("{draft}", &draft)
+    };
+    let before = snapshot(store.as_ref(), &kohvik).await;
+
+    // The console, as each account. Forms carry the account's own CSRF token, so a route
+    // without the site check would act; the admin's carry a wrong one, so they reach the
+    // handler's own checks and still change nothing.
+    let console = |who: &Account, method: Method, path: &str, csrf: &str| {
+        let form = [
+            ("csrf", csrf),
+            ("status", "resolved"),
+            ("notes", "seen"),
+            ("url", "https://hooks.example/other"),
+            ("format", "json"),
+            ("response", "on"),
+        ];
+        let request = http
+            .request(method.clone(), format!("{base}{}", fill(path)))
+            .header("cookie", &who.cookie)
+            .header("sec-fetch-site", "same-origin");
+        let request = if method == Method::POST {
+            request.form(&form)
+        } else {
+            request
+        };
+        async move {
+            let response = request.send().await.unwrap();
+            (response.status(), response.text().await.unwrap_or_default())
+        }
+    };
+    let mut walked = 0;
+    for (path, _) in &soovita_server::console::ROUTES {
+        if !path.contains("{site_id}") {
+            continue;
+        }
+        for method in [Method::GET, Method::POST] {
+            let (status, _) = console(&admin, method.clone(), path, "not the token").await;
+            if status == StatusCode::METHOD_NOT_ALLOWED {
+                continue;
+            }
+            walked += 1;
+            let route = format!("{method} {path}");
+            assert!(
+                !matches!(status, StatusCode::NOT_FOUND) && status != StatusCode::FORBIDDEN
+                    || method == Method::POST && status == StatusCode::FORBIDDEN,
+                "{route}: the site's admin got {status}, so the ids filled in are wrong"
+            );
+            let (status, body) = console(&outsider, method.clone(), path, &outsider.csrf).await;
+            assert_eq!(
+                (status, body.as_str()),
+                (StatusCode::NOT_FOUND, "no such site"),
+                "{route} as an account of another site: must answer as for an unknown site"
+            );
+            // A member's own token where the member may not act, a wrong one where it may (its
+            // forms there reach the handler's CSRF check and change nothing).
+            let allowed = MEMBERS_MAY.contains(path);
+            let csrf = if allowed {
+                "not the token"
+            } else {
+                &member.csrf
+            };
+            let (status, body) = console(&member, method.clone(), path, csrf).await;
+            if allowed {
+                assert_ne!(status, StatusCode::NOT_FOUND, "{route} as a member: {body}");
+                assert!(!body.contains("needs the admin role"), "{route}: {body}");
+            } else {
+                assert_eq!(status, StatusCode::FORBIDDEN, "{route} as a member: {body}");
+                assert!(body.contains("needs the admin role"), "{route}: {body}");
+            }
+            assert_eq!(
+                snapshot(store.as_ref(), &kohvik).await,
+                before,
+                "{route} changed the site for someone who may not change it"
+            );
+        }
+    }
+    assert!(walked >= 14, "walked only {walked} console routes");
+
+    // The site list shows an account its own sites only.
+    let (_, list) = console(&outsider, Method::GET, "/console", "").await;
+    assert!(list.contains("Pood") && !list.contains("Kohvik"), "{list}");
+
+    // The admin API with another site's token.
+    let mut walked = 0;
+    for path in soovita_server::routes::PATHS {
+        if !path.contains("{site_id}") {
+            continue;
+        }
+        for method in [Method::GET, Method::POST, Method::PUT, Method::DELETE] {
+            if PUBLIC.contains(&(method.as_str(), path)) {
+                continue;
+            }
+            let response = http
+                .request(method.clone(), format!("{base}{}", fill(path)))
+                .bearer_auth(&pood_registered.admin_token)
+                .header("content-type", "application/json")
+                .body(r#"{"status": "resolved", "email": "visitor@example.com"}"#)
+                .send()
+                .await
+                .unwrap();
+            let status = response.status();
+            let body = response.text().await.unwrap();
+            if status == StatusCode::METHOD_NOT_ALLOWED {
+                continue;
+            }
+            walked += 1;
+            assert!(
+                status == StatusCode::FORBIDDEN && body.contains("wrong_token")
+                    || status == StatusCode::BAD_REQUEST,
+                "{method} {path} with another site's token: {status} {body}"
+            );
+        }
+    }
+    assert!(walked >= 10, "walked only {walked} API routes");
+    assert_eq!(snapshot(store.as_ref(), &kohvik).await, before);
+}
+
+/// `soovita owner add --site --role`, `owner delete` and `site rotate-token`, as an operator
+/// runs them.
+#[tokio::test]
+async fn the_command_line_gives_memberships_takes_accounts_away_and_rotates_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}/cli.db", dir.path().display());
+    let soovita = |args: &[&str]| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_soovita"))
+            .args(args)
+            .args(["--database", &database])
+            .env("SOOVITA_OWNER_PASSWORD", "correct horse battery")
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&output.stdout).into_owned()
+            + &String::from_utf8_lossy(&output.stderr);
+        (output.status.success(), said)
+    };
+    let (ok, said) = soovita(&[
+        "site",
+        "add",
+        "--name",
+        "Kohvik",
+        "--origin",
+        "https://k.ee",
+    ]);
+    assert!(ok, "{said}");
+    let first: serde_json::Value = serde_json::from_str(&said).unwrap();
+    let site_id = first["site_id"].as_str().unwrap().to_owned();
+
+    let (ok, said) = soovita(&["owner", "add", "--email", "anu@k.ee"]);
+    assert!(ok && said.contains("sees no site"), "{said}");
+    let (ok, said) = soovita(&[
+        "owner", "add", "--email", "anu@k.ee", "--site", &site_id, "--role", "member",
+    ]);
+    assert!(ok && said.contains("member role"), "{said}");
+    let (ok, said) = soovita(&[
+        "owner", "add", "--email", "anu@k.ee", "--site", &site_id, "--role", "owner",
+    ]);
+    assert!(!ok && said.contains("use admin or member"), "{said}");
+    let (ok, said) = soovita(&["owner", "add", "--email", "anu@k.ee", "--site", &site_id]);
+    assert!(!ok && said.contains("--role"), "{said}");
+
+    let (ok, said) = soovita(&["site", "rotate-token", "--id", &site_id]);
+    assert!(ok, "{said}");
+    let rotated: serde_json::Value = serde_json::from_str(&said).unwrap();
+    assert_eq!(rotated["site_id"], first["site_id"]);
+    assert_ne!(rotated["admin_token"], first["admin_token"]);
+
+    let store = store::open(&database).await.unwrap();
+    let site = SiteId::parse(&site_id).unwrap();
+    let stored = store.site(&site).await.unwrap().unwrap();
+    assert!(stored
+        .admin_token_hash
+        .matches(rotated["admin_token"].as_str().unwrap()));
+    assert!(!stored
+        .admin_token_hash
+        .matches(first["admin_token"].as_str().unwrap()));
+    let anu = store.owner_by_email("anu@k.ee").await.unwrap().unwrap();
+    assert_eq!(
+        store.role(&anu.id, &site).await.unwrap(),
+        Some(Role::Member)
+    );
+    drop(store);
+
+    let (ok, said) = soovita(&["owner", "delete", "--email", "Anu@K.ee"]);
+    assert!(ok, "{said}");
+    let (ok, said) = soovita(&["owner", "delete", "--email", "anu@k.ee"]);
+    assert!(!ok && said.contains("no owner account"), "{said}");
+    let (ok, said) = soovita(&[
+        "site",
+        "rotate-token",
+        "--id",
+        "0123456789abcdef0123456789abcdef",
+    ]);
+    assert!(!ok && said.contains("no site"), "{said}");
+}
