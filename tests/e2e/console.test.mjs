@@ -7,7 +7,10 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHmac } from 'node:crypto';
 import { createServer } from 'node:http';
-import { artifacts, axePageViolations, createDatabase, eventually, exportResponses, launchBrowser, startServer, tearDown } from './harness.mjs';
+import {
+  artifacts, axePageViolations, createDatabase, eventually, exportResponses, hostPage, launchBrowser, startHostPages,
+  startServer, tearDown,
+} from './harness.mjs';
 
 describe('the console', () => {
   let db, server, browser, site;
@@ -286,6 +289,49 @@ describe('the console', () => {
     await context.close();
   });
 
+  test('an owner adds a site, pastes its tag into a page elsewhere, and sees a visitor\'s answer there', async () => {
+    const snippet = { tag: '' };
+    const shop = await startHostPages({ '/': { get html() { return hostPage('<h1>Pood</h1>', { snippet: snippet.tag }); } } });
+    try {
+      const { context, page } = await newPage();
+      await signIn(page);
+      await Promise.all([page.waitForNavigation(), page.getByRole('link', { name: 'Add a site' }).click()]);
+      await page.getByLabel(/^Name/).fill('Pood');
+      await page.getByLabel(/^Allowed origins/).fill(`shop dot example\n${shop.origin}`);
+      const refused = await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Add the site' }).click()]);
+      assert.equal(refused[0].status(), 400);
+      await page.getByRole('alert').filter({ hasText: 'Allowed origins, line 1' }).waitFor();
+      assert.equal(await page.getByLabel(/^Name/).inputValue(), 'Pood', 'the other fields are kept');
+      await page.getByLabel(/^Allowed origins/).fill(shop.origin);
+      await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Add the site' }).click()]);
+      const token = (await page.locator('pre code').first().textContent()).trim();
+      snippet.tag = (await page.locator('pre code').nth(1).textContent()).trim();
+      const siteId = snippet.tag.match(/data-site="([0-9a-f]{32})"/)[1];
+      assert.match(snippet.tag, new RegExp(`src="${server.url}/widget.js"`));
+
+      const visitor = await browser.newContext();
+      const shopper = await visitor.newPage();
+      await shopper.goto(`${shop.origin}/`);
+      await shopper.getByRole('radio', { name: '9', exact: true }).click();
+      await shopper.locator('textarea').waitFor();
+      const [answer] = await eventually(async () => {
+        const rows = await exportResponses(server.url, { site_id: siteId, admin_token: token });
+        return rows.length > 0 && rows;
+      });
+      assert.equal(answer.score, 9);
+      await visitor.close();
+
+      await page.goto(`${server.url}/console/sites/${siteId}`);
+      await page.getByRole('heading', { name: 'Pood' }).waitFor();
+      assert.match(await page.locator('main').textContent(), /\+100/, 'the answer counts on the new site\'s dashboard');
+      await page.goto(`${server.url}/console`);
+      assert.deepEqual(await page.locator('main li a').allTextContents(), ['Kohvik', 'Pood']);
+      await context.close();
+    } finally {
+      shop.close();
+    }
+  });
+
   test('every console page passes axe-core', async () => {
     // axe is a script, which the console's policy forbids: this context alone bypasses it.
     const context = await browser.newContext({ bypassCSP: true });
@@ -310,7 +356,16 @@ describe('the console', () => {
     await check('webhooks');
     await page.goto(`${server.url}/console/sites/${site.site_id}/survey`);
     await check('survey editor');
-    assert.equal(checked.length, 6);
+    await page.goto(`${server.url}/console/sites/${site.site_id}/install`);
+    await check('install');
+    await page.goto(`${server.url}/console/sites/${site.site_id}/settings`);
+    await check('settings');
+    await page.goto(`${server.url}/console/sites/new`);
+    await page.getByLabel(/^Name/).fill('Kiosk');
+    await page.getByLabel(/^Allowed origins/).fill('not an origin');
+    await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Add the site' }).click()]);
+    await check('add a site, with what to fix');
+    assert.equal(checked.length, 9);
     await context.close();
   });
 

@@ -9,6 +9,7 @@ mod error;
 mod inbox;
 mod pages;
 mod results;
+mod sites;
 mod webhooks;
 
 use axum::extract::Request;
@@ -38,8 +39,15 @@ type Handlers = fn() -> MethodRouter<AppState>;
 /// (`server/tests/isolation.rs`) walks it, so no route escapes the test: every one with a
 /// `{site_id}` must answer an account that is not a member of that site as it answers an
 /// unknown site, and a member as the admin role requires, and change nothing.
-pub static ROUTES: [(&str, Handlers); 15] = [
+pub static ROUTES: [(&str, Handlers); 20] = [
     ("/console", || get(results::site_list)),
+    ("/console/sites/new", || get(sites::new_site)),
+    ("/console/sites", || post(sites::add_site)),
+    ("/console/sites/{site_id}/install", || get(sites::install)),
+    ("/console/sites/{site_id}/settings", || {
+        get(sites::settings).post(sites::save_settings)
+    }),
+    ("/console/sites/{site_id}/delete", || post(sites::delete)),
     ("/console/sign-in", || {
         get(auth::sign_in_form).post(auth::sign_in)
     }),

@@ -91,13 +91,14 @@ pub fn sites(owner: SignedInAs<'_>, sites: &[Site]) -> Markup {
         html! {
             h1 { "Sites" }
             @if sites.is_empty() {
-                p { "No sites yet. Add one with " code { "soovita site add --name Shop --origin https://shop.example" } "." }
+                p { "You have no sites yet. Add one, or ask a site's admin to make you a member." }
             }
             ul {
                 @for site in sites {
                     li { a href=(format!("/console/sites/{}", site.id)) { (site.name) } }
                 }
             }
+            p { a href="/console/sites/new" { "Add a site" } }
         },
     )
 }
@@ -159,6 +160,10 @@ pub fn dashboard(owner: SignedInAs<'_>, site: &Site, view: &DashboardView<'_>) -
                 a href=(format!("/console/sites/{}/webhooks", site.id)) { "Webhooks" }
                 " · "
                 a href=(format!("/console/sites/{}/survey", site.id)) { "Survey editor" }
+                " · "
+                a href=(format!("/console/sites/{}/install", site.id)) { "Install" }
+                " · "
+                a href=(format!("/console/sites/{}/settings", site.id)) { "Settings" }
             }
             (filter_form(view))
             p.muted {

@@ -1,6 +1,7 @@
 //! Sites: what a site is, registering one (the command line and the demo), and storing it
 //! with its survey versions (`store.rs`).
 
+pub mod form;
 mod store;
 
 use std::sync::Arc;
@@ -116,6 +117,35 @@ pub async fn register(
     let token = AdminToken::generate();
     let site = settings.into_site(SiteId::generate(), &token)?;
     store.create_site(&site).await?;
+    Ok(RegisteredSite {
+        site_id: site.id.to_string(),
+        admin_token: token.reveal().to_owned(),
+    })
+}
+
+/// Adds a site from the console with `owner_id` as its admin; returns it with its one-time
+/// admin token.
+pub async fn create_for(
+    store: &dyn SiteStore,
+    owner_id: &str,
+    settings: &form::CheckedSettings,
+) -> Result<RegisteredSite, StoreError> {
+    let token = AdminToken::generate();
+    let site = Site {
+        id: SiteId::generate(),
+        name: settings.name.clone(),
+        allowed_origins: settings.origins.clone(),
+        sample_percent: settings.sample_percent,
+        cooldown_days: settings.cooldown_days,
+        retention_days: settings.retention_days,
+        honor_do_not_track: settings.honor_do_not_track,
+        admin_token_hash: token.hash(),
+        survey: Arc::new(PublishedSurvey {
+            version: 1,
+            definition: SurveyDefinition::default(),
+        }),
+    };
+    store.create_site_for(&site, Some(owner_id)).await?;
     Ok(RegisteredSite {
         site_id: site.id.to_string(),
         admin_token: token.reveal().to_owned(),

@@ -12,6 +12,8 @@ use crate::domain::{Origin, SiteId, TokenHash};
 #[async_trait]
 pub trait SiteStore: Send + Sync {
     async fn create_site(&self, site: &Site) -> Result<(), StoreError>;
+    /// Adds a site and, in the same transaction, makes the account `admin` its admin.
+    async fn create_site_for(&self, site: &Site, admin: Option<&str>) -> Result<(), StoreError>;
     /// Replaces every setting of an existing site.
     async fn update_site(&self, site: &Site) -> Result<(), StoreError>;
     async fn site(&self, id: &SiteId) -> Result<Option<Site>, StoreError>;
@@ -68,6 +70,10 @@ const DELETE_SITE: &str = "DELETE FROM sites WHERE id = $1";
 #[async_trait]
 impl SiteStore for Db {
     async fn create_site(&self, site: &Site) -> Result<(), StoreError> {
+        self.create_site_for(site, None).await
+    }
+
+    async fn create_site_for(&self, site: &Site, admin: Option<&str>) -> Result<(), StoreError> {
         let mut transaction = self.begin().await?;
         let now_ms = crate::clock::now_ms();
         transaction
@@ -85,6 +91,15 @@ impl SiteStore for Db {
                     .bind(now_ms),
             )
             .await?;
+        if let Some(admin) = admin {
+            let membership = Query::new(
+                "INSERT INTO memberships (owner_id, site_id, role, created_at_ms) \
+                 VALUES ($1, $2, 'admin', $3)",
+            );
+            transaction
+                .execute(membership.bind(admin).bind(site.id.as_str()).bind(now_ms))
+                .await?;
+        }
         transaction.commit().await
     }
 
