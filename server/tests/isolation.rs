@@ -10,7 +10,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use reqwest::{Client, Method, StatusCode};
 use soovita_server::accounts::{Owner, Role, Session};
-use soovita_server::domain::{ResponseId, SiteId};
+use soovita_server::domain::{AdminToken, ResponseId, SiteId};
 use soovita_server::sites::{register, RegisteredSite, SiteSettings};
 use soovita_server::store::{self, prelude::*};
 use soovita_server::webhooks::{Webhook, WebhookEvent};
@@ -73,11 +73,12 @@ async fn site(store: &dyn Store, name: &str) -> (RegisteredSite, SiteId) {
 async fn snapshot(store: &dyn Store, site: &SiteId) -> String {
     let stored = store.site(site).await.unwrap().unwrap();
     format!(
-        "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?} {:?} {:?}",
+        "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?} {:?} {:?}",
         store.responses(site).await.unwrap(),
         store.inbox(site, 500).await.unwrap(),
         store.webhooks(Some(site)).await.unwrap(),
         store.deliveries(site, 500).await.unwrap(),
+        store.tokens(site).await.unwrap(),
         stored.survey,
         stored.name,
         stored.allowed_origins,
@@ -127,6 +128,11 @@ async fn every_route_naming_a_site_refuses_who_may_not_act_on_it() {
         .await
         .unwrap();
     let delivery = store.deliveries(&kohvik, 10).await.unwrap().remove(0).id;
+    let named = AdminToken::generate();
+    let token_id = store
+        .create_token(&kohvik, "help desk", &named.hash(), now)
+        .await
+        .unwrap();
     let draft = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&SurveyDefinition::default()).unwrap());
 
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -150,6 +156,7 @@ async fn every_route_naming_a_site_refuses_who_may_not_act_on_it() {
             .replace("{response_id}", &response.to_string())
             .replace("{webhook_id}", &webhook.id)
             .replace("{delivery_id}", &delivery)
+            .replace("{token_id}", &token_id)
             .replace("{draft}", &draft)
     };
     let before = snapshot(store.as_ref(), &kohvik).await;
@@ -232,7 +239,7 @@ async fn every_route_naming_a_site_refuses_who_may_not_act_on_it() {
             );
         }
     }
-    assert!(walked >= 18, "walked only {walked} console routes");
+    assert!(walked >= 21, "walked only {walked} console routes");
 
     // The site list shows an account its own sites only.
     let (_, list) = console(&outsider, Method::GET, "/console", "").await;
@@ -271,6 +278,36 @@ async fn every_route_naming_a_site_refuses_who_may_not_act_on_it() {
     }
     assert!(walked >= 10, "walked only {walked} API routes");
     assert_eq!(snapshot(store.as_ref(), &kohvik).await, before);
+
+    // A named token opens the site's API, its own only, until it is revoked.
+    let results = |site: &str, token: &str| {
+        http.get(format!("{base}/v1/sites/{site}/results"))
+            .bearer_auth(token)
+            .send()
+    };
+    assert_eq!(
+        results(kohvik.as_str(), named.reveal())
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        results(pood.as_str(), named.reveal())
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    let today = soovita_server::clock::now_ms().div_euclid(86_400_000);
+    assert_eq!(
+        store.tokens(&kohvik).await.unwrap()[0].last_used_day,
+        Some(today)
+    );
+    assert!(store.revoke_token(&kohvik, &token_id).await.unwrap());
+    let revoked = results(kohvik.as_str(), named.reveal()).await.unwrap();
+    assert_eq!(revoked.status(), StatusCode::FORBIDDEN);
+    assert!(revoked.text().await.unwrap().contains("wrong_token"));
 }
 
 /// `soovita owner add --site --role`, `owner delete` and `site rotate-token`, as an operator

@@ -233,6 +233,32 @@ async fn memberships(store: &dyn Store) {
     );
     assert_eq!(store.sites_of(&jaan.id).await.unwrap().len(), 2);
 
+    // Named API tokens: kept as hashes, live until revoked, each site's own.
+    let desk = AdminToken::generate();
+    let desk_id = store
+        .create_token(&kohvik.id, "help desk", &desk.hash(), 86_400_000 * 5)
+        .await
+        .unwrap();
+    let listed = store.tokens(&kohvik.id).await.unwrap();
+    assert_eq!(
+        (
+            listed.len(),
+            listed[0].name.as_str(),
+            listed[0].last_used_day
+        ),
+        (1, "help desk", None)
+    );
+    assert!(store.use_token(&kohvik.id, &desk.hash(), 7).await.unwrap());
+    assert!(store.use_token(&kohvik.id, &desk.hash(), 7).await.unwrap());
+    assert_eq!(
+        store.tokens(&kohvik.id).await.unwrap()[0].last_used_day,
+        Some(7)
+    );
+    assert!(!store.use_token(&pood.id, &desk.hash(), 7).await.unwrap());
+    assert!(!store.revoke_token(&pood.id, &desk_id).await.unwrap());
+    assert!(store.revoke_token(&kohvik.id, &desk_id).await.unwrap());
+    assert!(!store.use_token(&kohvik.id, &desk.hash(), 8).await.unwrap());
+
     assert!(store.delete_site(&pood.id).await.unwrap());
     assert_eq!(names(store.sites_of(&jaan.id).await.unwrap()), ["Kohvik"]);
     assert!(store.delete_owner("jaan@pood.ee").await.unwrap());

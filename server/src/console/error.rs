@@ -37,6 +37,8 @@ pub enum ConsoleError {
     /// The response in the path is not in the site's inbox.
     #[error("no such case in this site's inbox")]
     UnknownCase,
+    #[error("this site has no such API token")]
+    UnknownToken,
     /// The webhook or delivery in the path is not the site's.
     #[error("no such webhook or delivery for this site")]
     UnknownWebhook,
@@ -58,6 +60,7 @@ impl ConsoleError {
             Self::NeedsAdmin => "needs_admin",
             Self::UnknownCase => "unknown_case",
             Self::UnknownWebhook => "unknown_webhook",
+            Self::UnknownToken => "unknown_token",
             Self::InvalidForm(_) => "invalid_form",
             Self::Storage(_) => "storage_unavailable",
         }
@@ -102,7 +105,7 @@ impl IntoResponse for ConsoleError {
             Self::CrossSite | Self::NeedsAdmin => {
                 (StatusCode::FORBIDDEN, self.to_string()).into_response()
             }
-            Self::UnknownSite | Self::UnknownCase | Self::UnknownWebhook => {
+            Self::UnknownSite | Self::UnknownCase | Self::UnknownWebhook | Self::UnknownToken => {
                 (StatusCode::NOT_FOUND, self.to_string()).into_response()
             }
             Self::InvalidForm(_) => (StatusCode::BAD_REQUEST, self.to_string()).into_response(),

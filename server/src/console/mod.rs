@@ -10,6 +10,7 @@ mod inbox;
 mod pages;
 mod results;
 mod sites;
+mod tokens;
 mod webhooks;
 
 use axum::extract::Request;
@@ -39,7 +40,13 @@ type Handlers = fn() -> MethodRouter<AppState>;
 /// (`server/tests/isolation.rs`) walks it, so no route escapes the test: every one with a
 /// `{site_id}` must answer an account that is not a member of that site as it answers an
 /// unknown site, and a member as the admin role requires, and change nothing.
-pub static ROUTES: [(&str, Handlers); 20] = [
+pub static ROUTES: [(&str, Handlers); 22] = [
+    ("/console/sites/{site_id}/tokens", || {
+        get(tokens::tokens).post(tokens::make)
+    }),
+    ("/console/sites/{site_id}/tokens/{token_id}/revoke", || {
+        post(tokens::revoke)
+    }),
     ("/console", || get(results::site_list)),
     ("/console/sites/new", || get(sites::new_site)),
     ("/console/sites", || post(sites::add_site)),

@@ -164,6 +164,8 @@ pub fn dashboard(owner: SignedInAs<'_>, site: &Site, view: &DashboardView<'_>) -
                 a href=(format!("/console/sites/{}/install", site.id)) { "Install" }
                 " · "
                 a href=(format!("/console/sites/{}/settings", site.id)) { "Settings" }
+                " · "
+                a href=(format!("/console/sites/{}/tokens", site.id)) { "API tokens" }
             }
             (filter_form(view))
             p.muted {

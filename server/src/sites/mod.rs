@@ -37,6 +37,20 @@ pub struct Site {
     pub survey: Arc<PublishedSurvey>,
 }
 
+/// A named API token of a site, as listed: the token itself is shown once, when made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiToken {
+    /// Random, hex; names the token in the console's revoke form, never authenticates.
+    pub id: String,
+    pub name: String,
+    pub created_at_ms: i64,
+    /// Days since 1970-01-01 (UTC) of its last use.
+    pub last_used_day: Option<i64>,
+}
+
+/// The longest name of a token.
+pub const MAX_TOKEN_NAME_CHARS: usize = 60;
+
 /// One saved version of a site's survey.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublishedSurvey {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use soovita_wire::SurveyDefinition;
 
-use super::{PublishedSurvey, Site};
+use super::{ApiToken, PublishedSurvey, Site};
 use crate::db::{Db, Query, Row, StoreError, Value};
 use crate::domain::{Origin, SiteId, TokenHash};
 
@@ -25,6 +25,26 @@ pub trait SiteStore: Send + Sync {
     async fn sites_of(&self, owner_id: &str) -> Result<Vec<Site>, StoreError>;
     /// Deletes a site and every response it has; `false` if there was none.
     async fn delete_site(&self, site: &SiteId) -> Result<bool, StoreError>;
+    /// Adds a named API token of the site, stored as `hash`; returns its id.
+    async fn create_token(
+        &self,
+        site: &SiteId,
+        name: &str,
+        hash: &TokenHash,
+        now_ms: i64,
+    ) -> Result<String, StoreError>;
+    /// The site's named tokens, oldest first.
+    async fn tokens(&self, site: &SiteId) -> Result<Vec<ApiToken>, StoreError>;
+    /// Revokes one; `false` if the site has no such token.
+    async fn revoke_token(&self, site: &SiteId, id: &str) -> Result<bool, StoreError>;
+    /// Whether `hash` is a live named token of the site; notes today as its last use (at most
+    /// one write a token a day).
+    async fn use_token(
+        &self,
+        site: &SiteId,
+        hash: &TokenHash,
+        today: i64,
+    ) -> Result<bool, StoreError>;
     /// Saves `definition` as the site's next survey version and returns that version.
     async fn save_survey(
         &self,
@@ -154,6 +174,77 @@ impl SiteStore for Db {
             .await?;
         self.forget_erased().await;
         Ok(deleted > 0)
+    }
+
+    async fn create_token(
+        &self,
+        site: &SiteId,
+        name: &str,
+        hash: &TokenHash,
+        now_ms: i64,
+    ) -> Result<String, StoreError> {
+        let id = crate::accounts::random_hex::<16>();
+        let query = Query::new(
+            "INSERT INTO api_tokens (id, site_id, name, token_hash, created_at_ms) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(id.as_str())
+        .bind(site.as_str())
+        .bind(name)
+        .bind(hash.as_str())
+        .bind(now_ms);
+        self.execute(query).await?;
+        Ok(id)
+    }
+
+    async fn tokens(&self, site: &SiteId) -> Result<Vec<ApiToken>, StoreError> {
+        let query = Query::new(
+            "SELECT id, name, created_at_ms, last_used_day FROM api_tokens \
+             WHERE site_id = $1 ORDER BY created_at_ms, id",
+        )
+        .bind(site.as_str());
+        self.fetch_all(query)
+            .await?
+            .iter()
+            .map(|row| {
+                Ok(ApiToken {
+                    id: row.get("id")?,
+                    name: row.get("name")?,
+                    created_at_ms: row.get("created_at_ms")?,
+                    last_used_day: row.get("last_used_day")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn revoke_token(&self, site: &SiteId, id: &str) -> Result<bool, StoreError> {
+        let query = Query::new("DELETE FROM api_tokens WHERE site_id = $1 AND id = $2")
+            .bind(site.as_str())
+            .bind(id);
+        Ok(self.execute(query).await? > 0)
+    }
+
+    async fn use_token(
+        &self,
+        site: &SiteId,
+        hash: &TokenHash,
+        today: i64,
+    ) -> Result<bool, StoreError> {
+        let query = Query::new(
+            "SELECT id, last_used_day FROM api_tokens WHERE site_id = $1 AND token_hash = $2",
+        )
+        .bind(site.as_str())
+        .bind(hash.as_str());
+        let Some(row) = self.fetch_optional(query).await? else {
+            return Ok(false);
+        };
+        if row.get::<Option<i64>>("last_used_day")? != Some(today) {
+            let touch = Query::new("UPDATE api_tokens SET last_used_day = $2 WHERE id = $1")
+                .bind(row.get::<String>("id")?)
+                .bind(today);
+            self.execute(touch).await?;
+        }
+        Ok(true)
     }
 
     async fn save_survey(
