@@ -35,6 +35,7 @@ const PUBLIC: [(&str, &str); 2] = [
 ];
 
 struct Account {
+    owner_id: String,
     cookie: String,
     csrf: String,
 }
@@ -46,6 +47,7 @@ async fn account(store: &dyn Store, email: &str, site: &SiteId, role: Role) -> A
     let (session, token) = Session::start(&owner, soovita_server::clock::now_ms());
     store.create_session(&session).await.unwrap();
     Account {
+        owner_id: owner.id.clone(),
         cookie: format!("soovita_session={token}"),
         csrf: session.csrf_token,
     }
@@ -69,16 +71,34 @@ async fn site(store: &dyn Store, name: &str) -> (RegisteredSite, SiteId) {
     (registered, id)
 }
 
+/// A server on a port of its own over `store`, until the sender is dropped.
+async fn serve(store: std::sync::Arc<dyn Store>) -> (String, oneshot::Sender<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(soovita_server::serve(
+        listener,
+        store,
+        soovita_server::ServeOptions::default(),
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    (base, stop)
+}
+
 /// Everything a route could change about a site, as text to compare.
 async fn snapshot(store: &dyn Store, site: &SiteId) -> String {
     let stored = store.site(site).await.unwrap().unwrap();
     format!(
-        "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?} {:?} {:?}",
+        "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?} {:?} {:?}",
         store.responses(site).await.unwrap(),
         store.inbox(site, 500).await.unwrap(),
         store.webhooks(Some(site)).await.unwrap(),
         store.deliveries(site, 500).await.unwrap(),
         store.tokens(site).await.unwrap(),
+        store.members(site).await.unwrap(),
+        store.invitations(site, 0).await.unwrap(),
         stored.survey,
         stored.name,
         stored.allowed_origins,
@@ -135,17 +155,7 @@ async fn every_route_naming_a_site_refuses_who_may_not_act_on_it() {
         .unwrap();
     let draft = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&SurveyDefinition::default()).unwrap());
 
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (_stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(soovita_server::serve(
-        listener,
-        store.clone(),
-        soovita_server::ServeOptions::default(),
-        async {
-            let _ = stopped.await;
-        },
-    ));
+    let (base, _stop) = serve(store.clone()).await;
     let http = Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -157,6 +167,7 @@ async fn every_route_naming_a_site_refuses_who_may_not_act_on_it() {
             .replace("{webhook_id}", &webhook.id)
             .replace("{delivery_id}", &delivery)
             .replace("{token_id}", &token_id)
+            .replace("{owner_id}", &member.owner_id)
             .replace("{draft}", &draft)
     };
     let before = snapshot(store.as_ref(), &kohvik).await;
@@ -239,7 +250,7 @@ async fn every_route_naming_a_site_refuses_who_may_not_act_on_it() {
             );
         }
     }
-    assert!(walked >= 21, "walked only {walked} console routes");
+    assert!(walked >= 24, "walked only {walked} console routes");
 
     // The site list shows an account its own sites only.
     let (_, list) = console(&outsider, Method::GET, "/console", "").await;
@@ -385,4 +396,158 @@ async fn the_command_line_gives_memberships_takes_accounts_away_and_rotates_toke
         "0123456789abcdef0123456789abcdef",
     ]);
     assert!(!ok && said.contains("no site"), "{said}");
+}
+
+/// An admin invites a teammate by link; the link makes the account, signs it in as a member of
+/// that site only, and works once. The last admin can neither leave nor be demoted.
+#[tokio::test]
+async fn an_invitation_link_makes_a_member_once_and_a_site_keeps_an_admin() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store::open(&format!("sqlite://{}/test.db", dir.path().display()))
+        .await
+        .unwrap();
+    let (_, kohvik) = site(store.as_ref(), "Kohvik").await;
+    let admin = account(store.as_ref(), "anu@kohvik.ee", &kohvik, Role::Admin).await;
+    let (base, _stop) = serve(store.clone()).await;
+    let http = Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let post = |path: String, cookie: Option<&str>, form: Vec<(&str, &str)>| {
+        let mut request = http
+            .post(format!("{base}{path}"))
+            .header("sec-fetch-site", "same-origin")
+            .form(&form);
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status();
+            let location = response
+                .headers()
+                .get("location")
+                .map(|l| l.to_str().unwrap().to_owned());
+            let cookie = response
+                .headers()
+                .get("set-cookie")
+                .map(|c| c.to_str().unwrap().split(';').next().unwrap().to_owned());
+            (status, response.text().await.unwrap(), location, cookie)
+        }
+    };
+    let members = format!("/console/sites/{kohvik}/members");
+
+    let (status, page, _, _) = post(
+        members.clone(),
+        Some(&admin.cookie),
+        vec![
+            ("csrf", &admin.csrf),
+            ("email", "not an address"),
+            ("role", "member"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{page}");
+    assert!(page.contains("is not an email address"));
+
+    let (status, page, _, _) = post(
+        members.clone(),
+        Some(&admin.cookie),
+        vec![
+            ("csrf", &admin.csrf),
+            ("email", "Mari@Kohvik.ee"),
+            ("role", "member"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let link = page
+        .split("<code>")
+        .nth(1)
+        .and_then(|rest| rest.split("</code>").next())
+        .unwrap()
+        .to_owned();
+    let path = link
+        .strip_prefix(&base)
+        .expect("the link points at this server")
+        .to_owned();
+    let invited = http.get(&link).send().await.unwrap().text().await.unwrap();
+    assert!(
+        invited.contains("mari@kohvik.ee") && invited.contains("Make my account"),
+        "{invited}"
+    );
+
+    let (status, page, _, _) = post(path.clone(), None, vec![("password", "short")]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(page.contains("characters or more"), "{page}");
+    let (status, _, location, cookie) = post(
+        path.clone(),
+        None,
+        vec![("password", "a long enough password")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        location.as_deref(),
+        Some(format!("/console/sites/{kohvik}").as_str())
+    );
+    let mari = store
+        .owner_by_email("mari@kohvik.ee")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        store.role(&mari.id, &kohvik).await.unwrap(),
+        Some(Role::Member)
+    );
+    let dashboard = http
+        .get(format!("{base}/console/sites/{kohvik}"))
+        .header("cookie", cookie.unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        dashboard.status(),
+        StatusCode::OK,
+        "the new member is signed in"
+    );
+
+    let (status, page, _, _) = post(path, None, vec![("password", "a long enough password")]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "a link works once");
+    assert!(page.contains("no longer works"));
+
+    // The last admin can neither step down nor leave; with a second admin, it can.
+    let own = format!("{members}/{}", admin.owner_id);
+    for role in ["member", "remove"] {
+        let (status, page, _, _) = post(
+            own.clone(),
+            Some(&admin.cookie),
+            vec![("csrf", &admin.csrf), ("role", role)],
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{role}: {page}");
+        assert!(page.contains("at least one admin"));
+    }
+    assert_eq!(
+        store.role(&admin.owner_id, &kohvik).await.unwrap(),
+        Some(Role::Admin)
+    );
+    let (status, _, _, _) = post(
+        format!("{members}/{}", mari.id),
+        Some(&admin.cookie),
+        vec![("csrf", &admin.csrf), ("role", "admin")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (status, _, location, _) = post(
+        own,
+        Some(&admin.cookie),
+        vec![("csrf", &admin.csrf), ("role", "remove")],
+    )
+    .await;
+    assert_eq!(
+        (status, location.as_deref()),
+        (StatusCode::SEE_OTHER, Some("/console"))
+    );
+    assert_eq!(store.role(&admin.owner_id, &kohvik).await.unwrap(), None);
 }

@@ -5,7 +5,7 @@ mod common;
 use std::sync::Arc;
 
 use common::{postgres_admin_url, update, ThrowawayPostgres};
-use soovita_server::accounts::{Owner, Role, Session};
+use soovita_server::accounts::{Invitation, Owner, Role, Session};
 use soovita_server::domain::{AdminToken, Origin, ResponseId, SiteId, TokenHash};
 use soovita_server::inbox::FollowUpStatus;
 use soovita_server::inbox::InboxItem;
@@ -233,6 +233,85 @@ async fn memberships(store: &dyn Store) {
     );
     assert_eq!(store.sites_of(&jaan.id).await.unwrap().len(), 2);
 
+    // Members: listed by email; the last admin stays.
+    let members = store.members(&kohvik.id).await.unwrap();
+    let listed: Vec<(&str, Role)> = members.iter().map(|m| (m.email.as_str(), m.role)).collect();
+    assert_eq!(
+        listed,
+        [
+            ("anu@kohvik.ee", Role::Admin),
+            ("jaan@pood.ee", Role::Admin)
+        ]
+    );
+    assert!(store
+        .change_member(&kohvik.id, &jaan.id, Some(Role::Member))
+        .await
+        .unwrap());
+    assert!(!store
+        .change_member(&kohvik.id, &anu.id, Some(Role::Member))
+        .await
+        .unwrap());
+    assert!(!store
+        .change_member(&kohvik.id, &anu.id, None)
+        .await
+        .unwrap());
+    assert_eq!(
+        store.role(&anu.id, &kohvik.id).await.unwrap(),
+        Some(Role::Admin)
+    );
+    assert!(
+        !store.change_member(&pood.id, &anu.id, None).await.unwrap(),
+        "not a member there"
+    );
+
+    // Invitations: found while live, accepted once, never by a second account.
+    let (invitation, token) =
+        Invitation::new(pood.id.clone(), "Anu@Kohvik.ee", Role::Member, 10_000);
+    let hash = TokenHash::of(&token);
+    store
+        .create_invitation(&invitation, &hash, 10_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.invitation(&hash, 20_000).await.unwrap(),
+        Some(invitation.clone())
+    );
+    assert_eq!(
+        store.invitations(&pood.id, 20_000).await.unwrap(),
+        [invitation.clone()]
+    );
+    let expired = invitation.expires_at_ms;
+    assert_eq!(
+        store.invitation(&hash, expired).await.unwrap(),
+        None,
+        "expired"
+    );
+    assert!(!store
+        .accept_invitation(&hash, &anu.id, expired)
+        .await
+        .unwrap());
+    assert!(store
+        .accept_invitation(&hash, &anu.id, 30_000)
+        .await
+        .unwrap());
+    assert!(
+        !store
+            .accept_invitation(&hash, &jaan.id, 40_000)
+            .await
+            .unwrap(),
+        "used"
+    );
+    assert_eq!(
+        store.role(&anu.id, &pood.id).await.unwrap(),
+        Some(Role::Member)
+    );
+    assert_eq!(store.invitation(&hash, 40_000).await.unwrap(), None);
+    assert!(store
+        .invitations(&pood.id, 40_000)
+        .await
+        .unwrap()
+        .is_empty());
+
     // Named API tokens: kept as hashes, live until revoked, each site's own.
     let desk = AdminToken::generate();
     let desk_id = store
@@ -261,6 +340,7 @@ async fn memberships(store: &dyn Store) {
 
     assert!(store.delete_site(&pood.id).await.unwrap());
     assert_eq!(names(store.sites_of(&jaan.id).await.unwrap()), ["Kohvik"]);
+    assert_eq!(names(store.sites_of(&anu.id).await.unwrap()), ["Kohvik"]);
     assert!(store.delete_owner("jaan@pood.ee").await.unwrap());
     assert!(!store.delete_owner("jaan@pood.ee").await.unwrap());
     assert_eq!(store.role(&jaan.id, &kohvik.id).await.unwrap(), None);

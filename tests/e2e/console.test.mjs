@@ -332,6 +332,32 @@ describe('the console', () => {
     }
   });
 
+  test('an admin invites a teammate as member, who joins by the link and sees that site only, without its settings', async () => {
+    const { context, page } = await newPage();
+    await signIn(page);
+    await page.goto(`${server.url}/console/sites/${site.site_id}/members`);
+    await page.getByLabel('Email').fill('jaan@kohvik.example');
+    await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Make an invitation link' }).click()]);
+    const link = (await page.locator('pre code').textContent()).trim();
+    await context.close();
+
+    const teammate = await browser.newContext();
+    const joining = await teammate.newPage();
+    joining.setDefaultTimeout(15_000);
+    await joining.goto(link);
+    await joining.getByLabel(/^Choose a password/).fill('jaan has a long password');
+    await Promise.all([joining.waitForNavigation(), joining.getByRole('button', { name: 'Make my account and join' }).click()]);
+    assert.equal(new URL(joining.url()).pathname, `/console/sites/${site.site_id}`, 'signed in, on the site');
+    await joining.goto(`${server.url}/console`);
+    assert.deepEqual(await joining.locator('main li a').allTextContents(), ['Kohvik'], 'the new site of the owner is not listed');
+    const settings = await joining.goto(`${server.url}/console/sites/${site.site_id}/settings`);
+    assert.equal(settings.status(), 403);
+    assert.match(await joining.locator('body').textContent(), /needs the admin role/);
+    const again = await joining.goto(link);
+    assert.equal(again.status(), 404, 'the link works once');
+    await teammate.close();
+  });
+
   test('every console page passes axe-core', async () => {
     // axe is a script, which the console's policy forbids: this context alone bypasses it.
     const context = await browser.newContext({ bypassCSP: true });
@@ -367,12 +393,22 @@ describe('the console', () => {
     const withIt = await fetch(`${server.url}/v1/sites/${site.site_id}/results`, { headers: { authorization: `Bearer ${made}` } });
     assert.equal(withIt.status, 200, 'the token shown opens the site\'s API');
     await check('API tokens, with a new one');
+    await page.goto(`${server.url}/console/sites/${site.site_id}/members`);
+    await page.getByLabel('Email').fill('tiina@kohvik.example');
+    await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Make an invitation link' }).click()]);
+    await check('members, with an invitation link');
+    const invitation = (await page.locator('pre code').textContent()).trim();
+    const invited = await context.newPage();
+    await invited.goto(invitation);
+    const { violations: invitedViolations } = await axePageViolations(invited);
+    assert.deepEqual(invitedViolations, [], 'the invitation page');
+    await invited.close();
     await page.goto(`${server.url}/console/sites/new`);
     await page.getByLabel(/^Name/).fill('Kiosk');
     await page.getByLabel(/^Allowed origins/).fill('not an origin');
     await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Add the site' }).click()]);
     await check('add a site, with what to fix');
-    assert.equal(checked.length, 10);
+    assert.equal(checked.length, 11);
     await context.close();
   });
 

@@ -79,6 +79,45 @@ pub fn normalize_email(email: &str) -> String {
     email.trim().to_lowercase()
 }
 
+/// How long an invitation's link works.
+pub const INVITATION_DAYS: i64 = 7;
+
+/// An account's membership of a site, as the members page lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    pub owner_id: String,
+    pub email: String,
+    pub role: Role,
+}
+
+/// An invitation to a site, not yet accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invitation {
+    pub site_id: crate::domain::SiteId,
+    /// Normalized; accepting makes or uses the account of this address.
+    pub email: String,
+    pub role: Role,
+    pub expires_at_ms: i64,
+}
+
+impl Invitation {
+    /// A new invitation and the token its link carries (only the token's hash is stored).
+    pub fn new(
+        site_id: crate::domain::SiteId,
+        email: &str,
+        role: Role,
+        now_ms: i64,
+    ) -> (Self, String) {
+        let invitation = Self {
+            site_id,
+            email: normalize_email(email),
+            role,
+            expires_at_ms: now_ms + INVITATION_DAYS * 24 * 60 * 60 * 1000,
+        };
+        (invitation, random_hex::<32>())
+    }
+}
+
 /// A signed-in browser: the cookie holds the token, the database only its hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {

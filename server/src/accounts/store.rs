@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use super::{Owner, Role, Session};
+use super::{Invitation, Member, Owner, Role, Session};
 use crate::db::{Db, Query, Row, StoreError};
 use crate::domain::{SiteId, TokenHash};
 
@@ -38,6 +38,40 @@ pub trait AccountStore: Send + Sync {
         role: Role,
         now_ms: i64,
     ) -> Result<(), StoreError>;
+    /// The site's members, by email.
+    async fn members(&self, site: &SiteId) -> Result<Vec<Member>, StoreError>;
+    /// Changes a member's role, or removes the member with `None`, unless that would leave the
+    /// site without an admin: `Ok(false)` then, and nothing changes. Also `false` for an
+    /// account that is not a member.
+    async fn change_member(
+        &self,
+        site: &SiteId,
+        owner_id: &str,
+        role: Option<Role>,
+    ) -> Result<bool, StoreError>;
+    /// Records an invitation whose link carries a token of this hash.
+    async fn create_invitation(
+        &self,
+        invitation: &Invitation,
+        token_hash: &TokenHash,
+        now_ms: i64,
+    ) -> Result<(), StoreError>;
+    /// The site's invitations not yet accepted nor expired, newest first.
+    async fn invitations(&self, site: &SiteId, now_ms: i64) -> Result<Vec<Invitation>, StoreError>;
+    /// The invitation of this token hash while it can still be accepted.
+    async fn invitation(
+        &self,
+        token_hash: &TokenHash,
+        now_ms: i64,
+    ) -> Result<Option<Invitation>, StoreError>;
+    /// Accepts an invitation for `owner_id` once: its membership is added (one it has already
+    /// is kept as it is) and the link stops working, together. `false` if it was used or has expired meanwhile.
+    async fn accept_invitation(
+        &self,
+        token_hash: &TokenHash,
+        owner_id: &str,
+        now_ms: i64,
+    ) -> Result<bool, StoreError>;
 }
 
 const INSERT_OWNER: &str =
@@ -173,6 +207,170 @@ impl AccountStore for Db {
             .bind(now_ms);
         self.execute(query).await.map(|_| ())
     }
+
+    async fn members(&self, site: &SiteId) -> Result<Vec<Member>, StoreError> {
+        let query = Query::new(
+            "SELECT o.id, o.email, m.role FROM memberships m JOIN owners o ON o.id = m.owner_id \
+             WHERE m.site_id = $1 ORDER BY o.email",
+        )
+        .bind(site.as_str());
+        self.fetch_all(query)
+            .await?
+            .iter()
+            .map(|row| {
+                let role: String = row.get("role")?;
+                Ok(Member {
+                    owner_id: row.get("id")?,
+                    email: row.get("email")?,
+                    role: Role::parse(&role)
+                        .ok_or_else(|| StoreError::Corrupt(format!("role {role}")))?,
+                })
+            })
+            .collect()
+    }
+
+    async fn change_member(
+        &self,
+        site: &SiteId,
+        owner_id: &str,
+        role: Option<Role>,
+    ) -> Result<bool, StoreError> {
+        // In one transaction with the count, so two admins demoting each other at once cannot
+        // both succeed. The site's row is written first to take its lock (SQLite's write lock).
+        let mut transaction = self.begin().await?;
+        transaction
+            .execute(Query::new("UPDATE sites SET name = name WHERE id = $1").bind(site.as_str()))
+            .await?;
+        let change = match role {
+            Some(role) => {
+                Query::new("UPDATE memberships SET role = $3 WHERE site_id = $1 AND owner_id = $2")
+                    .bind(site.as_str())
+                    .bind(owner_id)
+                    .bind(role.as_str())
+            }
+            None => Query::new("DELETE FROM memberships WHERE site_id = $1 AND owner_id = $2")
+                .bind(site.as_str())
+                .bind(owner_id),
+        };
+        if transaction.execute(change).await? == 0 {
+            return Ok(false);
+        }
+        let admins = transaction
+            .fetch_optional(
+                Query::new(
+                    "SELECT COUNT(*) AS admins FROM memberships WHERE site_id = $1 AND role = 'admin'",
+                )
+                .bind(site.as_str()),
+            )
+            .await?
+            .map(|row| row.get::<i64>("admins"))
+            .transpose()?
+            .unwrap_or(0);
+        if admins == 0 {
+            return Ok(false);
+        }
+        transaction.commit().await?;
+        Ok(true)
+    }
+
+    async fn create_invitation(
+        &self,
+        invitation: &Invitation,
+        token_hash: &TokenHash,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let query = Query::new(
+            "INSERT INTO invitations (token_hash, site_id, email, role, created_at_ms, \
+             expires_at_ms) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(token_hash.as_str())
+        .bind(invitation.site_id.as_str())
+        .bind(invitation.email.as_str())
+        .bind(invitation.role.as_str())
+        .bind(now_ms)
+        .bind(invitation.expires_at_ms);
+        self.execute(query).await.map(|_| ())
+    }
+
+    async fn invitations(&self, site: &SiteId, now_ms: i64) -> Result<Vec<Invitation>, StoreError> {
+        let query = Query::new(
+            [
+                SELECT_INVITATIONS,
+                "site_id = $1 ORDER BY created_at_ms DESC",
+            ]
+            .concat(),
+        )
+        .bind(site.as_str())
+        .bind(now_ms);
+        self.fetch_all(query)
+            .await?
+            .iter()
+            .map(invitation_of)
+            .collect()
+    }
+
+    async fn invitation(
+        &self,
+        token_hash: &TokenHash,
+        now_ms: i64,
+    ) -> Result<Option<Invitation>, StoreError> {
+        let query = Query::new([SELECT_INVITATIONS, "token_hash = $1"].concat())
+            .bind(token_hash.as_str())
+            .bind(now_ms);
+        self.fetch_optional(query)
+            .await?
+            .map(|row| invitation_of(&row))
+            .transpose()
+    }
+
+    async fn accept_invitation(
+        &self,
+        token_hash: &TokenHash,
+        owner_id: &str,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let mut transaction = self.begin().await?;
+        let used = transaction
+            .fetch_optional(
+                Query::new(
+                    "UPDATE invitations SET accepted_at_ms = $2 WHERE token_hash = $1 \
+                     AND accepted_at_ms IS NULL AND expires_at_ms > $2 RETURNING site_id, role",
+                )
+                .bind(token_hash.as_str())
+                .bind(now_ms),
+            )
+            .await?;
+        let Some(used) = used else {
+            return Ok(false);
+        };
+        // An account that is a member already keeps its role: accepting never demotes an admin.
+        let membership = Query::new(
+            "INSERT INTO memberships (owner_id, site_id, role, created_at_ms) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (owner_id, site_id) DO NOTHING",
+        )
+        .bind(owner_id)
+        .bind(used.get::<String>("site_id")?)
+        .bind(used.get::<String>("role")?)
+        .bind(now_ms);
+        transaction.execute(membership).await?;
+        transaction.commit().await?;
+        Ok(true)
+    }
+}
+
+const SELECT_INVITATIONS: &str = "SELECT site_id, email, role, expires_at_ms FROM invitations \
+     WHERE accepted_at_ms IS NULL AND expires_at_ms > $2 AND ";
+
+fn invitation_of(row: &Row) -> Result<Invitation, StoreError> {
+    let site: String = row.get("site_id")?;
+    let role: String = row.get("role")?;
+    Ok(Invitation {
+        site_id: SiteId::parse(&site)
+            .map_err(|_| StoreError::Corrupt(format!("site id {site}")))?,
+        email: row.get("email")?,
+        role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("role {role}")))?,
+        expires_at_ms: row.get("expires_at_ms")?,
+    })
 }
 
 fn owner_of(row: &Row) -> Result<Owner, StoreError> {

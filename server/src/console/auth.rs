@@ -159,9 +159,20 @@ pub(super) async fn sign_in(
         return Err(ConsoleError::WrongCredentials(email));
     };
     state.sign_ins.succeeded(&email);
-    let (session, token) = Session::start(&owner, clock::now_ms());
+    start_session(&state, &owner, peer, &headers, "/console").await
+}
+
+/// Signs `owner` in: a new session, its cookie, and a redirect to `to`.
+pub(super) async fn start_session(
+    state: &AppState,
+    owner: &Owner,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    to: &str,
+) -> Result<Response, ConsoleError> {
+    let (session, token) = Session::start(owner, clock::now_ms());
     state.store.create_session(&session).await?;
-    let secure = if state.limits.is_https(peer.ip(), &headers) {
+    let secure = if state.limits.is_https(peer.ip(), headers) {
         "; Secure"
     } else {
         ""
@@ -170,7 +181,7 @@ pub(super) async fn sign_in(
         "{SESSION_COOKIE}={token}; Path=/console; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
         SESSION_DAYS * 24 * 60 * 60
     );
-    Ok(([(SET_COOKIE, cookie)], Redirect::to("/console")).into_response())
+    Ok(([(SET_COOKIE, cookie)], Redirect::to(to)).into_response())
 }
 
 #[derive(Deserialize)]

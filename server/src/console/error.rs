@@ -39,6 +39,8 @@ pub enum ConsoleError {
     UnknownCase,
     #[error("this site has no such API token")]
     UnknownToken,
+    #[error("this account is not a member of the site")]
+    UnknownMember,
     /// The webhook or delivery in the path is not the site's.
     #[error("no such webhook or delivery for this site")]
     UnknownWebhook,
@@ -61,6 +63,7 @@ impl ConsoleError {
             Self::UnknownCase => "unknown_case",
             Self::UnknownWebhook => "unknown_webhook",
             Self::UnknownToken => "unknown_token",
+            Self::UnknownMember => "unknown_member",
             Self::InvalidForm(_) => "invalid_form",
             Self::Storage(_) => "storage_unavailable",
         }
@@ -105,9 +108,11 @@ impl IntoResponse for ConsoleError {
             Self::CrossSite | Self::NeedsAdmin => {
                 (StatusCode::FORBIDDEN, self.to_string()).into_response()
             }
-            Self::UnknownSite | Self::UnknownCase | Self::UnknownWebhook | Self::UnknownToken => {
-                (StatusCode::NOT_FOUND, self.to_string()).into_response()
-            }
+            Self::UnknownSite
+            | Self::UnknownCase
+            | Self::UnknownWebhook
+            | Self::UnknownToken
+            | Self::UnknownMember => (StatusCode::NOT_FOUND, self.to_string()).into_response(),
             Self::InvalidForm(_) => (StatusCode::BAD_REQUEST, self.to_string()).into_response(),
             Self::Storage(error) => {
                 tracing::error!(%error, "console request failed");

@@ -7,6 +7,7 @@ mod charts;
 mod editor;
 mod error;
 mod inbox;
+mod members;
 mod pages;
 mod results;
 mod sites;
@@ -40,7 +41,16 @@ type Handlers = fn() -> MethodRouter<AppState>;
 /// (`server/tests/isolation.rs`) walks it, so no route escapes the test: every one with a
 /// `{site_id}` must answer an account that is not a member of that site as it answers an
 /// unknown site, and a member as the admin role requires, and change nothing.
-pub static ROUTES: [(&str, Handlers); 22] = [
+pub static ROUTES: [(&str, Handlers); 25] = [
+    ("/console/invitations/{token}", || {
+        get(members::invitation).post(members::accept)
+    }),
+    ("/console/sites/{site_id}/members", || {
+        get(members::members).post(members::invite)
+    }),
+    ("/console/sites/{site_id}/members/{owner_id}", || {
+        post(members::change)
+    }),
     ("/console/sites/{site_id}/tokens", || {
         get(tokens::tokens).post(tokens::make)
     }),

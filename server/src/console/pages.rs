@@ -166,6 +166,8 @@ pub fn dashboard(owner: SignedInAs<'_>, site: &Site, view: &DashboardView<'_>) -
                 a href=(format!("/console/sites/{}/settings", site.id)) { "Settings" }
                 " · "
                 a href=(format!("/console/sites/{}/tokens", site.id)) { "API tokens" }
+                " · "
+                a href=(format!("/console/sites/{}/members", site.id)) { "Members" }
             }
             (filter_form(view))
             p.muted {

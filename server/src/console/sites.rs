@@ -122,7 +122,7 @@ pub(super) async fn add_site(
 }
 
 /// This server's address as the browser reached it, for the snippets.
-fn base_url(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> String {
+pub(super) fn base_url(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> String {
     let host = headers
         .get(HOST)
         .and_then(|host| host.to_str().ok())
