@@ -278,7 +278,7 @@ async fn memberships(store: &dyn Store) {
     );
     assert_eq!(
         store.invitations(&pood.id, 20_000).await.unwrap(),
-        [invitation.clone()]
+        std::slice::from_ref(&invitation)
     );
     let expired = invitation.expires_at_ms;
     assert_eq!(

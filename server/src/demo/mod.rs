@@ -1,4 +1,7 @@
-//! `soovita demo`: the API plus a shop page on a second origin that embeds the widget.
+//! `soovita demo`: the API plus a shop page on a second origin that embeds the widget, and a
+//! demo site with a history (`seed.rs`) and two accounts, an admin and a member.
+
+mod seed;
 
 use std::sync::Arc;
 
@@ -24,6 +27,36 @@ const DEMO_SITE_NAME: &str = "Kohvik Soovita";
 
 /// The console account the demo signs in with.
 pub const DEMO_OWNER_EMAIL: &str = "demo@soovita.local";
+
+/// The demo's second account, a member of the demo site: results and inbox, no set-up.
+pub const DEMO_MEMBER_EMAIL: &str = "member@soovita.local";
+
+/// An account of the demo with `role` on its site, and its password, new every run: the demo's
+/// database may outlive the terminal that showed the last one.
+async fn demo_account(
+    store: &dyn Store,
+    email: &str,
+    site: &SiteId,
+    role: Role,
+) -> anyhow::Result<String> {
+    let password = crate::accounts::random_hex::<10>();
+    let owner = Owner::new(email, &password);
+    if !store
+        .set_password(&owner.email, &owner.password_hash)
+        .await?
+    {
+        store.create_owner(&owner, crate::clock::now_ms()).await?;
+    }
+    let id = store
+        .owner_by_email(email)
+        .await?
+        .map(|owner| owner.id)
+        .ok_or_else(|| anyhow::anyhow!("the demo account {email} was just saved"))?;
+    store
+        .set_role(&id, site, role, crate::clock::now_ms())
+        .await?;
+    Ok(password)
+}
 
 /// The demo survey asks everything the loyalty flow has: three statements, effort and contact
 /// for detractors and passives, and a coupon for everyone who finishes.
@@ -78,24 +111,19 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     )
     .await?;
     show_every_step(store.as_ref(), &site.site_id).await?;
-    // A new password every run: the demo's database may outlive the terminal that showed it.
-    let password = crate::accounts::random_hex::<10>();
-    let owner = Owner::new(DEMO_OWNER_EMAIL, &password);
-    if !store
-        .set_password(&owner.email, &owner.password_hash)
-        .await?
-    {
-        store.create_owner(&owner, crate::clock::now_ms()).await?;
-    }
-    let owner_id = store
-        .owner_by_email(DEMO_OWNER_EMAIL)
-        .await?
-        .map(|owner| owner.id)
-        .ok_or_else(|| anyhow::anyhow!("the demo account was just saved"))?;
     let site_id = SiteId::parse(&site.site_id)?;
-    store
-        .set_role(&owner_id, &site_id, Role::Admin, crate::clock::now_ms())
-        .await?;
+    let admin_password =
+        demo_account(store.as_ref(), DEMO_OWNER_EMAIL, &site_id, Role::Admin).await?;
+    let member_password =
+        demo_account(store.as_ref(), DEMO_MEMBER_EMAIL, &site_id, Role::Member).await?;
+    let started = std::time::Instant::now();
+    let seeded = seed::seed(store.clone(), &site_id, crate::clock::now_ms()).await?;
+    if seeded > 0 {
+        println!(
+            "Seeded the demo site with {seeded} responses over the last 180 days in {:.1} s.",
+            started.elapsed().as_secs_f64()
+        );
+    }
 
     let template = DemoPages::get("index.html").expect("www/demo/index.html is embedded");
     let snippet = format!(
@@ -115,18 +143,19 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     println!("  API and widget:                     {api_url}/widget.js");
     println!("  Demo site id:                       {}", site.site_id);
     println!("  Site owners' console:               {api_url}/console");
-    println!("    sign in as {DEMO_OWNER_EMAIL} with password {password}");
+    println!("    sign in as {DEMO_OWNER_EMAIL} (admin) with password {admin_password}");
+    println!("    or as {DEMO_MEMBER_EMAIL} (member) with password {member_password}");
     println!("  Read the answers:");
     println!(
         "    curl -H 'Authorization: Bearer {}' '{api_url}/v1/sites/{}/responses?format=csv'",
         site.admin_token, site.site_id
     );
     println!("Press Ctrl-C to stop.");
-    crate::serve(
+    crate::app::serve(
         api,
         store,
-        crate::ServeOptions::default(),
-        crate::shutdown_signal(),
+        crate::app::ServeOptions::default(),
+        crate::app::shutdown_signal(),
     )
     .await?;
     Ok(())
