@@ -312,6 +312,15 @@ async fn memberships(store: &dyn Store) {
         .unwrap()
         .is_empty());
 
+    // The last time a page fetched the survey, never moving backwards.
+    assert_eq!(store.config_fetched_at(&kohvik.id).await.unwrap(), None);
+    store.note_config_fetch(&kohvik.id, 50_000).await.unwrap();
+    store.note_config_fetch(&kohvik.id, 40_000).await.unwrap();
+    assert_eq!(
+        store.config_fetched_at(&kohvik.id).await.unwrap(),
+        Some(50_000)
+    );
+
     // Named API tokens: kept as hashes, live until revoked, each site's own.
     let desk = AdminToken::generate();
     let desk_id = store

@@ -321,6 +321,8 @@ describe('the console', () => {
       assert.equal(answer.score, 9);
       await visitor.close();
 
+      await page.goto(`${server.url}/console/sites/${siteId}/install`);
+      await page.getByText('The tag works: a page on an allowed origin last fetched the survey').waitFor();
       await page.goto(`${server.url}/console/sites/${siteId}`);
       await page.getByRole('heading', { name: 'Pood' }).waitFor();
       assert.match(await page.locator('main').textContent(), /\+100/, 'the answer counts on the new site\'s dashboard');
@@ -356,6 +358,21 @@ describe('the console', () => {
     const again = await joining.goto(link);
     assert.equal(again.status(), 404, 'the link works once');
     await teammate.close();
+  });
+
+  test('the pages that run a site fit a 320 px wide screen', async () => {
+    const context = await browser.newContext({ viewport: { width: 320, height: 640 } });
+    const page = await context.newPage();
+    page.setDefaultTimeout(15_000);
+    await signIn(page);
+    const wide = [];
+    for (const path of ['/console', '/console/sites/new', 'install', 'settings', 'tokens', 'members']) {
+      await page.goto(path.startsWith('/') ? `${server.url}${path}` : `${server.url}/console/sites/${site.site_id}/${path}`);
+      const width = await page.evaluate(() => document.documentElement.scrollWidth);
+      if (width > 320) wide.push(`${path}: ${width} px`);
+    }
+    assert.deepEqual(wide, [], 'pages wider than the screen scroll sideways');
+    await context.close();
   });
 
   test('every console page passes axe-core', async () => {

@@ -72,27 +72,20 @@ fn page(
                 Notice::Refused(problem) => div.error role="alert" { p { (problem) } },
                 Notice::None => {},
             }
-            table {
-                thead { tr { th scope="col" { "Email" } th scope="col" { "Role" } th scope="col" { span.visually-hidden { "Remove" } } } }
-                tbody {
-                    @for member in members {
-                        tr {
-                            td { (member.email) }
-                            td {
-                                form.inline method="post" action=(format!("{base}/{}", member.owner_id)) {
-                                    input type="hidden" name="csrf" value=(csrf);
-                                    (role_select(member.role, &format!("Role of {}", member.email)))
-                                    " "
-                                    button.secondary type="submit" name="change" value="role" { "Change" }
-                                }
-                            }
-                            td {
-                                form.inline method="post" action=(format!("{base}/{}", member.owner_id)) {
-                                    input type="hidden" name="csrf" value=(csrf);
-                                    input type="hidden" name="role" value="remove";
-                                    button.secondary type="submit" aria-label=(format!("Remove {}", member.email)) { "Remove" }
-                                }
-                            }
+            ul.members {
+                @for member in members {
+                    li {
+                        strong { (member.email) }
+                        form.inline method="post" action=(format!("{base}/{}", member.owner_id)) {
+                            input type="hidden" name="csrf" value=(csrf);
+                            (role_select(member.role, &format!("Role of {}", member.email)))
+                            " "
+                            button.secondary type="submit" { "Change" }
+                        }
+                        form.inline method="post" action=(format!("{base}/{}", member.owner_id)) {
+                            input type="hidden" name="csrf" value=(csrf);
+                            input type="hidden" name="role" value="remove";
+                            button.secondary type="submit" aria-label=(format!("Remove {}", member.email)) { "Remove" }
                         }
                     }
                 }

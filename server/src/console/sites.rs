@@ -117,6 +117,7 @@ pub(super) async fn add_site(
         &site,
         &base,
         Some(&registered.admin_token),
+        None,
     )
     .into_response())
 }
@@ -137,7 +138,26 @@ pub(super) fn base_url(state: &AppState, peer: SocketAddr, headers: &HeaderMap) 
     format!("{scheme}://{host}")
 }
 
-fn install_page(owner: SignedInAs<'_>, site: &Site, base: &str, token: Option<&str>) -> Markup {
+/// A moment as the console shows it: `2026-12-05 14:03 UTC`.
+fn moment(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
+        .ok()
+        .and_then(|at| {
+            at.format(time::macros::format_description!(
+                "[year]-[month]-[day] [hour]:[minute] UTC"
+            ))
+            .ok()
+        })
+        .unwrap_or_default()
+}
+
+fn install_page(
+    owner: SignedInAs<'_>,
+    site: &Site,
+    base: &str,
+    token: Option<&str>,
+    fetched_at_ms: Option<i64>,
+) -> Markup {
     let tag = format!(
         r#"<script src="{base}/widget.js" data-site="{}" async></script>"#,
         site.id
@@ -161,6 +181,12 @@ fn install_page(owner: SignedInAs<'_>, site: &Site, base: &str, token: Option<&s
             pre { code { (tag) } }
             p { "Or, in an app built with npm (" code { "npm install soovita-widget" } "):" }
             pre { code { (npm) } }
+            h2 { "Check the installation" }
+            @match fetched_at_ms {
+                Some(at) => p.notice role="status" { "The tag works: a page on an allowed origin last fetched the survey at "
+                    (moment(at)) " (noted every few minutes)." },
+                None => p { "No page on an allowed origin has fetched the survey yet. Once the tag is on a page and someone opens it, this page says when." },
+            }
             p.muted {
                 "Pages must be on one of the site's allowed origins: "
                 @for (i, origin) in site.allowed_origins.iter().enumerate() {
@@ -180,9 +206,10 @@ pub(super) async fn install(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     SiteAccess { signed_in, site }: AsMember,
     headers: HeaderMap,
-) -> Response {
+) -> Result<Response, ConsoleError> {
     let base = base_url(&state, peer, &headers);
-    install_page(signed_in.header(), &site, &base, None).into_response()
+    let fetched = state.store.config_fetched_at(&site.id).await?;
+    Ok(install_page(signed_in.header(), &site, &base, None, fetched).into_response())
 }
 
 fn form_of(site: &Site) -> SettingsForm {

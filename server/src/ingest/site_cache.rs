@@ -8,7 +8,7 @@
 //! do not need.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use crate::db::StoreError;
@@ -23,6 +23,9 @@ pub const SITE_TTL: Duration = Duration::from_secs(5);
 /// unknown id is answered without being remembered.
 pub const MAX_ENTRIES: usize = 10_000;
 
+/// How often a server notes that a site's survey was fetched from an allowed origin.
+pub const NOTE_FETCHES_EVERY_MS: i64 = 5 * 60 * 1000;
+
 /// When a site was read, and what was found.
 type Entry = (Instant, Option<Arc<Site>>);
 
@@ -30,6 +33,9 @@ type Entry = (Instant, Option<Arc<Site>>);
 pub struct SiteCache {
     store: Arc<dyn SiteStore>,
     entries: RwLock<HashMap<SiteId, Entry>>,
+    /// When this server last noted each site's survey fetched: one write per site every
+    /// [`NOTE_FETCHES_EVERY_MS`], not one per page view.
+    noted: Mutex<HashMap<SiteId, i64>>,
 }
 
 impl SiteCache {
@@ -37,7 +43,32 @@ impl SiteCache {
         Self {
             store,
             entries: RwLock::new(HashMap::new()),
+            noted: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Notes, in the background, that a page on an allowed origin fetched the site's survey,
+    /// unless this server did so in the last [`NOTE_FETCHES_EVERY_MS`].
+    pub fn note_fetch(&self, id: &SiteId, now_ms: i64) {
+        {
+            let mut noted = self.noted.lock().expect("never poisoned");
+            if noted
+                .get(id)
+                .is_some_and(|at| now_ms - at < NOTE_FETCHES_EVERY_MS)
+            {
+                return;
+            }
+            if noted.len() >= MAX_ENTRIES {
+                noted.clear();
+            }
+            noted.insert(id.clone(), now_ms);
+        }
+        let (store, id) = (self.store.clone(), id.clone());
+        tokio::spawn(async move {
+            if let Err(error) = store.note_config_fetch(&id, now_ms).await {
+                tracing::debug!(%error, "noting a survey fetch failed; the next one tries again");
+            }
+        });
     }
 
     /// The site, from memory if it was read less than [`SITE_TTL`] ago.

@@ -57,8 +57,13 @@ pub async fn survey_config(
 > {
     let site = state.site(&site_id).await?;
     // Same-origin GETs and tools like curl send no Origin; the configuration is not secret.
-    if let Some(origin) = origin.filter(|origin| !site.allows(origin)) {
-        return Err(ApiError::OriginNotAllowed(origin.as_str().to_owned()));
+    match origin {
+        Some(origin) if !site.allows(&origin) => {
+            return Err(ApiError::OriginNotAllowed(origin.as_str().to_owned()))
+        }
+        // A page of the site: the console's install page says the tag works.
+        Some(_) => state.sites.note_fetch(&site.id, crate::clock::now_ms()),
+        None => {}
     }
     let accepted = headers
         .get(ACCEPT_LANGUAGE)

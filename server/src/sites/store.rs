@@ -45,6 +45,10 @@ pub trait SiteStore: Send + Sync {
         hash: &TokenHash,
         today: i64,
     ) -> Result<bool, StoreError>;
+    /// Notes that a page on an allowed origin fetched the site's survey at `now_ms`.
+    async fn note_config_fetch(&self, site: &SiteId, now_ms: i64) -> Result<(), StoreError>;
+    /// When a page on an allowed origin last fetched the site's survey, if ever.
+    async fn config_fetched_at(&self, site: &SiteId) -> Result<Option<i64>, StoreError>;
     /// Saves `definition` as the site's next survey version and returns that version.
     async fn save_survey(
         &self,
@@ -245,6 +249,26 @@ impl SiteStore for Db {
             self.execute(touch).await?;
         }
         Ok(true)
+    }
+
+    async fn note_config_fetch(&self, site: &SiteId, now_ms: i64) -> Result<(), StoreError> {
+        // Never backwards: several servers note fetches of one site.
+        let query = Query::new(
+            "UPDATE sites SET config_fetched_at_ms = $2 WHERE id = $1 \
+             AND (config_fetched_at_ms IS NULL OR config_fetched_at_ms < $2)",
+        )
+        .bind(site.as_str())
+        .bind(now_ms);
+        self.execute(query).await.map(|_| ())
+    }
+
+    async fn config_fetched_at(&self, site: &SiteId) -> Result<Option<i64>, StoreError> {
+        let query =
+            Query::new("SELECT config_fetched_at_ms FROM sites WHERE id = $1").bind(site.as_str());
+        Ok(match self.fetch_optional(query).await? {
+            Some(row) => row.get("config_fetched_at_ms")?,
+            None => None,
+        })
     }
 
     async fn save_survey(
