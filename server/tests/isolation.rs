@@ -222,11 +222,16 @@ async fn every_route_naming_a_site_refuses_who_may_not_act_on_it() {
                 "{route}: the site's admin got {status}, so the ids filled in are wrong"
             );
             let (status, body) = console(&outsider, method.clone(), path, &outsider.csrf).await;
+            let unknown = path.replace("{site_id}", SiteId::generate().as_str());
+            let (unknown_status, unknown_body) =
+                console(&outsider, method.clone(), &unknown, &outsider.csrf).await;
             assert_eq!(
                 (status, body.as_str()),
-                (StatusCode::NOT_FOUND, "no such site"),
+                (StatusCode::NOT_FOUND, unknown_body.as_str()),
                 "{route} as an account of another site: must answer as for an unknown site"
             );
+            assert!(body.contains("No such site"), "{route}: {body}");
+            assert_eq!(unknown_status, StatusCode::NOT_FOUND);
             // A member's own token where the member may not act, a wrong one where it may (its
             // forms there reach the handler's CSRF check and change nothing).
             let allowed = MEMBERS_MAY.contains(path);

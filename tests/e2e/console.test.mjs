@@ -407,9 +407,13 @@ describe('the console', () => {
     await page.getByLabel('What it is for').fill('help desk');
     await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Make the token' }).click()]);
     const made = (await page.locator('pre code').textContent()).trim();
-    const withIt = await fetch(`${server.url}/v1/sites/${site.site_id}/results`, { headers: { authorization: `Bearer ${made}` } });
-    assert.equal(withIt.status, 200, 'the token shown opens the site\'s API');
+    const withToken = () => fetch(`${server.url}/v1/sites/${site.site_id}/results`, { headers: { authorization: `Bearer ${made}` } });
+    assert.equal((await withToken()).status, 200, 'the token shown opens the site\'s API');
     await check('API tokens, with a new one');
+    await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Revoke help desk' }).click()]);
+    const revoked = await withToken();
+    assert.equal(revoked.status, 403);
+    assert.equal((await revoked.json()).error.code, 'wrong_token', 'a revoked token no longer opens the API');
     await page.goto(`${server.url}/console/sites/${site.site_id}/members`);
     await page.getByLabel('Email').fill('tiina@kohvik.example');
     await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Make an invitation link' }).click()]);

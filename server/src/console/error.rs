@@ -105,15 +105,13 @@ impl IntoResponse for ConsoleError {
                     .insert(RETRY_AFTER, HeaderValue::from(1));
                 response
             }
-            Self::CrossSite | Self::NeedsAdmin => {
-                (StatusCode::FORBIDDEN, self.to_string()).into_response()
-            }
+            Self::CrossSite | Self::NeedsAdmin => refusal(StatusCode::FORBIDDEN, &self),
             Self::UnknownSite
             | Self::UnknownCase
             | Self::UnknownWebhook
             | Self::UnknownToken
-            | Self::UnknownMember => (StatusCode::NOT_FOUND, self.to_string()).into_response(),
-            Self::InvalidForm(_) => (StatusCode::BAD_REQUEST, self.to_string()).into_response(),
+            | Self::UnknownMember => refusal(StatusCode::NOT_FOUND, &self),
+            Self::InvalidForm(_) => refusal(StatusCode::BAD_REQUEST, &self),
             Self::Storage(error) => {
                 tracing::error!(%error, "console request failed");
                 (
@@ -124,4 +122,24 @@ impl IntoResponse for ConsoleError {
             }
         }
     }
+}
+
+/// A page saying what was refused. It names nothing of the site asked for, so a site the
+/// account may not see is answered exactly as one that does not exist.
+fn refusal(status: StatusCode, error: &ConsoleError) -> Response {
+    let message = error.to_string();
+    let mut said = message.chars();
+    let sentence: String = said
+        .next()
+        .map(|first| first.to_uppercase().chain(said).collect())
+        .unwrap_or_default();
+    let page = pages::layout(
+        "Refused",
+        None,
+        maud::html! {
+            h1 { (sentence) "." }
+            p { a href="/console" { "Back to your sites" } }
+        },
+    );
+    (status, page).into_response()
 }
