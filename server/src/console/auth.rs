@@ -130,23 +130,36 @@ pub(super) async fn sign_in(
         .check_sign_in(peer.ip(), &headers)
         .map_err(ConsoleError::RateLimited)?;
     let email = normalize_email(&form.email);
-    // Known or not, an address that keeps failing waits: the answer says nothing about which.
-    if let Some(retry_after) = state.sign_ins.wait(&email, clock::now_ms()) {
+    let Some(owner) = check_password(&state, &email, form.password).await? else {
+        return Err(ConsoleError::WrongCredentials(email));
+    };
+    start_session(&state, &owner, peer, &headers, "/console").await
+}
+
+/// The account of `email` if `password` is its own, checked as every sign-in is: an address
+/// that keeps failing waits, known or not (the answer says nothing about which); only as many
+/// checks run at once as the guard allows, off the async workers (argon2 takes tens of
+/// milliseconds of CPU on purpose), and as long for an unknown address as for a wrong password.
+pub(super) async fn check_password(
+    state: &AppState,
+    email: &str,
+    password: String,
+) -> Result<Option<Owner>, ConsoleError> {
+    if let Some(retry_after) = state.sign_ins.wait(email, clock::now_ms()) {
         return Err(ConsoleError::RateLimited(Limited {
             scope: "account",
             retry_after,
         }));
     }
     let permit = state.sign_ins.permit().ok_or(ConsoleError::Busy)?;
-    let owner = state.store.owner_by_email(&email).await?;
-    // argon2 takes tens of milliseconds of CPU on purpose; keep it off the async workers.
+    let owner = state.store.owner_by_email(email).await?;
     let owner = tokio::task::spawn_blocking(move || {
         let _permit = permit;
         match owner {
-            Some(owner) if owner.has_password(&form.password) => Some(owner),
+            Some(owner) if owner.has_password(&password) => Some(owner),
             Some(_) => None,
             None => {
-                spend_a_password_check(&form.password);
+                spend_a_password_check(&password);
                 None
             }
         }
@@ -154,12 +167,11 @@ pub(super) async fn sign_in(
     .await
     .ok()
     .flatten();
-    let Some(owner) = owner else {
-        state.sign_ins.failed(&email, clock::now_ms());
-        return Err(ConsoleError::WrongCredentials(email));
-    };
-    state.sign_ins.succeeded(&email);
-    start_session(&state, &owner, peer, &headers, "/console").await
+    match &owner {
+        Some(_) => state.sign_ins.succeeded(email),
+        None => state.sign_ins.failed(email, clock::now_ms()),
+    }
+    Ok(owner)
 }
 
 /// Signs `owner` in: a new session, its cookie, and a redirect to `to`.

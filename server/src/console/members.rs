@@ -19,7 +19,7 @@ use crate::domain::TokenHash;
 use crate::sites::Site;
 use crate::state::AppState;
 
-use super::auth::{from_this_site, start_session, AsAdmin, SignedIn, SiteAccess};
+use super::auth::{check_password, from_this_site, start_session, AsAdmin, SignedIn, SiteAccess};
 use super::error::ConsoleError;
 use super::pages::{layout, SignedInAs};
 use super::sites::base_url;
@@ -336,22 +336,10 @@ pub(super) async fn accept(
         Ok((StatusCode::BAD_REQUEST, page).into_response())
     };
     let owner = match existing {
-        Some(owner) => {
-            let permit = state.sign_ins.permit().ok_or(ConsoleError::Busy)?;
-            let password = form.password.clone();
-            let checked = owner.clone();
-            let right = tokio::task::spawn_blocking(move || {
-                let _permit = permit;
-                checked.has_password(&password)
-            })
-            .await
-            .unwrap_or(false);
-            if !right {
-                state.sign_ins.failed(&invitation.email, clock::now_ms());
-                return refuse("Wrong password for this account.");
-            }
-            owner
-        }
+        Some(_) => match check_password(&state, &invitation.email, form.password).await? {
+            Some(owner) => owner,
+            None => return refuse("Wrong password for this account."),
+        },
         None => {
             if form.password.chars().count() < MIN_PASSWORD_CHARS {
                 spend_a_password_check(&form.password);
