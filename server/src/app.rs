@@ -37,6 +37,8 @@ pub struct ServeOptions {
     pub webhooks: webhooks::WebhookOptions,
     /// The bearer token `/metrics` asks for; open to all without one.
     pub metrics_token: Option<String>,
+    /// How owners' replies are sent; `None` keeps the inbox's manual flow (mail is off).
+    pub mail: Option<crate::mail::MailOptions>,
 }
 
 /// Serves the application on `listener` until `shutdown` completes, then gives the requests
@@ -60,6 +62,9 @@ pub async fn serve(
         store.clone(),
         options.webhooks.clone(),
     ));
+    if let Some(mail) = &options.mail {
+        tokio::spawn(crate::mail::sender::run(store.clone(), mail.clone()));
+    }
     let limits = Arc::new(RateLimits::new(options.rate_limits.clone()));
     tokio::spawn(forget_idle_clients(limits.clone()));
     let cores = std::thread::available_parallelism().map_or(2, usize::from);
@@ -70,6 +75,7 @@ pub async fn serve(
         store,
         assets: Arc::new(assets),
         webhooks: options.webhooks.clone(),
+        mail: options.mail.clone().map(Arc::new),
     };
     let app = router(state, &options);
     let (signalled, on_signal) = oneshot::channel();

@@ -147,6 +147,20 @@ pub struct ServeArgs {
     /// A bearer token that GET /metrics then requires; without one, /metrics is open to all.
     #[arg(long, env = "SOOVITA_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
+    /// The SMTP server owners' replies go through: smtp://HOST:PORT, or with STARTTLS
+    /// smtp://USER:PASSWORD@HOST:587?tls=required, or smtps://HOST:465. Without it mail is off
+    /// and the inbox keeps its manual flow. The password is never logged or shown.
+    #[arg(
+        long,
+        env = "SOOVITA_SMTP_URL",
+        hide_env_values = true,
+        requires = "mail_from"
+    )]
+    pub smtp_url: Option<String>,
+    /// The sender of every message, e.g. "Kohvik <tere@kohvik.ee>"; replies go to the owner
+    /// who wrote (Reply-To).
+    #[arg(long, env = "SOOVITA_MAIL_FROM", requires = "smtp_url")]
+    pub mail_from: Option<String>,
     /// Adds the parse-only baseline endpoint used by the ingest benchmark. Not for production.
     #[arg(long, hide = true)]
     pub bench_parse_only: bool,

@@ -16,6 +16,7 @@ pub mod domain;
 pub mod http;
 pub mod inbox;
 pub mod ingest;
+pub mod mail;
 pub mod responses;
 pub mod results;
 pub mod routes;

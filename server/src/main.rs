@@ -7,6 +7,7 @@ use soovita_server::accounts::{normalize_email, password_or_generated, Owner};
 use soovita_server::config::{Cli, Command, OwnerAddArgs, OwnerArgs, OwnerCommand, SiteCommand};
 use soovita_server::domain::SiteId;
 use soovita_server::ingest::rate_limit::RateLimitConfig;
+use soovita_server::mail::MailOptions;
 use soovita_server::sites::{register, rotate_token, SiteSettings};
 use soovita_server::webhooks::WebhookOptions;
 use soovita_server::{clock, demo, serve, shutdown_signal, store, ServeOptions};
@@ -46,6 +47,10 @@ async fn main() -> anyhow::Result<()> {
                     trusted_proxies: Vec::new(),
                 },
                 metrics_token: args.metrics_token,
+                mail: match (&args.smtp_url, &args.mail_from) {
+                    (Some(url), Some(from)) => Some(MailOptions::new(url, from)?),
+                    _ => None,
+                },
                 webhooks: WebhookOptions {
                     settle: Duration::from_secs(args.webhook_settle_seconds),
                     allow_private: args.webhook_allow_private,

@@ -27,6 +27,8 @@ pub struct AppState {
     pub assets: Arc<WidgetAssets>,
     /// How webhooks are sent, for the console to say.
     pub webhooks: WebhookOptions,
+    /// How replies are mailed; `None` when mail is off.
+    pub mail: Option<Arc<crate::mail::MailOptions>>,
 }
 
 impl AppState {

@@ -15,6 +15,7 @@ pub mod prelude {
     pub use super::Store;
     pub use crate::accounts::AccountStore;
     pub use crate::inbox::InboxStore;
+    pub use crate::mail::MailStore;
     pub use crate::responses::ResponseStore;
     pub use crate::results::ResultStore;
     pub use crate::sites::SiteStore;
@@ -23,7 +24,7 @@ pub mod prelude {
 
 #[async_trait]
 pub trait Store:
-    SiteStore + ResponseStore + ResultStore + AccountStore + InboxStore + WebhookStore
+    SiteStore + ResponseStore + ResultStore + AccountStore + InboxStore + WebhookStore + MailStore
 {
     /// Succeeds when the database answers a query and can take writes.
     async fn ping(&self) -> Result<(), StoreError>;

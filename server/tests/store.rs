@@ -9,6 +9,7 @@ use soovita_server::accounts::{Invitation, Owner, Role, Session};
 use soovita_server::domain::{AdminToken, Origin, ResponseId, SiteId, TokenHash};
 use soovita_server::inbox::FollowUpStatus;
 use soovita_server::inbox::InboxItem;
+use soovita_server::mail::{MailStatus, OutgoingMail};
 use soovita_server::responses::filter::{FilterQuery, ResponseFilter};
 use soovita_server::responses::{StatementUpdate, UPDATE_WINDOW_MS};
 use soovita_server::results::TrendInterval;
@@ -320,6 +321,87 @@ async fn memberships(store: &dyn Store) {
         store.config_fetched_at(&kohvik.id).await.unwrap(),
         Some(50_000)
     );
+
+    // Mail: queued, claimed once under a lease, and where each stands after an attempt.
+    let case_id = "9b8c7d6e-5f4a-4b3c-8d2e-1f0a9b8c7d6e";
+    let mut case = update(case_id, 2, Some("Cold coffee"));
+    (case.contact_consent, case.email) = (Some(true), Some("mari@example.com".into()));
+    store
+        .upsert_response(&kohvik.id, &case, 60_000)
+        .await
+        .unwrap();
+    let case = ResponseId::parse(case_id).unwrap();
+    let mail = OutgoingMail::compose(
+        kohvik.id.clone(),
+        case,
+        "anu@kohvik.ee",
+        "mari@example.com",
+        "Sorry",
+        "We will send a new one.",
+    )
+    .unwrap();
+    store.queue_mail(&mail, 70_000).await.unwrap();
+    let claimed = store.claim_due_mail(70_000, 90_000, 10).await.unwrap();
+    assert_eq!(
+        (claimed.len(), claimed[0].id.as_str(), claimed[0].attempts),
+        (1, mail.id.as_str(), 0)
+    );
+    assert!(
+        store
+            .claim_due_mail(80_000, 100_000, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "leased"
+    );
+    store
+        .record_mail(
+            &mail.id,
+            MailStatus::Retrying,
+            Some("421 busy"),
+            95_000,
+            81_000,
+        )
+        .await
+        .unwrap();
+    assert!(
+        store
+            .claim_due_mail(90_000, 110_000, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "not yet due"
+    );
+    assert_eq!(
+        store.claim_due_mail(95_000, 120_000, 10).await.unwrap()[0].attempts,
+        1
+    );
+    store
+        .record_mail(&mail.id, MailStatus::Sent, None, 96_000, 96_000)
+        .await
+        .unwrap();
+    let thread = store.thread(&kohvik.id, &case).await.unwrap();
+    assert_eq!(
+        (
+            thread.len(),
+            thread[0].status,
+            thread[0].attempts,
+            thread[0].sent_at_ms,
+            thread[0].error.as_deref()
+        ),
+        (1, MailStatus::Sent, 2, Some(96_000), None)
+    );
+    assert!(
+        store
+            .claim_due_mail(200_000, 300_000, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "sent is done"
+    );
+    // Erasing the respondent erases the thread (and what was queued for them).
+    assert!(store.erase_response(&kohvik.id, &case).await.unwrap());
+    assert!(store.thread(&kohvik.id, &case).await.unwrap().is_empty());
 
     // Named API tokens: kept as hashes, live until revoked, each site's own.
     let desk = AdminToken::generate();

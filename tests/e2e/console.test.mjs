@@ -395,6 +395,8 @@ describe('the console', () => {
     await check('dashboard');
     await Promise.all([page.waitForNavigation(), page.getByRole('link', { name: /^Inbox/ }).click()]);
     await check('inbox');
+    await Promise.all([page.waitForNavigation(), page.getByRole('link', { name: 'Messages and reply' }).first().click()]);
+    await check('a case\'s messages, mail off');
     await page.goto(`${server.url}/console/sites/${site.site_id}/webhooks`);
     await check('webhooks');
     await page.goto(`${server.url}/console/sites/${site.site_id}/survey`);
@@ -429,7 +431,7 @@ describe('the console', () => {
     await page.getByLabel(/^Allowed origins/).fill('not an origin');
     await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Add the site' }).click()]);
     await check('add a site, with what to fix');
-    assert.equal(checked.length, 11);
+    assert.equal(checked.length, 12);
     await context.close();
   });
 

@@ -11,6 +11,7 @@ mod members;
 mod pages;
 mod results;
 mod sites;
+mod thread;
 mod tokens;
 mod webhooks;
 
@@ -41,7 +42,11 @@ type Handlers = fn() -> MethodRouter<AppState>;
 /// (`server/tests/isolation.rs`) walks it, so no route escapes the test: every one with a
 /// `{site_id}` must answer an account that is not a member of that site as it answers an
 /// unknown site, and a member as the admin role requires, and change nothing.
-pub static ROUTES: [(&str, Handlers); 25] = [
+pub static ROUTES: [(&str, Handlers); 26] = [
+    (
+        "/console/sites/{site_id}/inbox/{response_id}/thread",
+        || get(thread::thread).post(thread::reply),
+    ),
     ("/console/invitations/{token}", || {
         get(members::invitation).post(members::accept)
     }),

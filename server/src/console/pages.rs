@@ -340,7 +340,8 @@ pub fn inbox(
                         @if let Some(path) = &item.page_path { " · " span.muted { (path) } }
                     }
                     @if let Some(email) = &item.email {
-                        p { a href=(mailto(email)) { (email) } }
+                        p { a href=(mailto(email)) { (email) } " · "
+                            a href=(format!("/console/sites/{}/inbox/{}/thread", site.id, item.response_id)) { "Messages and reply" } }
                     }
                     @if let Some(comment) = &item.comment { p.comment { (comment) } }
                     p.muted {
@@ -520,7 +521,7 @@ fn date(unix_ms: i64) -> String {
 /// A `mailto:` link to exactly `email`: every character an address may hold but a URL gives a
 /// meaning to (`?`, `&`, `=`, `%`, `#`…) is percent-encoded, so `x?cc=other@example.com`, which
 /// is a valid address, cannot add a recipient (RFC 6068).
-fn mailto(email: &str) -> String {
+pub(super) fn mailto(email: &str) -> String {
     const KEEP: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
         .remove(b'@')
         .remove(b'.')

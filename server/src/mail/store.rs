@@ -1,0 +1,149 @@
+//! Queued and sent mail in the database.
+
+use async_trait::async_trait;
+
+use super::{DueMail, MailStatus, OutgoingMail, ThreadMail};
+use crate::db::{Db, Query, Row, StoreError};
+use crate::domain::{ResponseId, SiteId};
+
+#[async_trait]
+pub trait MailStore: Send + Sync {
+    /// Queues a message, due now.
+    async fn queue_mail(&self, mail: &OutgoingMail, now_ms: i64) -> Result<(), StoreError>;
+    /// The messages of a case, oldest first.
+    async fn thread(
+        &self,
+        site: &SiteId,
+        response: &ResponseId,
+    ) -> Result<Vec<ThreadMail>, StoreError>;
+    /// Takes up to `limit` messages due by `now_ms`, due again at `lease_until_ms` in case this
+    /// server stops while sending them; another server's sender leaves them alone meanwhile.
+    async fn claim_due_mail(
+        &self,
+        now_ms: i64,
+        lease_until_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<DueMail>, StoreError>;
+    /// Where a message stands after an attempt.
+    async fn record_mail(
+        &self,
+        id: &str,
+        status: MailStatus,
+        error: Option<&str>,
+        next_attempt_at_ms: i64,
+        now_ms: i64,
+    ) -> Result<(), StoreError>;
+}
+
+const INSERT_MAIL: &str = "INSERT INTO mails (id, site_id, response_id, sender_email, to_email, \
+     subject, body, status, next_attempt_at_ms, message_id, created_at_ms) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', $8, $9, $8)";
+
+const CLAIM_DUE: &str = "UPDATE mails SET next_attempt_at_ms = $2 \
+     WHERE status IN ('queued', 'retrying') AND next_attempt_at_ms <= $1 AND id IN (SELECT id \
+     FROM mails WHERE status IN ('queued', 'retrying') AND next_attempt_at_ms <= $1 \
+     ORDER BY next_attempt_at_ms LIMIT $3) RETURNING id";
+
+const SELECT_DUE: &str = "SELECT id, sender_email, to_email, subject, body, message_id, \
+     CAST(attempts AS BIGINT) AS attempts FROM mails WHERE id = $1";
+
+/// Bind the id, status, error, next attempt and now; a sent message records when.
+const RECORD: &str = "UPDATE mails SET status = $2, error = $3, next_attempt_at_ms = $4, \
+     attempts = attempts + 1, sent_at_ms = CASE WHEN $2 = 'sent' THEN $5 END WHERE id = $1";
+
+#[async_trait]
+impl MailStore for Db {
+    async fn queue_mail(&self, mail: &OutgoingMail, now_ms: i64) -> Result<(), StoreError> {
+        let query = Query::new(INSERT_MAIL)
+            .bind(mail.id.as_str())
+            .bind(mail.site_id.as_str())
+            .bind(mail.response_id.to_string())
+            .bind(mail.sender_email.as_str())
+            .bind(mail.to_email.as_str())
+            .bind(mail.subject.as_str())
+            .bind(mail.body.as_str())
+            .bind(now_ms)
+            .bind(mail.message_id.as_str());
+        self.execute(query).await.map(|_| ())
+    }
+
+    async fn thread(
+        &self,
+        site: &SiteId,
+        response: &ResponseId,
+    ) -> Result<Vec<ThreadMail>, StoreError> {
+        let query = Query::new(
+            "SELECT id, sender_email, subject, body, status, CAST(attempts AS BIGINT) AS attempts, \
+             error, created_at_ms, sent_at_ms FROM mails WHERE site_id = $1 AND response_id = $2 \
+             ORDER BY created_at_ms, id",
+        )
+        .bind(site.as_str())
+        .bind(response.to_string());
+        self.fetch_all(query)
+            .await?
+            .iter()
+            .map(thread_mail_of)
+            .collect()
+    }
+
+    async fn claim_due_mail(
+        &self,
+        now_ms: i64,
+        lease_until_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<DueMail>, StoreError> {
+        let claim = Query::new(CLAIM_DUE)
+            .bind(now_ms)
+            .bind(lease_until_ms)
+            .bind(limit);
+        let mut due = Vec::new();
+        for claimed in self.fetch_all(claim).await? {
+            let id: String = claimed.get("id")?;
+            if let Some(row) = self.fetch_optional(Query::new(SELECT_DUE).bind(id)).await? {
+                due.push(DueMail {
+                    id: row.get("id")?,
+                    sender_email: row.get("sender_email")?,
+                    to_email: row.get("to_email")?,
+                    subject: row.get("subject")?,
+                    body: row.get("body")?,
+                    message_id: row.get("message_id")?,
+                    attempts: row.narrow("attempts")?,
+                });
+            }
+        }
+        Ok(due)
+    }
+
+    async fn record_mail(
+        &self,
+        id: &str,
+        status: MailStatus,
+        error: Option<&str>,
+        next_attempt_at_ms: i64,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let query = Query::new(RECORD)
+            .bind(id)
+            .bind(status.as_str())
+            .bind(error)
+            .bind(next_attempt_at_ms)
+            .bind(now_ms);
+        self.execute(query).await.map(|_| ())
+    }
+}
+
+fn thread_mail_of(row: &Row) -> Result<ThreadMail, StoreError> {
+    let status: String = row.get("status")?;
+    Ok(ThreadMail {
+        id: row.get("id")?,
+        sender_email: row.get("sender_email")?,
+        subject: row.get("subject")?,
+        body: row.get("body")?,
+        status: MailStatus::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("mail status {status}")))?,
+        attempts: row.narrow("attempts")?,
+        error: row.get("error")?,
+        created_at_ms: row.get("created_at_ms")?,
+        sent_at_ms: row.get("sent_at_ms")?,
+    })
+}
