@@ -232,6 +232,11 @@ mod tests {
         assert!(compose("mari@example.com", "Your order", "Sorry!").is_ok());
         assert_eq!(
             compose("mari@example.com", "Hi\r\nBcc: all@example.com", "x"),
+            Err(InvalidMail::Subject),
+            "a line break in a subject"
+        );
+        assert_eq!(
+            compose("mari@example.com", "Hi\rBcc: all@example.com", "x"),
             Err(InvalidMail::ControlCharacter("subject"))
         );
         assert_eq!(
