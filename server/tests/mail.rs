@@ -239,8 +239,30 @@ async fn a_reply_reaches_the_visitor_and_a_refusal_shows_on_the_case() {
     let shop = Shop::start(port).await;
 
     let case = shop.case("mari@example.com").await;
+    // The composer starts from the default reply to a detractor, in the visitor's Estonian.
+    let composer = shop
+        .http
+        .get(format!(
+            "{}/console/sites/{}/inbox/{case}/thread",
+            shop.base, shop.site
+        ))
+        .header("cookie", &shop.cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        composer.contains("value=\"Teie tagasiside Kohvik kohta\""),
+        "{composer}"
+    );
+    assert!(composer.contains("Mul on kahju") && composer.contains("Kohv oli külm"));
     let sent_at = Instant::now();
-    assert_eq!(shop.reply(&case, "Your order").await, StatusCode::SEE_OTHER);
+    assert_eq!(
+        shop.reply(&case, "Teie tagasiside Kohvik kohta").await,
+        StatusCode::SEE_OTHER
+    );
     let message = eventually(async || sink.messages().pop()).await;
     println!(
         "send to arrival at the SMTP server: {:?}",
@@ -251,7 +273,7 @@ async fn a_reply_reaches_the_visitor_and_a_refusal_shows_on_the_case() {
         "From: Kohvik <tere@kohvik.ee>".to_owned(),
         "Reply-To: anu@kohvik.ee".to_owned(),
         "To: mari@example.com".to_owned(),
-        "Subject: Your order".to_owned(),
+        "Subject: Teie tagasiside Kohvik kohta".to_owned(),
         format!("Message-ID: <{}@soovita>", thread[0].id),
     ] {
         assert!(

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use crate::clock;
 use crate::domain::ResponseId;
 use crate::inbox::{FollowUpStatus, InboxItem};
+use crate::mail::templates::default_reply;
 use crate::mail::{MailStatus, OutgoingMail, ThreadMail, MAX_SUBJECT_CHARS};
 use crate::sites::Site;
 use crate::state::AppState;
@@ -139,10 +140,21 @@ pub(super) async fn thread(
     Path((_, response_id)): Path<(String, String)>,
 ) -> Result<Response, ConsoleError> {
     let response = case_id(&response_id)?;
-    let subject = format!("Your feedback to {}", site.name);
+    let case = state
+        .store
+        .case(&site.id, &response)
+        .await?
+        .ok_or(ConsoleError::UnknownCase)?;
+    // The default reply for the visitor's category, in their language, to edit before sending.
+    let (subject, body) = default_reply(
+        case.lang.as_deref(),
+        case.score,
+        &site.name,
+        case.comment.as_deref(),
+    );
     let draft = Draft {
         subject: &subject,
-        body: "",
+        body: &body,
         problem: None,
     };
     show(&state, &signed_in, &site, &response, &draft).await

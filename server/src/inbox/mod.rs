@@ -17,6 +17,8 @@ pub struct InboxItem {
     /// Where to reach the visitor; shown to owners only.
     pub email: Option<String>,
     pub page_path: Option<String>,
+    /// The language the visitor answered in, which replies are written in.
+    pub lang: Option<String>,
     pub created_at_ms: i64,
     /// `New` until an owner records something.
     pub status: FollowUpStatus,
@@ -192,6 +194,7 @@ mod tests {
             comment: None,
             email: None,
             page_path: None,
+            lang: None,
             created_at_ms: created,
             status: FollowUpStatus::New,
             notes: String::new(),

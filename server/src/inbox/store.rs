@@ -35,7 +35,7 @@ pub trait InboxStore: Send + Sync {
 
 /// The cases of a site: bind the site; append a WHERE condition or an order.
 const SELECT_CASES: &str = "SELECT r.id, CAST(r.score AS BIGINT) AS score, r.comment, r.email, \
-     r.page_path, r.created_at_ms, COALESCE(f.status, 'new') AS status, \
+     r.page_path, r.lang, r.created_at_ms, COALESCE(f.status, 'new') AS status, \
      COALESCE(f.notes, '') AS notes, f.contacted_at_ms, f.resolved_at_ms \
      FROM responses r LEFT JOIN follow_ups f ON f.response_id = r.id \
      WHERE r.site_id = $1 AND r.contact_consent";
@@ -117,6 +117,7 @@ fn case_of(row: &Row) -> Result<InboxItem, StoreError> {
         comment: row.get("comment")?,
         email: row.get("email")?,
         page_path: row.get("page_path")?,
+        lang: row.get("lang")?,
         created_at_ms: row.get("created_at_ms")?,
         status: FollowUpStatus::parse(&status)
             .ok_or_else(|| StoreError::Corrupt(format!("follow-up status {status}")))?,

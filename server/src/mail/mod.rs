@@ -5,6 +5,7 @@
 
 pub mod sender;
 mod store;
+pub mod templates;
 
 use std::fmt;
 use std::time::Duration;
