@@ -310,7 +310,52 @@ async fn a_reply_reaches_the_visitor_and_a_refusal_shows_on_the_case() {
             .contains("no such mailbox"),
         "{error:?}"
     );
-    assert_eq!(sink.messages().len(), 1);
+    assert_eq!(
+        sink.messages().len(),
+        1,
+        "nothing delivered to the refused address"
+    );
+
+    // With mail on, an invitation to the site goes out by mail too, its link in it.
+    let invited = shop
+        .http
+        .post(format!("{}/console/sites/{}/members", shop.base, shop.site))
+        .header("cookie", &shop.cookie)
+        .header("sec-fetch-site", "same-origin")
+        .form(&[
+            ("csrf", shop.csrf.as_str()),
+            ("email", "jaan@example.com"),
+            ("role", "member"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        invited.contains("on its way to jaan@example.com"),
+        "{invited}"
+    );
+    let invitation = eventually(async || {
+        sink.messages()
+            .into_iter()
+            .find(|message| message.contains("To: jaan@example.com"))
+    })
+    .await;
+    // Long lines are quoted-printable: undo its soft line breaks before reading the link.
+    let invitation = invitation.replace("=\r\n", "").replace("=\n", "");
+    assert!(
+        invitation.contains("Subject: Join Kohvik on Soovita"),
+        "{invitation}"
+    );
+    assert!(invitation.contains("Reply-To: anu@kohvik.ee"));
+    let link = invitation
+        .split_whitespace()
+        .find(|word| word.contains("/console/invitations/"))
+        .expect("the link is in the mail");
+    let page = shop.http.get(link).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK, "{link}");
 
     // A header with a line break cannot be written, let alone sent.
     assert_eq!(

@@ -333,7 +333,7 @@ async fn memberships(store: &dyn Store) {
     let case = ResponseId::parse(case_id).unwrap();
     let mail = OutgoingMail::compose(
         kohvik.id.clone(),
-        case,
+        Some(case),
         "anu@kohvik.ee",
         "mari@example.com",
         "Sorry",

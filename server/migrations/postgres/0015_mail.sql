@@ -1,10 +1,11 @@
--- Mail owners send to visitors from a case of the inbox, queued here and sent by a background
--- task (like webhook deliveries): nothing is lost if the process stops between the two, and a
--- lease keeps two servers from sending one message twice.
+-- Mail owners send: replies to visitors from a case of the inbox (with its response) and
+-- invitations to a site (without). Queued here and sent by a background task (like webhook
+-- deliveries): nothing is lost if the process stops between the two, and a lease keeps two
+-- servers from sending one message twice.
 CREATE TABLE mails (
     id                 TEXT PRIMARY KEY,
     site_id            TEXT NOT NULL REFERENCES sites (id) ON DELETE CASCADE,
-    response_id        TEXT NOT NULL REFERENCES responses (id) ON DELETE CASCADE,
+    response_id        TEXT REFERENCES responses (id) ON DELETE CASCADE,
     sender_email       TEXT NOT NULL,
     to_email           TEXT NOT NULL,
     subject            TEXT NOT NULL,

@@ -16,6 +16,7 @@ use crate::accounts::{
 };
 use crate::clock;
 use crate::domain::TokenHash;
+use crate::mail::OutgoingMail;
 use crate::sites::Site;
 use crate::state::AppState;
 
@@ -27,7 +28,11 @@ use super::sites::base_url;
 /// What the page says besides the lists.
 enum Notice<'a> {
     None,
-    Invited { email: &'a str, link: &'a str },
+    Invited {
+        email: &'a str,
+        link: &'a str,
+        mailed: bool,
+    },
     Refused(&'a str),
 }
 
@@ -64,9 +69,14 @@ fn page(
             p { "An " strong { "admin" } " does everything on the site: settings, survey, webhooks, tokens and members. A "
                 strong { "member" } " reads results, comments and exports and works the inbox." }
             @match notice {
-                Notice::Invited { email, link } => div.notice role="status" {
-                    p { "Mail is not set up on this server: pass this link on to " (email)
-                        ". It works once, for " (INVITATION_DAYS) " days." }
+                Notice::Invited { email, link, mailed } => div.notice role="status" {
+                    @if mailed {
+                        p { "The invitation is on its way to " (email) ". The link works once, for "
+                            (INVITATION_DAYS) " days; you may also pass it on yourself:" }
+                    } @else {
+                        p { "Mail is not set up on this server: pass this link on to " (email)
+                            ". It works once, for " (INVITATION_DAYS) " days." }
+                    }
                     pre { code { (link) } }
                 },
                 Notice::Refused(problem) => div.error role="alert" { p { (problem) } },
@@ -183,9 +193,31 @@ pub(super) async fn invite(
         "{}/console/invitations/{token}",
         base_url(&state, peer, &headers)
     );
+    // With mail on, the link goes out by mail from the queue, as replies do.
+    let mailed = state.mail.is_some();
+    if mailed {
+        let subject = format!("Join {} on Soovita", site.name);
+        let body = format!(
+            "{} invites you to {} as {}.\n\nThis link works once, for {INVITATION_DAYS} days:\n\n{link}\n",
+            signed_in.owner.email,
+            site.name,
+            role.as_str()
+        );
+        let mail = OutgoingMail::compose(
+            site.id.clone(),
+            None,
+            &signed_in.owner.email,
+            &email,
+            &subject,
+            &body,
+        )
+        .map_err(|error| ConsoleError::InvalidForm(error.to_string()))?;
+        state.store.queue_mail(&mail, now_ms).await?;
+    }
     let notice = Notice::Invited {
         email: &email,
         link: &link,
+        mailed,
     };
     show(&state, &signed_in, &site, notice, StatusCode::OK).await
 }

@@ -195,7 +195,7 @@ pub(super) async fn reply(
     };
     let mail = match OutgoingMail::compose(
         site.id.clone(),
-        response,
+        Some(response),
         &signed_in.owner.email,
         to,
         &form.subject,

@@ -133,7 +133,8 @@ impl MailStatus {
 pub struct OutgoingMail {
     pub id: String,
     pub site_id: SiteId,
-    pub response_id: ResponseId,
+    /// The case it answers; `None` for an invitation.
+    pub response_id: Option<ResponseId>,
     /// The owner who wrote it, whom the visitor's answer reaches (`Reply-To`).
     pub sender_email: String,
     pub to_email: String,
@@ -144,10 +145,11 @@ pub struct OutgoingMail {
 }
 
 impl OutgoingMail {
-    /// A reply from `sender_email` to the visitor at `to_email`, checked field by field.
+    /// A message from `sender_email` to `to_email`, checked field by field: a reply to a case,
+    /// or without one an invitation.
     pub fn compose(
         site_id: SiteId,
-        response_id: ResponseId,
+        response_id: Option<ResponseId>,
         sender_email: &str,
         to_email: &str,
         subject: &str,
@@ -220,7 +222,7 @@ mod tests {
     fn compose(to: &str, subject: &str, body: &str) -> Result<OutgoingMail, InvalidMail> {
         OutgoingMail::compose(
             SiteId::generate(),
-            ResponseId::parse("3f2b8c1e-7a4d-4e8b-9c0a-1b2c3d4e5f60").unwrap(),
+            ResponseId::parse("3f2b8c1e-7a4d-4e8b-9c0a-1b2c3d4e5f60").ok(),
             "anu@kohvik.ee",
             to,
             subject,

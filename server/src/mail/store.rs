@@ -57,7 +57,7 @@ impl MailStore for Db {
         let query = Query::new(INSERT_MAIL)
             .bind(mail.id.as_str())
             .bind(mail.site_id.as_str())
-            .bind(mail.response_id.to_string())
+            .bind(mail.response_id.map(|id| id.to_string()))
             .bind(mail.sender_email.as_str())
             .bind(mail.to_email.as_str())
             .bind(mail.subject.as_str())
