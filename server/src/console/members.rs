@@ -22,7 +22,7 @@ use crate::state::AppState;
 
 use super::auth::{check_password, from_this_site, start_session, AsAdmin, SignedIn, SiteAccess};
 use super::error::ConsoleError;
-use super::pages::{layout, SignedInAs};
+use super::pages::{day, layout, SignedInAs};
 use super::sites::base_url;
 
 /// What the page says besides the lists.
@@ -34,12 +34,6 @@ enum Notice<'a> {
         mailed: bool,
     },
     Refused(&'a str),
-}
-
-fn date(ms: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
-        .map(|at| at.date().to_string())
-        .unwrap_or_default()
 }
 
 fn role_select(current: Role, label: &str) -> Markup {
@@ -104,7 +98,7 @@ fn page(
                 h2 { "Invited, not yet joined" }
                 ul {
                     @for invitation in invitations {
-                        li { (invitation.email) " as " (invitation.role.as_str()) ", until " (date(invitation.expires_at_ms)) }
+                        li { (invitation.email) " as " (invitation.role.as_str()) ", until " (day(invitation.expires_at_ms)) }
                     }
                 }
             }

@@ -506,8 +506,8 @@ pub(super) fn label(dimension: &str) -> String {
     })
 }
 
-fn date(unix_ms: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(unix_ms / 1000)
+pub(super) fn date(unix_ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix_ms.div_euclid(1000))
         .ok()
         .and_then(|at| {
             at.format(time::macros::format_description!(
@@ -515,6 +515,14 @@ fn date(unix_ms: i64) -> String {
             ))
             .ok()
         })
+        .unwrap_or_default()
+}
+
+/// The UTC day of a moment, `2026-12-05`, where the hour says nothing (a token's last use, an
+/// invitation's end).
+pub(super) fn day(unix_ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix_ms.div_euclid(1000))
+        .map(|at| at.date().to_string())
         .unwrap_or_default()
 }
 

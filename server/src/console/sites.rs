@@ -17,7 +17,7 @@ use crate::state::AppState;
 
 use super::auth::{from_this_site, AsAdmin, AsMember, SignedIn, SiteAccess};
 use super::error::ConsoleError;
-use super::pages::{layout, SignedInAs};
+use super::pages::{date, layout, SignedInAs};
 
 /// The form, blank or as posted, with what to fix.
 fn settings_fields(form: &SettingsForm) -> Markup {
@@ -138,19 +138,6 @@ pub(super) fn base_url(state: &AppState, peer: SocketAddr, headers: &HeaderMap) 
     format!("{scheme}://{host}")
 }
 
-/// A moment as the console shows it: `2026-12-05 14:03 UTC`.
-fn moment(ms: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
-        .ok()
-        .and_then(|at| {
-            at.format(time::macros::format_description!(
-                "[year]-[month]-[day] [hour]:[minute] UTC"
-            ))
-            .ok()
-        })
-        .unwrap_or_default()
-}
-
 fn install_page(
     owner: SignedInAs<'_>,
     site: &Site,
@@ -184,7 +171,7 @@ fn install_page(
             h2 { "Check the installation" }
             @match fetched_at_ms {
                 Some(at) => p.notice role="status" { "The tag works: a page on an allowed origin last fetched the survey at "
-                    (moment(at)) " (noted every few minutes)." },
+                    (date(at)) " (noted every few minutes)." },
                 None => p { "No page on an allowed origin has fetched the survey yet. Once the tag is on a page and someone opens it, this page says when." },
             }
             p.muted {

@@ -19,24 +19,12 @@ use crate::state::AppState;
 
 use super::auth::{from_this_site, AsMember, SignedIn, SiteAccess};
 use super::error::ConsoleError;
-use super::pages::{category, layout, mailto};
-
-fn moment(ms: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
-        .ok()
-        .and_then(|at| {
-            at.format(time::macros::format_description!(
-                "[year]-[month]-[day] [hour]:[minute] UTC"
-            ))
-            .ok()
-        })
-        .unwrap_or_default()
-}
+use super::pages::{category, date, layout, mailto};
 
 fn delivery(mail: &ThreadMail) -> String {
     match (mail.status, &mail.error) {
         (MailStatus::Sent, _) => {
-            format!("sent {}", mail.sent_at_ms.map(moment).unwrap_or_default())
+            format!("sent {}", mail.sent_at_ms.map(date).unwrap_or_default())
         }
         (MailStatus::Queued, _) => "queued".into(),
         (MailStatus::Retrying, Some(error)) => format!("retrying: {error}"),
@@ -72,7 +60,7 @@ fn page(
         Some(owner),
         html! {
             p { a href=(format!("/console/sites/{}/inbox#case-{}", site.id, case.response_id)) { "← Inbox" } }
-            h1 { "Case of " (moment(case.created_at_ms)) }
+            h1 { "Case of " (date(case.created_at_ms)) }
             article.card {
                 p { strong class=(class) { (case.score) } " · " (words) " · status " strong { (case.status.as_str()) } }
                 @if let Some(comment) = &case.comment { p.comment { (comment) } }
@@ -82,7 +70,7 @@ fn page(
             @if thread.is_empty() { p.muted { "Nothing sent yet." } }
             @for mail in thread {
                 article.card.message {
-                    p.muted { (mail.sender_email) " · " (moment(mail.created_at_ms)) " · " strong.delivery { (delivery(mail)) } }
+                    p.muted { (mail.sender_email) " · " (date(mail.created_at_ms)) " · " strong.delivery { (delivery(mail)) } }
                     p { strong { (mail.subject) } }
                     p.comment { (mail.body) }
                 }

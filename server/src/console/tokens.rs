@@ -15,13 +15,7 @@ use crate::state::AppState;
 
 use super::auth::{from_this_site, AsAdmin, CsrfForm, SiteAccess};
 use super::error::ConsoleError;
-use super::pages::{layout, SignedInAs};
-
-fn day(day: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(day * 86_400)
-        .map(|at| at.date().to_string())
-        .unwrap_or_default()
-}
+use super::pages::{day, layout, SignedInAs};
 
 /// What the page says besides the list: a token just made, or what to fix.
 enum Notice<'a> {
@@ -58,8 +52,8 @@ fn page(owner: SignedInAs<'_>, site: &Site, tokens: &[ApiToken], notice: Notice<
                         @for token in tokens {
                             tr {
                                 td { (token.name) }
-                                td { (day(token.created_at_ms.div_euclid(86_400_000))) }
-                                td { @match token.last_used_day { Some(used) => (day(used)), None => "never" } }
+                                td { (day(token.created_at_ms)) }
+                                td { @match token.last_used_day { Some(used) => (day(used * 86_400_000)), None => "never" } }
                                 td {
                                     form.inline method="post" action=(format!("{base}/{}/revoke", token.id)) {
                                         input type="hidden" name="csrf" value=(csrf);
