@@ -95,20 +95,30 @@ fn page(
     )
 }
 
+/// The case the path names, as the inbox has it.
+async fn case_of(
+    state: &AppState,
+    site: &Site,
+    raw_id: &str,
+) -> Result<(ResponseId, InboxItem), ConsoleError> {
+    let response = ResponseId::parse(raw_id).map_err(|_| ConsoleError::UnknownCase)?;
+    let case = state
+        .store
+        .case(&site.id, &response)
+        .await?
+        .ok_or(ConsoleError::UnknownCase)?;
+    Ok((response, case))
+}
+
 async fn show(
     state: &AppState,
     signed_in: &SignedIn,
     site: &Site,
-    response: &ResponseId,
+    (response, case): (&ResponseId, &InboxItem),
     draft: &Draft<'_>,
 ) -> Result<Response, ConsoleError> {
-    let case = state
-        .store
-        .case(&site.id, response)
-        .await?
-        .ok_or(ConsoleError::UnknownCase)?;
     let thread = state.store.thread(&site.id, response).await?;
-    let page = page(signed_in, site, &case, &thread, state.mail.is_some(), draft);
+    let page = page(signed_in, site, case, &thread, state.mail.is_some(), draft);
     let status = if draft.problem.is_some() {
         StatusCode::BAD_REQUEST
     } else {
@@ -117,22 +127,13 @@ async fn show(
     Ok((status, page).into_response())
 }
 
-fn case_id(raw: &str) -> Result<ResponseId, ConsoleError> {
-    ResponseId::parse(raw).map_err(|_| ConsoleError::UnknownCase)
-}
-
 /// `GET /console/sites/{site_id}/inbox/{response_id}/thread`.
 pub(super) async fn thread(
     State(state): State<AppState>,
     SiteAccess { signed_in, site }: AsMember,
     Path((_, response_id)): Path<(String, String)>,
 ) -> Result<Response, ConsoleError> {
-    let response = case_id(&response_id)?;
-    let case = state
-        .store
-        .case(&site.id, &response)
-        .await?
-        .ok_or(ConsoleError::UnknownCase)?;
+    let (response, case) = case_of(&state, &site, &response_id).await?;
     // The default reply for the visitor's category, in their language, to edit before sending.
     let (subject, body) = default_reply(
         case.lang.as_deref(),
@@ -145,7 +146,7 @@ pub(super) async fn thread(
         body: &body,
         problem: None,
     };
-    show(&state, &signed_in, &site, &response, &draft).await
+    show(&state, &signed_in, &site, (&response, &case), &draft).await
 }
 
 #[derive(Deserialize)]
@@ -166,12 +167,7 @@ pub(super) async fn reply(
 ) -> Result<Response, ConsoleError> {
     from_this_site(&headers)?;
     signed_in.check_csrf(&form.csrf)?;
-    let response = case_id(&response_id)?;
-    let case = state
-        .store
-        .case(&site.id, &response)
-        .await?
-        .ok_or(ConsoleError::UnknownCase)?;
+    let (response, case) = case_of(&state, &site, &response_id).await?;
     let refuse = |problem: String| Draft {
         subject: &form.subject,
         body: &form.body,
@@ -179,7 +175,7 @@ pub(super) async fn reply(
     };
     let (Some(to), true) = (&case.email, state.mail.is_some()) else {
         let draft = refuse("Mail is off on this server, or the visitor left no address".into());
-        return show(&state, &signed_in, &site, &response, &draft).await;
+        return show(&state, &signed_in, &site, (&response, &case), &draft).await;
     };
     let mail = match OutgoingMail::compose(
         site.id.clone(),
@@ -192,7 +188,7 @@ pub(super) async fn reply(
         Ok(mail) => mail,
         Err(error) => {
             let draft = refuse(error.to_string());
-            return show(&state, &signed_in, &site, &response, &draft).await;
+            return show(&state, &signed_in, &site, (&response, &case), &draft).await;
         }
     };
     let now_ms = clock::now_ms();
