@@ -102,24 +102,10 @@ pub(super) async fn add_site(
             return Ok((axum::http::StatusCode::BAD_REQUEST, page).into_response());
         }
     };
-    let registered = create_for(state.store.as_ref(), &signed_in.owner.id, &checked).await?;
-    let site = state
-        .store
-        .site(
-            &crate::domain::SiteId::parse(&registered.site_id)
-                .map_err(|_| ConsoleError::UnknownSite)?,
-        )
-        .await?
-        .ok_or(ConsoleError::UnknownSite)?;
+    let (site, token) = create_for(state.store.as_ref(), &signed_in.owner.id, checked).await?;
     let base = base_url(&state, peer, &headers);
-    Ok(install_page(
-        signed_in.header(),
-        &site,
-        &base,
-        Some(&registered.admin_token),
-        None,
-    )
-    .into_response())
+    let page = install_page(signed_in.header(), &site, &base, Some(token.reveal()), None);
+    Ok(page.into_response())
 }
 
 /// This server's address as the browser reached it, for the snippets.

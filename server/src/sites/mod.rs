@@ -60,6 +60,25 @@ pub struct PublishedSurvey {
 }
 
 impl Site {
+    /// A new site with these settings, the default survey as version 1, and `token` as its
+    /// admin token.
+    fn new(id: SiteId, settings: form::CheckedSettings, token: &AdminToken) -> Self {
+        Self {
+            id,
+            name: settings.name,
+            allowed_origins: settings.origins,
+            sample_percent: settings.sample_percent,
+            cooldown_days: settings.cooldown_days,
+            retention_days: settings.retention_days,
+            honor_do_not_track: settings.honor_do_not_track,
+            admin_token_hash: token.hash(),
+            survey: Arc::new(PublishedSurvey {
+                version: 1,
+                definition: SurveyDefinition::default(),
+            }),
+        }
+    }
+
     /// Whether a page on `origin` may use this site's survey.
     pub fn allows(&self, origin: &Origin) -> bool {
         self.allowed_origins.contains(origin)
@@ -102,10 +121,9 @@ pub struct SiteSettings<'a> {
 
 impl SiteSettings<'_> {
     fn into_site(self, id: SiteId, token: &AdminToken) -> Result<Site, InvalidInput> {
-        Ok(Site {
-            id,
+        let settings = form::CheckedSettings {
             name: self.name.to_owned(),
-            allowed_origins: self
+            origins: self
                 .origins
                 .iter()
                 .map(|o| Origin::parse(o))
@@ -114,12 +132,8 @@ impl SiteSettings<'_> {
             cooldown_days: self.cooldown_days,
             retention_days: self.retention_days,
             honor_do_not_track: self.honor_do_not_track,
-            admin_token_hash: token.hash(),
-            survey: Arc::new(PublishedSurvey {
-                version: 1,
-                definition: SurveyDefinition::default(),
-            }),
-        })
+        };
+        Ok(Site::new(id, settings, token))
     }
 }
 
@@ -137,33 +151,17 @@ pub async fn register(
     })
 }
 
-/// Adds a site from the console with `owner_id` as its admin; returns it with its one-time
-/// admin token.
+/// Adds a site from the console with `owner_id` as its admin; returns it with its admin token,
+/// to be shown this once.
 pub async fn create_for(
     store: &dyn SiteStore,
     owner_id: &str,
-    settings: &form::CheckedSettings,
-) -> Result<RegisteredSite, StoreError> {
+    settings: form::CheckedSettings,
+) -> Result<(Site, AdminToken), StoreError> {
     let token = AdminToken::generate();
-    let site = Site {
-        id: SiteId::generate(),
-        name: settings.name.clone(),
-        allowed_origins: settings.origins.clone(),
-        sample_percent: settings.sample_percent,
-        cooldown_days: settings.cooldown_days,
-        retention_days: settings.retention_days,
-        honor_do_not_track: settings.honor_do_not_track,
-        admin_token_hash: token.hash(),
-        survey: Arc::new(PublishedSurvey {
-            version: 1,
-            definition: SurveyDefinition::default(),
-        }),
-    };
+    let site = Site::new(SiteId::generate(), settings, &token);
     store.create_site_for(&site, Some(owner_id)).await?;
-    Ok(RegisteredSite {
-        site_id: site.id.to_string(),
-        admin_token: token.reveal().to_owned(),
-    })
+    Ok((site, token))
 }
 
 /// Gives a site a fresh admin token; the old one stops working at once (the admin API reads
