@@ -5,7 +5,7 @@ mod common;
 use std::sync::Arc;
 
 use common::{postgres_admin_url, update, ThrowawayPostgres};
-use soovita_server::accounts::{Invitation, Owner, Role, Session};
+use soovita_server::accounts::{Invitation, MemberChange, Owner, Role, Session};
 use soovita_server::domain::{AdminToken, Origin, ResponseId, SiteId, TokenHash};
 use soovita_server::inbox::FollowUpStatus;
 use soovita_server::inbox::InboxItem;
@@ -244,24 +244,34 @@ async fn memberships(store: &dyn Store) {
             ("jaan@pood.ee", Role::Admin)
         ]
     );
-    assert!(store
-        .change_member(&kohvik.id, &jaan.id, Some(Role::Member))
-        .await
-        .unwrap());
-    assert!(!store
-        .change_member(&kohvik.id, &anu.id, Some(Role::Member))
-        .await
-        .unwrap());
-    assert!(!store
-        .change_member(&kohvik.id, &anu.id, None)
-        .await
-        .unwrap());
+    assert_eq!(
+        store
+            .change_member(&kohvik.id, &jaan.id, Some(Role::Member))
+            .await
+            .unwrap(),
+        MemberChange::Changed
+    );
+    assert_eq!(
+        store
+            .change_member(&kohvik.id, &anu.id, Some(Role::Member))
+            .await
+            .unwrap(),
+        MemberChange::LastAdmin
+    );
+    assert_eq!(
+        store
+            .change_member(&kohvik.id, &anu.id, None)
+            .await
+            .unwrap(),
+        MemberChange::LastAdmin
+    );
     assert_eq!(
         store.role(&anu.id, &kohvik.id).await.unwrap(),
         Some(Role::Admin)
     );
-    assert!(
-        !store.change_member(&pood.id, &anu.id, None).await.unwrap(),
+    assert_eq!(
+        store.change_member(&pood.id, &anu.id, None).await.unwrap(),
+        MemberChange::NotAMember,
         "not a member there"
     );
 

@@ -90,6 +90,16 @@ pub struct Member {
     pub role: Role,
 }
 
+/// What became of a change to a site's members.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberChange {
+    Changed,
+    /// The account is not a member of the site.
+    NotAMember,
+    /// It would have left the site without an admin.
+    LastAdmin,
+}
+
 /// An invitation to a site, not yet accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Invitation {

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use super::{Invitation, Member, Owner, Role, Session};
+use super::{Invitation, Member, MemberChange, Owner, Role, Session};
 use crate::db::{Db, Query, Row, StoreError};
 use crate::domain::{SiteId, TokenHash};
 
@@ -40,15 +40,14 @@ pub trait AccountStore: Send + Sync {
     ) -> Result<(), StoreError>;
     /// The site's members, by email.
     async fn members(&self, site: &SiteId) -> Result<Vec<Member>, StoreError>;
-    /// Changes a member's role, or removes the member with `None`, unless that would leave the
-    /// site without an admin: `Ok(false)` then, and nothing changes. Also `false` for an
-    /// account that is not a member.
+    /// Changes a member's role, or removes the member with `None`, unless the account is not a
+    /// member or the site would be left without an admin; then nothing changes.
     async fn change_member(
         &self,
         site: &SiteId,
         owner_id: &str,
         role: Option<Role>,
-    ) -> Result<bool, StoreError>;
+    ) -> Result<MemberChange, StoreError>;
     /// Records an invitation whose link carries a token of this hash.
     async fn create_invitation(
         &self,
@@ -234,7 +233,7 @@ impl AccountStore for Db {
         site: &SiteId,
         owner_id: &str,
         role: Option<Role>,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<MemberChange, StoreError> {
         // In one transaction with the count, so two admins demoting each other at once cannot
         // both succeed. The site's row is written first to take its lock (SQLite's write lock).
         let mut transaction = self.begin().await?;
@@ -253,7 +252,7 @@ impl AccountStore for Db {
                 .bind(owner_id),
         };
         if transaction.execute(change).await? == 0 {
-            return Ok(false);
+            return Ok(MemberChange::NotAMember);
         }
         let admins = transaction
             .fetch_optional(
@@ -267,10 +266,10 @@ impl AccountStore for Db {
             .transpose()?
             .unwrap_or(0);
         if admins == 0 {
-            return Ok(false);
+            return Ok(MemberChange::LastAdmin);
         }
         transaction.commit().await?;
-        Ok(true)
+        Ok(MemberChange::Changed)
     }
 
     async fn create_invitation(

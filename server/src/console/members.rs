@@ -11,8 +11,8 @@ use maud::{html, Markup};
 use serde::Deserialize;
 
 use crate::accounts::{
-    normalize_email, spend_a_password_check, Invitation, Member, Owner, Role, INVITATION_DAYS,
-    MIN_PASSWORD_CHARS,
+    normalize_email, spend_a_password_check, Invitation, Member, MemberChange, Owner, Role,
+    INVITATION_DAYS, MIN_PASSWORD_CHARS,
 };
 use crate::clock;
 use crate::domain::TokenHash;
@@ -240,20 +240,20 @@ pub(super) async fn change(
             ConsoleError::InvalidForm("the role is admin, member or remove".into())
         })?),
     };
-    let members = state.store.members(&site.id).await?;
-    if !members.iter().any(|member| member.owner_id == owner_id) {
-        return Err(ConsoleError::UnknownMember);
-    }
-    if !state.store.change_member(&site.id, &owner_id, role).await? {
-        let problem = "A site keeps at least one admin: make someone else admin first.";
-        return show(
-            &state,
-            &signed_in,
-            &site,
-            Notice::Refused(problem),
-            StatusCode::BAD_REQUEST,
-        )
-        .await;
+    match state.store.change_member(&site.id, &owner_id, role).await? {
+        MemberChange::Changed => {}
+        MemberChange::NotAMember => return Err(ConsoleError::UnknownMember),
+        MemberChange::LastAdmin => {
+            let problem = "A site keeps at least one admin: make someone else admin first.";
+            return show(
+                &state,
+                &signed_in,
+                &site,
+                Notice::Refused(problem),
+                StatusCode::BAD_REQUEST,
+            )
+            .await;
+        }
     }
     if owner_id == signed_in.owner.id && role != Some(Role::Admin) {
         return Ok(Redirect::to("/console").into_response());
