@@ -131,10 +131,10 @@ impl Query {
         self
     }
 
-    fn sqlite(&self) -> sqlx::query::Query<'static, Sqlite, SqliteArguments> {
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(self.sql.clone()));
-        for value in &self.values {
-            query = match value.clone() {
+    fn sqlite(self) -> sqlx::query::Query<'static, Sqlite, SqliteArguments> {
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(self.sql));
+        for value in self.values {
+            query = match value {
                 Value::Int(v) => query.bind(v),
                 Value::Text(v) => query.bind(v),
                 Value::Flag(v) => query.bind(v),
@@ -143,10 +143,10 @@ impl Query {
         query
     }
 
-    fn postgres(&self) -> sqlx::query::Query<'static, Postgres, PgArguments> {
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(self.sql.clone()));
-        for value in &self.values {
-            query = match value.clone() {
+    fn postgres(self) -> sqlx::query::Query<'static, Postgres, PgArguments> {
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(self.sql));
+        for value in self.values {
+            query = match value {
                 Value::Int(v) => query.bind(v),
                 Value::Text(v) => query.bind(v),
                 Value::Flag(v) => query.bind(v),
