@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Mutex};
 
 use super::{placeholders, writer_gone, GroupCommit, Placeholder, StoreError, Upsert, Value};
 
@@ -31,6 +31,9 @@ pub(super) struct SqliteDb {
     /// `false` from a storage failure (disk full, a lock it could not get) until a write
     /// succeeds.
     writes_succeed: Arc<AtomicBool>,
+    /// Held by whoever checkpoints: SQLite refuses (busy, no error) a checkpoint while another
+    /// connection runs one, and an erasure's must not be lost to the quarter-second one.
+    checkpointing: Arc<Mutex<()>>,
 }
 
 /// One upsert waiting for the writer, and where to report whether it was written.
@@ -94,11 +97,13 @@ impl SqliteDb {
         std::thread::Builder::new()
             .name("sqlite-writer".into())
             .spawn(move || run_writer(connection, jobs, &health))?;
-        tokio::spawn(checkpoint_now_and_then(pool.clone()));
+        let checkpointing = Arc::new(Mutex::new(()));
+        tokio::spawn(checkpoint_now_and_then(pool.clone(), checkpointing.clone()));
         Ok(Self {
             pool,
             writer,
             writes_succeed,
+            checkpointing,
         })
     }
 
@@ -125,14 +130,24 @@ impl SqliteDb {
 
     /// After an erasure: secure_delete zeroed the rows in their pages, but the write-ahead log
     /// still holds the pages as they were until it is checkpointed and truncated. Best effort:
-    /// a reader in the middle of a long query keeps it from truncating, and then the frames are
-    /// overwritten as the log is reused.
+    /// a reader in the middle of a long query (beyond the busy timeout) keeps it from
+    /// truncating, and then the frames are overwritten as the log is reused.
     pub(super) async fn forget_erased(&self) {
-        if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-            .execute(&self.pool)
+        let _alone = self.checkpointing.lock().await;
+        // The pragma reports a checkpoint it could not finish in its first column, not as an
+        // error.
+        match sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(TRUNCATE)")
+            .fetch_one(&self.pool)
             .await
         {
-            tracing::warn!(%error, "truncating the write-ahead log after an erasure failed");
+            Ok((0, _, _)) => {}
+            Ok(_) => tracing::warn!(
+                "a reader kept the write-ahead log from being truncated after an erasure; \
+                 the erased text stays in it until the log is reused"
+            ),
+            Err(error) => {
+                tracing::warn!(%error, "truncating the write-ahead log after an erasure failed")
+            }
         }
     }
 }
@@ -156,10 +171,11 @@ fn open_writer(path: &str) -> rusqlite::Result<rusqlite::Connection> {
 
 /// Copies the write-ahead log into the database file every quarter second. PASSIVE never waits
 /// for, nor blocks, the writer, which goes on appending while it runs.
-async fn checkpoint_now_and_then(pool: SqlitePool) {
+async fn checkpoint_now_and_then(pool: SqlitePool, checkpointing: Arc<Mutex<()>>) {
     let mut ticks = tokio::time::interval(Duration::from_millis(250));
     loop {
         ticks.tick().await;
+        let _alone = checkpointing.lock().await;
         if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
             .execute(&pool)
             .await
