@@ -65,6 +65,11 @@ pub async fn serve(
     if let Some(mail) = &options.mail {
         tokio::spawn(crate::mail::sender::run(store.clone(), mail.clone()));
     }
+    tokio::spawn(crate::watch::run(
+        store.clone(),
+        options.mail.clone(),
+        options.webhooks.attempts,
+    ));
     let limits = Arc::new(RateLimits::new(options.rate_limits.clone()));
     tokio::spawn(forget_idle_clients(limits.clone()));
     let cores = std::thread::available_parallelism().map_or(2, usize::from);

@@ -161,6 +161,10 @@ pub struct ServeArgs {
     /// who wrote (Reply-To).
     #[arg(long, env = "SOOVITA_MAIL_FROM", requires = "smtp_url")]
     pub mail_from: Option<String>,
+    /// This server's address as owners reach the console, e.g. https://feedback.kohvik.ee:
+    /// the digest of overdue cases links to the inbox with it.
+    #[arg(long, env = "SOOVITA_CONSOLE_URL", requires = "smtp_url")]
+    pub console_url: Option<String>,
     /// Adds the parse-only baseline endpoint used by the ingest benchmark. Not for production.
     #[arg(long, hide = true)]
     pub bench_parse_only: bool,

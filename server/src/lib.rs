@@ -7,6 +7,7 @@
 
 pub mod accounts;
 pub mod app;
+pub mod checkbacks;
 pub mod clock;
 pub mod config;
 pub mod console;
@@ -24,6 +25,7 @@ pub mod sites;
 pub mod state;
 pub mod store;
 pub mod surveys;
+pub mod watch;
 pub mod webhooks;
 
 pub use app::{serve, shutdown_signal, ServeOptions, SHUTDOWN_GRACE};

@@ -47,8 +47,11 @@ async fn main() -> anyhow::Result<()> {
                     trusted_proxies: Vec::new(),
                 },
                 metrics_token: args.metrics_token,
-                mail: match (&args.smtp_url, &args.mail_from) {
-                    (Some(url), Some(from)) => Some(MailOptions::new(url, from)?),
+                mail: match (&args.smtp_url, &args.mail_from, &args.console_url) {
+                    (Some(url), Some(from), None) => Some(MailOptions::new(url, from)?),
+                    (Some(url), Some(from), Some(console)) => {
+                        Some(MailOptions::new(url, from)?.with_console_url(console)?)
+                    }
                     _ => None,
                 },
                 webhooks: WebhookOptions {

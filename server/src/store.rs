@@ -14,17 +14,27 @@ use prelude::*;
 pub mod prelude {
     pub use super::Store;
     pub use crate::accounts::AccountStore;
+    pub use crate::checkbacks::CheckBackStore;
     pub use crate::inbox::InboxStore;
     pub use crate::mail::MailStore;
     pub use crate::responses::ResponseStore;
     pub use crate::results::ResultStore;
     pub use crate::sites::SiteStore;
+    pub use crate::watch::WatchStore;
     pub use crate::webhooks::WebhookStore;
 }
 
 #[async_trait]
 pub trait Store:
-    SiteStore + ResponseStore + ResultStore + AccountStore + InboxStore + WebhookStore + MailStore
+    SiteStore
+    + ResponseStore
+    + ResultStore
+    + AccountStore
+    + InboxStore
+    + WebhookStore
+    + MailStore
+    + CheckBackStore
+    + WatchStore
 {
     /// Succeeds when the database answers a query and can take writes.
     async fn ping(&self) -> Result<(), StoreError>;

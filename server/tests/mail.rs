@@ -214,6 +214,7 @@ impl Shop {
             .header("sec-fetch-site", "same-origin")
             .form(&[
                 ("csrf", self.csrf.as_str()),
+                ("step", "send"),
                 ("subject", subject),
                 ("body", "Vabandame! Saadame uue kohvi."),
             ])
@@ -258,6 +259,39 @@ async fn a_reply_reaches_the_visitor_and_a_refusal_shows_on_the_case() {
         "{composer}"
     );
     assert!(composer.contains("Mul on kahju") && composer.contains("Kohv oli külm"));
+    // Preview first: the message as it will go out, with its headers, and nothing queued.
+    let preview = shop
+        .http
+        .post(format!(
+            "{}/console/sites/{}/inbox/{case}/thread",
+            shop.base, shop.site
+        ))
+        .header("cookie", &shop.cookie)
+        .header("sec-fetch-site", "same-origin")
+        .form(&[
+            ("csrf", shop.csrf.as_str()),
+            ("step", "preview"),
+            ("subject", "Teie tagasiside Kohvik kohta"),
+            ("body", "Vabandame! Saadame uue kohvi."),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(preview.contains("as it will go out"), "{preview}");
+    assert!(
+        preview.contains("<dd>anu@kohvik.ee</dd>") && preview.contains("<dd>mari@example.com</dd>")
+    );
+    assert!(
+        shop.store
+            .thread(&shop.site, &case)
+            .await
+            .unwrap()
+            .is_empty(),
+        "a preview sends nothing"
+    );
     let sent_at = Instant::now();
     assert_eq!(
         shop.reply(&case, "Teie tagasiside Kohvik kohta").await,

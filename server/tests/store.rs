@@ -9,7 +9,8 @@ use soovita_server::accounts::{Invitation, MemberChange, Owner, Role, Session};
 use soovita_server::domain::{AdminToken, Origin, ResponseId, SiteId, TokenHash};
 use soovita_server::inbox::FollowUpStatus;
 use soovita_server::inbox::InboxItem;
-use soovita_server::mail::{MailStatus, OutgoingMail};
+use soovita_server::mail::templates::{for_case, Template};
+use soovita_server::mail::{MailKind, MailStatus, OutgoingMail};
 use soovita_server::responses::filter::{FilterQuery, ResponseFilter};
 use soovita_server::responses::{StatementUpdate, UPDATE_WINDOW_MS};
 use soovita_server::results::TrendInterval;
@@ -19,7 +20,7 @@ use soovita_server::webhooks::{
     AnnouncedResponse, Attempt, AttemptOutcome, DeliveryStatus, DueDelivery, Webhook, WebhookEvent,
     WebhookFormat,
 };
-use soovita_wire::{Dimension, EffortDriver, SurveyDefinition};
+use soovita_wire::{Category, Dimension, EffortDriver, SurveyDefinition};
 
 fn site(name: &str) -> Site {
     Site {
@@ -342,6 +343,7 @@ async fn memberships(store: &dyn Store) {
         .unwrap();
     let case = ResponseId::parse(case_id).unwrap();
     let mail = OutgoingMail::compose(
+        MailKind::Reply,
         kohvik.id.clone(),
         Some(case),
         "anu@kohvik.ee",
@@ -350,7 +352,35 @@ async fn memberships(store: &dyn Store) {
         "We will send a new one.",
     )
     .unwrap();
-    store.queue_mail(&mail, 70_000).await.unwrap();
+    assert!(store.queue_mail(&mail, 70_000).await.unwrap());
+    assert!(
+        !store.queue_mail(&mail, 70_500).await.unwrap(),
+        "one id, one message"
+    );
+    // A site's own wording of a reply replaces the built-in one until reset.
+    let own = Template::check("Sorry, {site}", "You gave {score}.").unwrap();
+    store
+        .save_reply_template(&kohvik.id, ("et", Category::Detractor), &own, 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        for_case(store, &kohvik.id, Some("et"), 3).await.unwrap(),
+        own
+    );
+    assert_ne!(
+        for_case(store, &kohvik.id, Some("et"), 9).await.unwrap(),
+        own,
+        "another category keeps the built-in one"
+    );
+    assert_eq!(
+        store.edited_templates(&kohvik.id).await.unwrap(),
+        [("et".to_owned(), "detractor".to_owned())]
+    );
+    store
+        .reset_reply_template(&kohvik.id, "et", Category::Detractor)
+        .await
+        .unwrap();
+    assert!(store.edited_templates(&kohvik.id).await.unwrap().is_empty());
     let claimed = store.claim_due_mail(70_000, 90_000, 10).await.unwrap();
     assert_eq!(
         (claimed.len(), claimed[0].id.as_str(), claimed[0].attempts),
@@ -620,13 +650,15 @@ async fn follow_ups(store: &dyn Store, shop: &Site) {
     let order = |items: Vec<InboxItem>| items.into_iter().map(|i| i.score).collect::<Vec<_>>();
     assert_eq!(
         order(inbox().await),
-        [5, 2, 8, 9],
-        "detractors first, newest first"
+        [2, 5, 8, 9],
+        "cases waiting for a first contact, the soonest due first: detractors have 24 hours, \
+         the others 72"
     );
     assert_eq!(
-        inbox().await[1].email.as_deref(),
+        inbox().await[0].email.as_deref(),
         Some("guest1@example.com")
     );
+    assert_eq!(inbox().await[0].due_at_ms, 2_000 + 24 * 3_600_000);
 
     let (old_detractor, declined) = (&ids[1], &ids[4]);
     let note = |status, notes, at| store.follow_up(&cafe.id, old_detractor, status, notes, at);

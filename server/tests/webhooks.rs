@@ -304,9 +304,14 @@ async fn an_internal_receiver_is_refused_when_sent_unless_allowed() {
         .await
         .unwrap();
     let client = dispatcher::client(&refusing).unwrap();
-    dispatcher::send_due(store.as_ref(), &client, &refusing)
-        .await
-        .unwrap();
+    dispatcher::send_due(
+        store.as_ref(),
+        &client,
+        &refusing,
+        &soovita_server::clock::now_ms,
+    )
+    .await
+    .unwrap();
     let deliveries = store.deliveries(&site_id, 10).await.unwrap();
     let attempt = &deliveries[0].attempts[0];
     assert_eq!(attempt.status_code, None);

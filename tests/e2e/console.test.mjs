@@ -157,7 +157,7 @@ describe('the console', () => {
     await context.close();
   });
 
-  test('an owner works through the inbox: detractors first, a case moved to resolved, the times kept', async () => {
+  test('an owner works through the inbox: the soonest due first, a case moved to resolved, the times kept', async () => {
     const { context, page } = await newPage();
     await signIn(page);
     await Promise.all([page.waitForNavigation(), page.getByRole('link', { name: 'Kohvik' }).click()]);
@@ -165,15 +165,16 @@ describe('the console', () => {
     const cases = page.locator('article.case');
     assert.equal(await cases.count(), contacts.size, 'every visitor who agreed to be contacted, no one else');
     const emails = async () => (await cases.locator('a[href^="mailto:"]').allTextContents());
-    assert.deepEqual(await emails(), ['zero@example.com', 'till@example.com', 'eight@example.com'],
-      'detractors first, the newest first; then passives');
+    assert.deepEqual(await emails(), ['till@example.com', 'zero@example.com', 'eight@example.com'],
+      'the soonest due first: detractors (24 h), the older first, then the passive (72 h)');
+    assert.match(await cases.first().locator('.due').textContent(), /^2[34] h left to first contact$/);
     assert.equal(await page.locator('#first-contact').textContent(), '–', 'nobody contacted yet');
 
     const first = cases.first();
     await first.getByLabel('Status').selectOption('resolved');
     await first.getByLabel('Internal notes').fill('Called back <b>today</b>; refund sent');
     await Promise.all([page.waitForNavigation(), first.getByRole('button', { name: 'Save' }).click()]);
-    assert.deepEqual(await emails(), ['till@example.com', 'eight@example.com', 'zero@example.com'], 'resolved cases go last');
+    assert.deepEqual(await emails(), ['zero@example.com', 'eight@example.com', 'till@example.com'], 'resolved cases go last');
     const resolved = cases.last();
     assert.equal(await resolved.locator('.status').textContent(), 'resolved');
     assert.equal(await resolved.getByLabel('Internal notes').inputValue(), 'Called back <b>today</b>; refund sent');

@@ -20,8 +20,9 @@ pub(super) async fn inbox(
     SiteAccess { signed_in, site }: AsMember,
 ) -> Result<Response, ConsoleError> {
     let items = state.store.inbox(&site.id, INBOX_SHOWN).await?;
-    let times = crate::inbox::response_times(&items);
-    Ok(pages::inbox(signed_in.header(), &site, &items, &times).into_response())
+    let now_ms = clock::now_ms();
+    let times = crate::inbox::response_times(&items, now_ms);
+    Ok(pages::inbox(signed_in.header(), &site, &items, &times, now_ms).into_response())
 }
 
 #[derive(Deserialize)]

@@ -16,7 +16,7 @@ use crate::accounts::{
 };
 use crate::clock;
 use crate::domain::TokenHash;
-use crate::mail::OutgoingMail;
+use crate::mail::{MailKind, OutgoingMail};
 use crate::sites::Site;
 use crate::state::AppState;
 
@@ -198,6 +198,7 @@ pub(super) async fn invite(
             role.as_str()
         );
         let mail = OutgoingMail::compose(
+            MailKind::Invitation,
             site.id.clone(),
             None,
             &signed_in.owner.email,

@@ -4,6 +4,8 @@
 
 mod auth;
 mod charts;
+mod check_back;
+mod closing;
 mod editor;
 mod error;
 mod inbox;
@@ -42,10 +44,31 @@ type Handlers = fn() -> MethodRouter<AppState>;
 /// (`server/tests/isolation.rs`) walks it, so no route escapes the test: every one with a
 /// `{site_id}` must answer an account that is not a member of that site as it answers an
 /// unknown site, and a member as the admin role requires, and change nothing.
-pub static ROUTES: [(&str, Handlers); 26] = [
+pub static ROUTES: [(&str, Handlers); 32] = [
     (
         "/console/sites/{site_id}/inbox/{response_id}/thread",
         || get(thread::thread).post(thread::reply),
+    ),
+    (
+        "/console/sites/{site_id}/inbox/{response_id}/thread/check-back",
+        || post(thread::check_back),
+    ),
+    ("/check-back/{link}", || {
+        get(check_back::show).post(check_back::record)
+    }),
+    ("/console/sites/{site_id}/closing-the-loop", || {
+        get(closing::settings).post(closing::save_settings)
+    }),
+    (
+        "/console/sites/{site_id}/closing-the-loop/test-mail",
+        || post(closing::test_mail),
+    ),
+    ("/console/sites/{site_id}/templates", || {
+        get(closing::templates)
+    }),
+    (
+        "/console/sites/{site_id}/templates/{lang}/{category}",
+        || get(closing::template).post(closing::save_template),
     ),
     ("/console/invitations/{token}", || {
         get(members::invitation).post(members::accept)

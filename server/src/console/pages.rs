@@ -5,8 +5,9 @@ use maud::{html, Markup, DOCTYPE};
 use soovita_wire::{Category, EffortDriver, SiteResults};
 
 use super::charts;
+use crate::checkbacks::Recovery;
 use crate::inbox::InboxItem;
-use crate::inbox::{human, FollowUpStatus, ResponseTimes};
+use crate::inbox::{human, FollowUpStatus, ResponseTimes, Share};
 use crate::responses::filter::FilterQuery;
 use crate::responses::StoredComment;
 use crate::results::TrendInterval;
@@ -105,6 +106,8 @@ pub fn sites(owner: SignedInAs<'_>, sites: &[Site]) -> Markup {
 
 /// What the dashboard shows, and the filter it was asked for.
 pub struct DashboardView<'a> {
+    /// How fast cases were answered, and how many detractors were won back.
+    pub closing: (&'a ResponseTimes, &'a Recovery),
     pub results: &'a SiteResults,
     pub comments: &'a [StoredComment],
     pub search: &'a str,
@@ -142,6 +145,60 @@ fn filter_form(view: &DashboardView<'_>) -> Markup {
             label { "Search comments" input type="search" name="q" value=(view.search); }
             button type="submit" { "Apply" }
         }
+    }
+}
+
+/// The share of cases contacted within target by month, beside the medians, and the recovery
+/// rate of detractors who answered a check-back.
+fn closing_the_loop(site: &Site, (times, recovery): (&ResponseTimes, &Recovery)) -> Markup {
+    let share = |share: Share| {
+        share
+            .percent()
+            .map_or_else(|| "–".to_owned(), |percent| format!("{percent}%"))
+    };
+    let wait = |ms: Option<i64>| ms.map_or_else(|| "–".to_owned(), human);
+    html! {
+        h2 { "Closing the loop" }
+        div.cards {
+            div.card {
+                div.muted { "Contacted within target" }
+                div.figure #dashboard-within-target { (share(times.within_target)) }
+                div.muted { (times.within_target.part) " of " (times.within_target.whole) " cases" }
+            }
+            div.card {
+                div.muted { "Median time to first contact" }
+                div.figure { (wait(times.first_contact_ms)) }
+            }
+            div.card {
+                div.muted { "Detractors won back" }
+                div.figure #recovery-rate { @match recovery.percent() { Some(p) => (format!("{p}%")), None => "–" } }
+                div.muted #recovery-detail {
+                    @if recovery.answered == 0 { "no check-back answered yet" }
+                    @else {
+                        (recovery.recovered) " of " (recovery.answered) " now answer 7 or more; median change "
+                        (format!("{:+.1}", recovery.median_change.unwrap_or_default()))
+                    }
+                }
+            }
+        }
+        @if !times.by_month.is_empty() {
+            div.table-wrap { table {
+                caption.muted { "By the month of the response (the inbox's newest " (crate::inbox::INBOX_SHOWN) " cases)" }
+                thead { tr { th { "Month" } th.number { "Contacted within target" } th.number { "Median to first contact" } th.number { "Median to resolution" } } }
+                tbody {
+                    @for month in times.by_month.iter().rev().take(6) {
+                        tr {
+                            td { (month.month) }
+                            td.number { (share(month.within_target)) " (" (month.within_target.part) "/" (month.within_target.whole) ")" }
+                            td.number { (wait(month.first_contact_ms)) }
+                            td.number { (wait(month.resolution_ms)) }
+                        }
+                    }
+                }
+            } }
+        }
+        p.muted { a href=(format!("/console/sites/{}/inbox", site.id)) { "To the inbox" } " · "
+            a href=(format!("/console/sites/{}/closing-the-loop", site.id)) { "Target times" } }
     }
 }
 
@@ -263,6 +320,7 @@ pub fn dashboard(owner: SignedInAs<'_>, site: &Site, view: &DashboardView<'_>) -
                     }
                 } }
             }
+            (closing_the_loop(site, view.closing))
             h2 { "Comments" }
             @if comments.is_empty() {
                 p.muted { "No comments" @if !search.is_empty() { " containing “" (search) "”" } "." }
@@ -284,24 +342,45 @@ pub fn dashboard(owner: SignedInAs<'_>, site: &Site, view: &DashboardView<'_>) -
     )
 }
 
+/// How long a case has left before its first contact is due, or how long it is overdue.
+pub(super) fn due(case: &InboxItem, now_ms: i64) -> Option<(bool, String)> {
+    if !case.awaits_contact() {
+        return None;
+    }
+    let left = case.due_at_ms - now_ms;
+    Some(if left >= 0 {
+        (false, format!("{} left to first contact", human(left)))
+    } else {
+        (true, format!("overdue by {}", human(-left)))
+    })
+}
+
 /// The visitors who agreed to be contacted, and how fast their cases are handled.
 pub fn inbox(
     owner: SignedInAs<'_>,
     site: &Site,
     items: &[InboxItem],
     times: &ResponseTimes,
+    now_ms: i64,
 ) -> Markup {
     let csrf = owner.csrf_token.to_owned();
     let wait = |ms: Option<i64>| ms.map_or_else(|| "–".to_owned(), human);
+    let share = |share: Share| {
+        share.percent().map_or_else(
+            || "–".to_owned(),
+            |percent| format!("{percent}% of {}", share.whole),
+        )
+    };
     layout(
         &format!("Inbox · {}", site.name),
         Some(owner),
         html! {
             p { a href=(format!("/console/sites/{}", site.id)) { "← " (site.name) } }
             h1 { "Inbox" }
-            p.muted { "Visitors who agreed to be contacted: open cases first, detractors first. \
-                A complaint handled quickly is what wins a customer back, so the time to first \
-                contact is the number to watch." }
+            p.muted { "Visitors who agreed to be contacted: cases waiting for a first contact first, \
+                the most overdue first. A complaint handled quickly is what wins a customer back, so \
+                the time to first contact is the number to watch. "
+                a href=(format!("/console/sites/{}/closing-the-loop", site.id)) { "Target times and acknowledgements" } }
             @if items.is_empty() {
                 p { "Nobody has asked to be contacted yet." }
             } @else {
@@ -314,16 +393,21 @@ pub fn inbox(
                         div.muted { "Median time to resolution" }
                         div.figure #resolution { (wait(times.resolution_ms)) }
                     }
+                    div.card {
+                        div.muted { "Contacted within target" }
+                        div.figure #within-target { (share(times.within_target)) }
+                    }
                 }
                 div.table-wrap { table {
                     caption.muted { "Medians by the month of the response" }
-                    thead { tr { th { "Month" } th.number { "To first contact" } th.number { "Contacted" } th.number { "To resolution" } th.number { "Resolved" } } }
+                    thead { tr { th { "Month" } th.number { "To first contact" } th.number { "Contacted" } th.number { "Within target" } th.number { "To resolution" } th.number { "Resolved" } } }
                     tbody {
                         @for month in &times.by_month {
                             tr {
                                 td { (month.month) }
                                 td.number { (wait(month.first_contact_ms)) }
                                 td.number { (month.contacted) }
+                                td.number { (share(month.within_target)) }
                                 td.number { (wait(month.resolution_ms)) }
                                 td.number { (month.resolved) }
                             }
@@ -337,6 +421,9 @@ pub fn inbox(
                     div {
                         strong class=(class) { (item.score) } " · " (words) " · "
                         span.muted { (date(item.created_at_ms)) }
+                        @if let Some((late, text)) = due(item, now_ms) {
+                            " · " strong.due.overdue[late] { (text) }
+                        }
                         @if let Some(path) = &item.page_path { " · " span.muted { (path) } }
                     }
                     @if let Some(email) = &item.email {

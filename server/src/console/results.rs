@@ -4,6 +4,9 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
+use crate::checkbacks::Recovery;
+use crate::clock;
+use crate::inbox::{response_times, INBOX_SHOWN};
 use crate::responses::export::{download, ExportFormat};
 use crate::responses::filter::{FilterQuery, ResponseFilter};
 use crate::results::TrendInterval;
@@ -53,8 +56,12 @@ pub(super) async fn dashboard(
             COMMENTS_SHOWN,
         )
         .await?;
+    let cases = state.store.inbox(id, INBOX_SHOWN).await?;
+    let times = response_times(&cases, clock::now_ms());
+    let recovery = Recovery::of(&state.store.check_back_answers(id).await?);
     let view = pages::DashboardView {
         results: &results,
+        closing: (&times, &recovery),
         comments: &comments,
         search,
         filter: &filter_query,

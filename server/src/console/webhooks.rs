@@ -39,6 +39,8 @@ pub(super) struct WebhookForm {
     new_detractor: Option<String>,
     contact_requested: Option<String>,
     response: Option<String>,
+    #[serde(rename = "case.overdue")]
+    case_overdue: Option<String>,
 }
 
 pub(super) async fn add_webhook(
@@ -54,6 +56,7 @@ pub(super) async fn add_webhook(
         (WebhookEvent::NewDetractor, &form.new_detractor),
         (WebhookEvent::ContactRequested, &form.contact_requested),
         (WebhookEvent::Response, &form.response),
+        (WebhookEvent::CaseOverdue, &form.case_overdue),
     ];
     let events: Vec<String> = ticked
         .into_iter()

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 mod store;
 
-pub use store::InboxStore;
+pub use store::{InboxStore, DUE_AT_SQL};
 
 /// A response in the inbox and its follow-up.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +27,82 @@ pub struct InboxItem {
     /// When the visitor was first contacted.
     pub contacted_at_ms: Option<i64>,
     pub resolved_at_ms: Option<i64>,
+    /// When the first contact is due: the response's time plus its category's target.
+    pub due_at_ms: i64,
+}
+
+impl InboxItem {
+    /// Whether the case still waits for its first contact.
+    pub fn awaits_contact(&self) -> bool {
+        self.contacted_at_ms.is_none() && self.status != FollowUpStatus::Resolved
+    }
+
+    /// Whether the first contact came, or should have come, by `now_ms`, and in time: `None`
+    /// while the case waits and is not yet due.
+    pub fn within_target(&self, now_ms: i64) -> Option<bool> {
+        match self.contacted_at_ms {
+            Some(at) => Some(at <= self.due_at_ms),
+            None if self.status == FollowUpStatus::Resolved => None,
+            None => (now_ms > self.due_at_ms).then_some(false),
+        }
+    }
+}
+
+/// How soon a site means to get in touch, and whether its server acknowledges requests on its
+/// own. LOYALTY.md §5 (seed 002): a complaint answered within a day won the airline the
+/// customer's money back; detractors first, so their default is the shorter one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CaseSettings {
+    /// Hours from a detractor's response to the first contact.
+    pub detractor_hours: u16,
+    /// Hours for passives and promoters.
+    pub other_hours: u16,
+    /// Mail each visitor who asks to be contacted a short acknowledgement at once.
+    pub acknowledge: bool,
+}
+
+impl Default for CaseSettings {
+    fn default() -> Self {
+        Self {
+            detractor_hours: 24,
+            other_hours: 72,
+            acknowledge: false,
+        }
+    }
+}
+
+/// The longest target: a month.
+pub const MAX_TARGET_HOURS: u16 = 720;
+
+/// Why case settings cannot be saved.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum InvalidCaseSettings {
+    #[error(
+        "the {0} target must be a whole number of hours from 1 to {MAX_TARGET_HOURS}, got {1:?}"
+    )]
+    Target(&'static str, String),
+}
+
+impl CaseSettings {
+    /// Settings as typed in a form.
+    pub fn parse(
+        detractor_hours: &str,
+        other_hours: &str,
+        acknowledge: bool,
+    ) -> Result<Self, InvalidCaseSettings> {
+        let hours = |which: &'static str, raw: &str| {
+            raw.trim()
+                .parse::<u16>()
+                .ok()
+                .filter(|hours| (1..=MAX_TARGET_HOURS).contains(hours))
+                .ok_or_else(|| InvalidCaseSettings::Target(which, raw.to_owned()))
+        };
+        Ok(Self {
+            detractor_hours: hours("detractor", detractor_hours)?,
+            other_hours: hours("passive and promoter", other_hours)?,
+            acknowledge,
+        })
+    }
 }
 
 /// The most cases the inbox lists (and computes its medians over).
@@ -99,6 +175,8 @@ pub struct ResponseTimes {
     pub first_contact_ms: Option<i64>,
     /// Median time from the response to its resolution, over cases resolved.
     pub resolution_ms: Option<i64>,
+    /// Of the cases contacted or already due, how many were contacted in time.
+    pub within_target: Share,
     /// The same medians for the responses of each month ("2026-11"), oldest month first.
     pub by_month: Vec<MonthTimes>,
 }
@@ -114,9 +192,39 @@ pub struct MonthTimes {
     /// Median time to resolution.
     pub resolution_ms: Option<i64>,
     pub resolved: usize,
+    pub within_target: Share,
 }
 
-pub fn response_times(items: &[InboxItem]) -> ResponseTimes {
+/// `part` of `whole` cases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Share {
+    pub part: usize,
+    pub whole: usize,
+}
+
+impl Share {
+    /// Whole percent, or `None` of nothing.
+    pub fn percent(self) -> Option<u32> {
+        (self.whole > 0).then(|| {
+            u32::try_from((self.part * 100 + self.whole / 2) / self.whole).unwrap_or(u32::MAX)
+        })
+    }
+
+    fn of(items: &[&InboxItem], now_ms: i64) -> Self {
+        let judged: Vec<bool> = items
+            .iter()
+            .filter_map(|item| item.within_target(now_ms))
+            .collect();
+        Self {
+            part: judged.iter().filter(|in_time| **in_time).count(),
+            whole: judged.len(),
+        }
+    }
+}
+
+/// The medians and shares over `items`, a case counting as late once `now_ms` passes its due
+/// time.
+pub fn response_times(items: &[InboxItem], now_ms: i64) -> ResponseTimes {
     let waits = |items: &[&InboxItem], done: fn(&InboxItem) -> Option<i64>| -> Vec<i64> {
         items
             .iter()
@@ -136,6 +244,7 @@ pub fn response_times(items: &[InboxItem]) -> ResponseTimes {
     ResponseTimes {
         first_contact_ms: median(waits(&all, contacted)),
         resolution_ms: median(waits(&all, resolved)),
+        within_target: Share::of(&all, now_ms),
         by_month: months
             .into_iter()
             .map(|(month, items)| {
@@ -146,6 +255,7 @@ pub fn response_times(items: &[InboxItem]) -> ResponseTimes {
                     resolved: to_resolve.len(),
                     first_contact_ms: median(to_contact),
                     resolution_ms: median(to_resolve),
+                    within_target: Share::of(&items, now_ms),
                 }
             })
             .collect(),
@@ -200,6 +310,7 @@ mod tests {
             notes: String::new(),
             contacted_at_ms: contacted_after.map(|after| created + after),
             resolved_at_ms: resolved_after.map(|after| created + after),
+            due_at_ms: created + 4 * HOUR,
         }
     }
 
@@ -212,7 +323,7 @@ mod tests {
             case(NOVEMBER, Some(2 * HOUR), Some(30 * HOUR)),
             case(NOVEMBER, None, None),
         ];
-        let times = response_times(&items);
+        let times = response_times(&items, NOVEMBER + 5 * HOUR);
         assert_eq!(
             times.first_contact_ms,
             Some(5 * HOUR / 2),
@@ -231,18 +342,29 @@ mod tests {
                     first_contact_ms: Some(2 * HOUR),
                     contacted: 2,
                     resolution_ms: Some(10 * HOUR),
-                    resolved: 1
+                    resolved: 1,
+                    within_target: Share { part: 2, whole: 2 },
                 },
                 MonthTimes {
                     month: "2026-11".into(),
                     first_contact_ms: Some(7 * HOUR / 2),
                     contacted: 2,
                     resolution_ms: Some(25 * HOUR),
-                    resolved: 2
+                    resolved: 2,
+                    // Contacted after 5 h (late), after 2 h, and not yet though due 1 h ago.
+                    within_target: Share { part: 1, whole: 3 },
                 },
             ]
         );
-        assert_eq!(response_times(&[]), ResponseTimes::default());
+        assert_eq!(times.within_target, Share { part: 3, whole: 5 });
+        assert_eq!(times.within_target.percent(), Some(60));
+        let not_yet_due = response_times(&items[4..], NOVEMBER + 3 * HOUR);
+        assert_eq!(
+            not_yet_due.within_target,
+            Share::default(),
+            "a case not yet due is not judged"
+        );
+        assert_eq!(response_times(&[], 0), ResponseTimes::default());
     }
 
     #[test]

@@ -40,6 +40,8 @@ pub struct MailOptions {
     pub attempts: u32,
     /// How long the SMTP server may take.
     pub timeout: Duration,
+    /// The console's address as owners reach it (`--console-url`), for links in digests.
+    pub console_url: Option<String>,
 }
 
 impl fmt::Debug for MailOptions {
@@ -65,6 +67,8 @@ pub enum InvalidMail {
     Body,
     #[error("remove the control character from the {0}")]
     ControlCharacter(&'static str),
+    #[error("{0:?} is not the console's address: write it as https://feedback.example")]
+    ConsoleUrl(String),
     #[error("{0:?} is not an address mail can go to")]
     Address(String),
 }
@@ -86,6 +90,19 @@ impl MailOptions {
             first_retry: Duration::from_secs(60),
             attempts: 8,
             timeout: Duration::from_secs(30),
+            console_url: None,
+        })
+    }
+
+    /// Links in mail to owners start with `url` (`https://feedback.example`).
+    pub fn with_console_url(self, url: &str) -> Result<Self, InvalidMail> {
+        let parsed = url::Url::parse(url.trim())
+            .ok()
+            .filter(|parsed| matches!(parsed.scheme(), "http" | "https") && parsed.has_host())
+            .ok_or_else(|| InvalidMail::ConsoleUrl(url.to_owned()))?;
+        Ok(Self {
+            console_url: Some(parsed.as_str().trim_end_matches('/').to_owned()),
+            ..self
         })
     }
 
@@ -128,12 +145,59 @@ impl MailStatus {
     }
 }
 
+/// What a message is for. Only a reply counts as contacting the visitor: an acknowledgement is
+/// the server's, not a person's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MailKind {
+    /// An owner's message to the visitor of a case.
+    Reply,
+    /// An invitation to help with a site.
+    Invitation,
+    /// Mailed on its own soon after a visitor asked to be contacted.
+    Acknowledgement,
+    /// The list of newly overdue cases, to a site's admins.
+    Digest,
+    /// "How likely are you now to recommend…", after a case was resolved.
+    CheckBack,
+    /// An admin's test of the mail settings, to themselves.
+    Test,
+}
+
+impl MailKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Reply => "reply",
+            Self::Invitation => "invitation",
+            Self::Acknowledgement => "acknowledgement",
+            Self::Digest => "digest",
+            Self::CheckBack => "check_back",
+            Self::Test => "test",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        [
+            Self::Reply,
+            Self::Invitation,
+            Self::Acknowledgement,
+            Self::Digest,
+            Self::CheckBack,
+            Self::Test,
+        ]
+        .into_iter()
+        .find(|kind| kind.as_str() == name)
+    }
+}
+
 /// A message to queue, checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutgoingMail {
+    /// Random, or derived from what it is about when one message per occasion is the rule (an
+    /// acknowledgement per case): the second server to queue it then adds nothing.
     pub id: String,
+    pub kind: MailKind,
     pub site_id: SiteId,
-    /// The case it answers; `None` for an invitation.
+    /// The case it is about; `None` for an invitation, a digest or a test.
     pub response_id: Option<ResponseId>,
     /// The owner who wrote it, whom the visitor's answer reaches (`Reply-To`).
     pub sender_email: String,
@@ -145,9 +209,9 @@ pub struct OutgoingMail {
 }
 
 impl OutgoingMail {
-    /// A message from `sender_email` to `to_email`, checked field by field: a reply to a case,
-    /// or without one an invitation.
+    /// A message from `sender_email` to `to_email`, checked field by field.
     pub fn compose(
+        kind: MailKind,
         site_id: SiteId,
         response_id: Option<ResponseId>,
         sender_email: &str,
@@ -177,6 +241,7 @@ impl OutgoingMail {
         Ok(Self {
             message_id: format!("<{id}@soovita>"),
             id,
+            kind,
             site_id,
             response_id,
             sender_email: sender_email.to_owned(),
@@ -185,12 +250,22 @@ impl OutgoingMail {
             body,
         })
     }
+
+    /// The same message under an id of the caller's, so that queueing it twice adds it once.
+    pub fn with_id(self, id: String) -> Self {
+        Self {
+            message_id: format!("<{id}@soovita>"),
+            id,
+            ..self
+        }
+    }
 }
 
 /// A message of a case's thread, as the console shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ThreadMail {
     pub id: String,
+    pub kind: MailKind,
     pub sender_email: String,
     pub subject: String,
     pub body: String,
@@ -221,6 +296,7 @@ mod tests {
 
     fn compose(to: &str, subject: &str, body: &str) -> Result<OutgoingMail, InvalidMail> {
         OutgoingMail::compose(
+            super::MailKind::Reply,
             SiteId::generate(),
             ResponseId::parse("3f2b8c1e-7a4d-4e8b-9c0a-1b2c3d4e5f60").ok(),
             "anu@kohvik.ee",

@@ -1,6 +1,7 @@
-//! The default replies an owner starts from, per NPS category, in every language the card
-//! speaks: the visitor is written to in the language they answered in. `{site}`, `{score}` and
-//! `{comment}` are filled in when the composer opens; the owner edits the result before sending.
+//! The replies an owner starts from, per NPS category, in every language the card speaks: the
+//! visitor is written to in the language they answered in. A site may keep its own wording of
+//! each (`reply_templates`); these are the built-in ones. `{site}`, `{score}` and `{comment}`
+//! are filled in when the composer opens; the owner edits the result before sending.
 //! LOYALTY.md §5: thank, own the problem, say what happens next, and answer the happy ones too.
 
 use soovita_wire::Category;
@@ -56,42 +57,144 @@ const TEMPLATES: [Texts; 9] = [
     ]),
 ];
 
-/// The default subject and body for a case: in the visitor's language (English when the bank
-/// has none for it), for their category, with the placeholders filled in. Without a comment,
-/// its paragraph goes.
-pub fn default_reply(
+/// A reply to start from, with its placeholders still in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Template {
+    pub subject: String,
+    pub body: String,
+}
+
+/// The placeholders a template may use.
+pub const PLACEHOLDERS: [&str; 3] = ["{site}", "{score}", "{comment}"];
+
+/// Why a site's own template cannot be saved.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum InvalidTemplate {
+    #[error(
+        "write a subject of at most {} characters, on one line",
+        super::MAX_SUBJECT_CHARS
+    )]
+    Subject,
+    #[error("write a message of at most {} characters", super::MAX_BODY_CHARS)]
+    Body,
+    #[error("remove the control character from the {0}")]
+    ControlCharacter(&'static str),
+    #[error("{0} is not a placeholder: use {{site}}, {{score}} or {{comment}}")]
+    Placeholder(String),
+    #[error("unknown language {0:?}: use one the card speaks")]
+    Language(String),
+}
+
+impl Template {
+    /// A template as an owner typed it, checked: the limits of a message, and no placeholder
+    /// but [`PLACEHOLDERS`] (a typo such as `{name}` would reach the visitor as written).
+    pub fn check(subject: &str, body: &str) -> Result<Self, InvalidTemplate> {
+        let subject = crate::domain::plain_text("subject", subject.trim())
+            .map_err(|_| InvalidTemplate::ControlCharacter("subject"))?;
+        if subject.is_empty()
+            || subject.contains('\n')
+            || subject.chars().count() > super::MAX_SUBJECT_CHARS
+        {
+            return Err(InvalidTemplate::Subject);
+        }
+        let body = crate::domain::plain_text("message", body.trim())
+            .map_err(|_| InvalidTemplate::ControlCharacter("message"))?;
+        if body.is_empty() || body.chars().count() > super::MAX_BODY_CHARS {
+            return Err(InvalidTemplate::Body);
+        }
+        for text in [&subject, &body] {
+            let mut rest = text.as_str();
+            while let Some(open) = rest.find('{') {
+                let after = &rest[open..];
+                let word = after.find('}').map_or(after, |close| &after[..=close]);
+                if !PLACEHOLDERS.contains(&word) {
+                    return Err(InvalidTemplate::Placeholder(
+                        word.chars().take(40).collect(),
+                    ));
+                }
+                rest = &after[word.len()..];
+            }
+        }
+        Ok(Self { subject, body })
+    }
+
+    /// The subject and body for a case, with the placeholders filled in. Without a comment,
+    /// its paragraph goes.
+    pub fn fill(&self, site: &str, score: u8, comment: Option<&str>) -> (String, String) {
+        let fill = |text: &str| {
+            let text = text
+                .replace("{site}", site)
+                .replace("{score}", &score.to_string());
+            match comment {
+                Some(comment) => text.replace("{comment}", comment),
+                None => text
+                    .replace("\n\n{comment}\n\n", "\n\n")
+                    .replace(":\n\n", ".\n\n")
+                    .replace("{comment}", ""),
+            }
+        };
+        (fill(&self.subject), fill(&self.body))
+    }
+}
+
+/// The languages replies are written in, which are the card's.
+pub fn languages() -> impl Iterator<Item = &'static str> {
+    TEMPLATES.iter().map(|(code, _)| *code)
+}
+
+/// A language the card speaks, as a path or form names it.
+pub fn language(code: &str) -> Result<&'static str, InvalidTemplate> {
+    languages()
+        .find(|known| *known == code)
+        .ok_or_else(|| InvalidTemplate::Language(code.to_owned()))
+}
+
+/// The reply a case's composer opens with: the site's own wording for the visitor's language
+/// and category, or the built-in one.
+pub async fn for_case(
+    store: &dyn super::MailStore,
+    site: &crate::domain::SiteId,
     lang: Option<&str>,
     score: u8,
-    site: &str,
-    comment: Option<&str>,
-) -> (String, String) {
+) -> Result<Template, crate::db::StoreError> {
+    let category = Category::from_score(score);
+    let lang = lang.and_then(|code| language(code).ok()).unwrap_or("en");
+    Ok(match store.reply_template(site, lang, category).await? {
+        Some(own) => own,
+        None => builtin(Some(lang), category),
+    })
+}
+
+/// The built-in reply for a category in a language; English when there is none for it.
+pub fn builtin(lang: Option<&str>, category: Category) -> Template {
     let texts = TEMPLATES
         .iter()
         .find(|(code, _)| Some(*code) == lang)
         .unwrap_or(&TEMPLATES[0]);
-    let slot = match Category::from_score(score) {
-        Category::Detractor => 0,
-        Category::Passive => 1,
-        Category::Promoter => 2,
-    };
+    let slot = Category::ALL
+        .iter()
+        .position(|c| *c == category)
+        .unwrap_or_default();
     let (subject, body) = texts.1[slot];
-    let fill = |text: &str| {
-        let text = text
-            .replace("{site}", site)
-            .replace("{score}", &score.to_string());
-        match comment {
-            Some(comment) => text.replace("{comment}", comment),
-            None => text
-                .replace("\n\n{comment}\n\n", "\n\n")
-                .replace(":\n\n", ".\n\n"),
-        }
-    };
-    (fill(subject), fill(body))
+    Template {
+        subject: subject.to_owned(),
+        body: body.to_owned(),
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{default_reply, TEMPLATES};
+    use super::{builtin, InvalidTemplate, Template, TEMPLATES};
+    use soovita_wire::Category;
+
+    fn default_reply(
+        lang: Option<&str>,
+        score: u8,
+        site: &str,
+        comment: Option<&str>,
+    ) -> (String, String) {
+        builtin(lang, Category::from_score(score)).fill(site, score, comment)
+    }
 
     #[test]
     fn every_language_of_the_card_has_a_reply_for_every_category() {
@@ -123,5 +226,25 @@ mod tests {
             subject, "Thank you for your feedback to Kohvik",
             "English otherwise"
         );
+    }
+
+    #[test]
+    fn a_sites_own_template_may_use_only_the_known_placeholders() {
+        let ok = Template::check(" Hi from {site} ", "You gave {score}: {comment}").unwrap();
+        assert_eq!(ok.subject, "Hi from {site}");
+        assert_eq!(
+            ok.fill("Kohvik", 4, Some("cold")),
+            ("Hi from Kohvik".into(), "You gave 4: cold".into())
+        );
+        assert_eq!(
+            Template::check("Hi {name}", "x"),
+            Err(InvalidTemplate::Placeholder("{name}".into()))
+        );
+        assert_eq!(
+            Template::check("Hi", "unclosed {site"),
+            Err(InvalidTemplate::Placeholder("{site".into()))
+        );
+        assert_eq!(Template::check("a\nb", "x"), Err(InvalidTemplate::Subject));
+        assert_eq!(Template::check("a", " "), Err(InvalidTemplate::Body));
     }
 }

@@ -7,11 +7,12 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use soovita_wire::ErrorBody;
 
+use crate::clock;
 use crate::domain::ResponseId;
 use crate::http::error::ApiError;
 use crate::http::extract::{BearerToken, JsonBody};
 use crate::inbox::InboxItem;
-use crate::inbox::{follow_up_of, response_times, MonthTimes, INBOX_SHOWN};
+use crate::inbox::{follow_up_of, response_times, MonthTimes, Share, INBOX_SHOWN};
 use crate::state::AppState;
 
 /// The inbox: cases, open ones first and detractors first, and how fast they were handled.
@@ -22,8 +23,26 @@ pub struct Inbox {
     first_contact_ms: Option<i64>,
     /// Median milliseconds from a response to its resolution, over resolved cases.
     resolution_ms: Option<i64>,
-    /// The same medians per month (UTC) of the responses.
+    /// Of the cases contacted or already due, how many were contacted within the site's target.
+    within_target: WithinTarget,
+    /// The same figures per month (UTC) of the responses.
     by_month: Vec<Month>,
+}
+
+/// `contacted_in_time` of `judged` cases: contacted, or due by now.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct WithinTarget {
+    contacted_in_time: usize,
+    judged: usize,
+}
+
+impl From<Share> for WithinTarget {
+    fn from(share: Share) -> Self {
+        Self {
+            contacted_in_time: share.part,
+            judged: share.whole,
+        }
+    }
 }
 
 /// A visitor who agreed to be contacted, and where the follow-up stands.
@@ -41,6 +60,8 @@ pub struct Case {
     notes: String,
     contacted_at_ms: Option<i64>,
     resolved_at_ms: Option<i64>,
+    /// When the first contact is due by the site's target for the case's category.
+    due_at_ms: i64,
 }
 
 /// One month's medians.
@@ -52,6 +73,7 @@ pub struct Month {
     contacted: usize,
     resolution_ms: Option<i64>,
     resolved: usize,
+    within_target: WithinTarget,
 }
 
 impl From<InboxItem> for Case {
@@ -67,6 +89,7 @@ impl From<InboxItem> for Case {
             notes: item.notes,
             contacted_at_ms: item.contacted_at_ms,
             resolved_at_ms: item.resolved_at_ms,
+            due_at_ms: item.due_at_ms,
         }
     }
 }
@@ -79,6 +102,7 @@ impl From<MonthTimes> for Month {
             contacted: month.contacted,
             resolution_ms: month.resolution_ms,
             resolved: month.resolved,
+            within_target: month.within_target.into(),
         }
     }
 }
@@ -111,11 +135,12 @@ pub async fn list(
 ) -> Result<Json<Inbox>, ApiError> {
     let site = state.owned_site(&site_id, &token).await?;
     let items = state.store.inbox(&site.id, INBOX_SHOWN).await?;
-    let times = response_times(&items);
+    let times = response_times(&items, clock::now_ms());
     Ok(Json(Inbox {
         cases: items.into_iter().map(Case::from).collect(),
         first_contact_ms: times.first_contact_ms,
         resolution_ms: times.resolution_ms,
+        within_target: times.within_target.into(),
         by_month: times.by_month.into_iter().map(Month::from).collect(),
     }))
 }

@@ -25,7 +25,7 @@ pub struct NewWebhook {
         pattern = r"^[ \t\n\r]*https?://[a-z0-9]+(-[a-z0-9]+)*(\.[a-z0-9]+(-[a-z0-9]+)*)*\.[a-z][a-z0-9]*(/[A-Za-z0-9._~-]*)*[ \t\n\r]*$"
     )]
     url: String,
-    /// One or more of `new_detractor`, `contact_requested`, `response`.
+    /// One or more of `new_detractor`, `contact_requested`, `response`, `case.overdue`.
     #[schema(min_items = 1, inline, value_type = Vec<WebhookEventName>)]
     events: Vec<String>,
     /// `json` (the default) or `slack`.
@@ -34,12 +34,14 @@ pub struct NewWebhook {
 }
 
 /// An event a webhook can be told about.
-#[derive(utoipa::ToSchema)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[allow(dead_code, non_camel_case_types)]
 enum WebhookEventName {
     new_detractor,
     contact_requested,
     response,
+    #[serde(rename = "case.overdue")]
+    case_overdue,
 }
 
 /// A webhook, with the secret its deliveries are signed with.

@@ -45,7 +45,7 @@ pub async fn run(store: Arc<dyn WebhookStore>, options: WebhookOptions) {
                 tracing::warn!(%error, "looking for webhook events failed; retrying next tick")
             }
         }
-        if let Err(error) = send_due(store.as_ref(), &client, &options).await {
+        if let Err(error) = send_due(store.as_ref(), &client, &options, &clock::now_ms).await {
             tracing::warn!(%error, "sending webhooks failed; retrying next tick");
         }
     }
@@ -104,14 +104,16 @@ pub async fn scan(
     Ok(webhooks.len())
 }
 
-/// Sends every delivery due now, [`CLAIM_LIMIT`] at a time, and logs each attempt.
+/// Sends every delivery due by `now()`, [`CLAIM_LIMIT`] at a time, and logs each attempt.
+/// The clock is a parameter so that tests can send what is due at a time of their choosing.
 pub async fn send_due(
     store: &dyn WebhookStore,
     client: &reqwest::Client,
     options: &WebhookOptions,
+    now: &(dyn Fn() -> i64 + Sync),
 ) -> Result<(), StoreError> {
     loop {
-        let now_ms = clock::now_ms();
+        let now_ms = now();
         // Long enough for the attempts in flight to finish and be recorded.
         let lease_until_ms = now_ms + 2 * millis(options.timeout) + 30_000;
         let due = store
@@ -120,7 +122,7 @@ pub async fn send_due(
         let claimed = due.len();
         let mut sending = JoinSet::new();
         for delivery in due {
-            sending.spawn(attempt(client.clone(), delivery, options.clone()));
+            sending.spawn(attempt(client.clone(), delivery, options.clone(), now_ms));
         }
         while let Some(outcome) = sending.join_next().await {
             if let Ok(outcome) = outcome {
@@ -133,14 +135,15 @@ pub async fn send_due(
     }
 }
 
-/// Posts one delivery and says where it stands after.
+/// Posts one delivery at `at_ms` and says where it stands after.
 async fn attempt(
     client: reqwest::Client,
     delivery: DueDelivery,
     options: WebhookOptions,
+    at_ms: i64,
 ) -> AttemptOutcome {
     let body = payload::body(&delivery);
-    let signature = payload::signature(&delivery.secret, clock::now_ms() / 1000, &body);
+    let signature = payload::signature(&delivery.secret, at_ms / 1000, &body);
     // The resolver checks names; an address written into the URL never reaches it. A webhook
     // saved while internal receivers were allowed is refused once they no longer are.
     let internal = match url::Url::parse(&delivery.url) {
@@ -160,7 +163,6 @@ async fn attempt(
             .await
             .map_err(|error| why(&error)),
     };
-    let at_ms = clock::now_ms();
     let (status_code, error) = match sent {
         Ok(answer) => (Some(answer.status().as_u16()), None),
         Err(error) => (None, Some(error)),

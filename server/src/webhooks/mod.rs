@@ -36,17 +36,26 @@ pub enum WebhookEvent {
     ContactRequested,
     /// Every response.
     Response,
+    /// A case passed its site's target time without a first contact (announced once, by the
+    /// watch over open cases rather than when the response settles).
+    CaseOverdue,
 }
 
 impl WebhookEvent {
     /// Every event, in the order the console lists them.
-    pub const ALL: [Self; 3] = [Self::NewDetractor, Self::ContactRequested, Self::Response];
+    pub const ALL: [Self; 4] = [
+        Self::NewDetractor,
+        Self::ContactRequested,
+        Self::Response,
+        Self::CaseOverdue,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::NewDetractor => "new_detractor",
             Self::ContactRequested => "contact_requested",
             Self::Response => "response",
+            Self::CaseOverdue => "case.overdue",
         }
     }
 
@@ -60,6 +69,7 @@ impl WebhookEvent {
             Self::NewDetractor => "a new detractor (0–6)",
             Self::ContactRequested => "a visitor asks to be contacted",
             Self::Response => "every response",
+            Self::CaseOverdue => "a case passes its target time without a first contact",
         }
     }
 
@@ -69,6 +79,7 @@ impl WebhookEvent {
             Self::NewDetractor => Category::from_score(score) == Category::Detractor,
             Self::ContactRequested => contact_consent,
             Self::Response => true,
+            Self::CaseOverdue => false,
         }
     }
 }
@@ -127,7 +138,9 @@ pub enum InvalidWebhook {
     /// Over [`MAX_URL_CHARS`].
     #[error("the webhook URL is {0} characters; at most 2000 are allowed")]
     UrlTooLong(usize),
-    #[error("choose at least one event of new_detractor, contact_requested, response")]
+    #[error(
+        "choose at least one event of new_detractor, contact_requested, response, case.overdue"
+    )]
     Events,
     /// An unknown format.
     #[error("the format is json or slack, not {0:?}")]

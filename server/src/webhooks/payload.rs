@@ -21,7 +21,7 @@ pub const EVENT_HEADER: &str = "soovita-event";
 pub struct Announcement<'a> {
     /// The delivery's id, as in `Soovita-Delivery`.
     pub id: &'a str,
-    /// `new_detractor`, `contact_requested` or `response`.
+    /// `new_detractor`, `contact_requested`, `response` or `case.overdue`.
     pub event: &'a str,
     pub site: AnnouncedSite<'a>,
     /// The response as it is when sent.
@@ -113,6 +113,7 @@ fn slack_message(
         WebhookEvent::NewDetractor => "New detractor",
         WebhookEvent::ContactRequested => "A visitor asks to be contacted",
         WebhookEvent::Response => "New response",
+        WebhookEvent::CaseOverdue => "Overdue: nobody has contacted this visitor yet",
     };
     let summary = format!(
         "on {}: {}/10 ({})",

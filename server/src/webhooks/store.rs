@@ -37,6 +37,16 @@ pub trait WebhookStore: Send + Sync {
         scanned_until_ms: i64,
         now_ms: i64,
     ) -> Result<(), StoreError>;
+    /// Records a delivery of `event` about one response for every webhook of its site that
+    /// asked for it; a webhook told about it before is not told again.
+    async fn announce(
+        &self,
+        site: &SiteId,
+        response_id: &str,
+        event: WebhookEvent,
+        attempts: u32,
+        now_ms: i64,
+    ) -> Result<(), StoreError>;
     /// Takes up to `limit` pending deliveries due by `now_ms`, due again at `lease_until_ms` in
     /// case this server stops while sending them.
     async fn claim_due_deliveries(
@@ -199,6 +209,29 @@ impl WebhookStore for Db {
                 })
             })
             .collect()
+    }
+
+    async fn announce(
+        &self,
+        site: &SiteId,
+        response_id: &str,
+        event: WebhookEvent,
+        attempts: u32,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        for webhook in self.webhooks(Some(site)).await? {
+            if webhook.events.contains(&event) {
+                let query = Query::new(INSERT_DELIVERY)
+                    .bind(random_hex::<16>())
+                    .bind(webhook.id.as_str())
+                    .bind(response_id)
+                    .bind(event.as_str())
+                    .bind(attempts)
+                    .bind(now_ms);
+                self.execute(query).await?;
+            }
+        }
+        Ok(())
     }
 
     async fn record_events(
