@@ -13,7 +13,7 @@ use reqwest::{Client, StatusCode};
 use soovita_server::accounts::{Owner, Role, Session};
 use soovita_server::domain::{ResponseId, SiteId};
 use soovita_server::inbox::FollowUpStatus;
-use soovita_server::mail::{MailOptions, MailStatus};
+use soovita_server::mail::{MailKind, MailOptions, MailStatus, OutgoingMail};
 use soovita_server::sites::{register, SiteSettings};
 use soovita_server::store::{self, prelude::*};
 use tokio::net::TcpListener;
@@ -420,4 +420,111 @@ async fn mail_waits_for_a_server_that_is_down_and_goes_once_it_is_back() {
     // Another tick or two: nothing is sent twice.
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(sink.messages().len(), 1);
+}
+
+/// Two servers on one PostgreSQL database: each queued message reaches the SMTP server once,
+/// and a case that falls overdue is announced and digested once, whichever server looks.
+#[tokio::test]
+async fn two_servers_on_one_postgres_send_each_message_once() {
+    if !aiosmtpd_available() {
+        return;
+    }
+    let Some(admin_url) = common::postgres_admin_url() else {
+        return;
+    };
+    let database = common::ThrowawayPostgres::create(&admin_url).await;
+    let (one, two) = (
+        store::open(&database.url).await.unwrap(),
+        store::open(&database.url).await.unwrap(),
+    );
+    let registered = register(
+        one.as_ref(),
+        SiteSettings {
+            name: "Kohvik",
+            origins: &["https://kohvik.ee".to_owned()],
+            sample_percent: 100,
+            cooldown_days: 0,
+            retention_days: 730,
+            honor_do_not_track: false,
+        },
+    )
+    .await
+    .unwrap();
+    let site = SiteId::parse(&registered.site_id).unwrap();
+    let owner = Owner::new("anu@kohvik.ee", "correct horse battery");
+    one.create_owner(&owner, 0).await.unwrap();
+    one.set_role(&owner.id, &site, Role::Admin, 0)
+        .await
+        .unwrap();
+
+    let port = free_port();
+    let sink = Sink::start(port);
+    let mut options = MailOptions::new(
+        &format!("smtp://127.0.0.1:{port}"),
+        "Kohvik <tere@kohvik.ee>",
+    )
+    .unwrap();
+    options.tick = Duration::from_millis(20);
+    const MESSAGES: usize = 30;
+    let now = soovita_server::clock::now_ms();
+    for n in 0..MESSAGES {
+        let mail = OutgoingMail::compose(
+            MailKind::Test,
+            site.clone(),
+            None,
+            "anu@kohvik.ee",
+            &format!("guest{n}@example.com"),
+            "Both servers look",
+            "Only one of them sends this.",
+        )
+        .unwrap();
+        one.queue_mail(&mail, now).await.unwrap();
+    }
+    let senders = [
+        tokio::spawn(soovita_server::mail::sender::run(
+            one.clone(),
+            options.clone(),
+        )),
+        tokio::spawn(soovita_server::mail::sender::run(
+            two.clone(),
+            options.clone(),
+        )),
+    ];
+    eventually(async || (sink.messages().len() >= MESSAGES).then_some(())).await;
+    // A few more ticks of both: nothing goes twice.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut ids: Vec<String> = sink
+        .messages()
+        .iter()
+        .filter_map(|message| {
+            message
+                .lines()
+                .find(|line| line.starts_with("Message-ID:"))
+                .map(str::to_owned)
+        })
+        .collect();
+    assert_eq!(ids.len(), MESSAGES, "each message once");
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), MESSAGES, "no message twice");
+    for sender in senders {
+        sender.abort();
+    }
+
+    // The watch, on both at the same moment.
+    let id = uuid::Uuid::new_v4().to_string();
+    let mut update = common::update(&id, 2, Some("Cold"));
+    (update.contact_consent, update.email) = (Some(true), Some("mari@example.com".into()));
+    one.upsert_response(&site, &update, now).await.unwrap();
+    let later = now + 25 * 3_600_000;
+    let (a, b) = tokio::join!(
+        soovita_server::watch::look(one.as_ref(), Some(&options), 3, later),
+        soovita_server::watch::look(two.as_ref(), Some(&options), 3, later),
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(
+        (a.overdue + b.overdue, a.digests + b.digests),
+        (1, 1),
+        "{a:?} {b:?}"
+    );
 }

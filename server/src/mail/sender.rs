@@ -24,6 +24,7 @@ pub async fn run(store: Arc<dyn MailStore>, options: MailOptions) {
     let transport = match options.transport() {
         Ok(transport) => transport,
         Err(error) => {
+            let error = crate::db::redact_password(&error.to_string());
             tracing::error!(%error, "mail is off: the SMTP transport could not be built");
             return;
         }

@@ -75,10 +75,9 @@ pub(super) async fn acknowledge<S: Stores + ?Sized>(
                     queued += 1;
                 }
             }
-            // An address the card accepted but mail cannot go to: nothing to send, ever.
-            Err(error) => {
-                tracing::debug!(%error, "no acknowledgement for a case: its address is unusable")
-            }
+            // An address the card accepted but mail cannot go to: nothing to send, ever. The
+            // error names the address, which must not reach the logs.
+            Err(_) => tracing::debug!("no acknowledgement for a case: its address is unusable"),
         }
     }
     Ok(queued)
