@@ -29,6 +29,69 @@ pub enum Command {
     Owner(OwnerCommand),
     /// Serves the API and a demo shop page on a second origin, with a ready demo site.
     Demo(DemoArgs),
+    /// Brings responses in from a file: Soovita's own export, Delighted's, or any CSV. The file
+    /// is checked whole first; with a refused row nothing is written (unless --skip-invalid).
+    Import(ImportArgs),
+}
+
+/// Settings of `soovita import`.
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    /// The site the responses go to.
+    #[arg(long)]
+    pub site: String,
+    /// soovita (its own CSV or JSON export), delighted (Delighted's CSV export of responses) or
+    /// csv (any CSV with a header row, read through the --…-column flags).
+    #[arg(long, value_parser = ["soovita", "delighted", "csv"])]
+    pub format: String,
+    /// The file to read.
+    pub file: std::path::PathBuf,
+    /// Imports the good rows of a file with refused ones, instead of nothing.
+    #[arg(long)]
+    pub skip_invalid: bool,
+    /// Checks the file and says what would be added, already there and refused; writes nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// The character between fields.
+    #[arg(long, default_value = ",", value_parser = parse_delimiter)]
+    pub delimiter: u8,
+    /// csv: the column with the 0–10 score.
+    #[arg(long, required_if_eq("format", "csv"))]
+    pub score_column: Option<String>,
+    /// csv: the column with the response's time (RFC 3339, "YYYY-MM-DD HH:MM:SS" in UTC, a
+    /// date, or Unix seconds).
+    #[arg(long, required_if_eq("format", "csv"))]
+    pub time_column: Option<String>,
+    /// csv: the column with the comment.
+    #[arg(long)]
+    pub comment_column: Option<String>,
+    /// csv: the column with an email address, kept as an address the visitor agreed to be
+    /// contacted at.
+    #[arg(long)]
+    pub email_column: Option<String>,
+    /// csv: the column with the source's own response id (a second import of the file then
+    /// finds its rows by it; without one, by their content).
+    #[arg(long)]
+    pub id_column: Option<String>,
+    /// csv: the column with a language code of the card (et, de, …).
+    #[arg(long)]
+    pub lang_column: Option<String>,
+    /// csv: a column to keep as an attribute (repeatable).
+    #[arg(long = "attribute-column")]
+    pub attribute_columns: Vec<String>,
+    /// Where the data lives.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+fn parse_delimiter(text: &str) -> Result<u8, String> {
+    match text.as_bytes() {
+        [byte] if byte.is_ascii() => Ok(*byte),
+        _ if text == "\\t" || text == "tab" => Ok(b'\t'),
+        _ => Err(format!(
+            "{text:?} is not one ASCII character: use , or ; or tab"
+        )),
+    }
 }
 
 /// `soovita owner …`.

@@ -143,7 +143,7 @@ impl fmt::Display for SiteId {
 }
 
 /// The widget-generated id of one survey response; also its idempotency key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ResponseId(Uuid);
 
 impl ResponseId {

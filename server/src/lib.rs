@@ -15,6 +15,7 @@ pub mod db;
 pub mod demo;
 pub mod domain;
 pub mod http;
+pub mod imports;
 pub mod inbox;
 pub mod ingest;
 pub mod mail;

@@ -4,8 +4,16 @@ use std::time::Duration;
 
 use clap::Parser;
 use soovita_server::accounts::{normalize_email, password_or_generated, Owner};
-use soovita_server::config::{Cli, Command, OwnerAddArgs, OwnerArgs, OwnerCommand, SiteCommand};
+use std::fs::File;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use soovita_server::config::{
+    Cli, Command, ImportArgs, OwnerAddArgs, OwnerArgs, OwnerCommand, SiteCommand,
+};
 use soovita_server::domain::SiteId;
+use soovita_server::imports::{self, Format, ImportError, Mapping, Opener, Options, Target};
 use soovita_server::ingest::rate_limit::RateLimitConfig;
 use soovita_server::mail::MailOptions;
 use soovita_server::sites::{register, rotate_token, SiteSettings};
@@ -113,6 +121,7 @@ async fn main() -> anyhow::Result<()> {
             println!("owner {} has a new password{generated}", owner.email);
         }
         Command::Demo(args) => demo::run(args).await?,
+        Command::Import(args) => import(args).await?,
     }
     Ok(())
 }
@@ -180,4 +189,69 @@ fn owner_from(args: &OwnerArgs) -> anyhow::Result<(Owner, String)> {
         String::new()
     };
     Ok((Owner::new(&args.email, &password), shown))
+}
+
+/// `soovita import`: the file opened for each pass with a progress bar on the terminal (hidden
+/// by indicatif when standard error is not one), and the report printed.
+const DAY_MS: i64 = 86_400_000;
+
+async fn import(args: ImportArgs) -> anyhow::Result<()> {
+    let site = SiteId::parse(&args.site)?;
+    let store = store::open_for_import(&args.database.url).await?;
+    let site = store
+        .site(&site)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no site with id {site}"))?;
+    let now_ms = clock::now_ms();
+    let target = Target {
+        site: site.id.clone(),
+        oldest_ms: now_ms - i64::from(site.retention_days) * DAY_MS,
+        retention_days: site.retention_days,
+        newest_ms: now_ms + DAY_MS,
+    };
+    let format = match args.format.as_str() {
+        "soovita" => Format::Soovita,
+        "delighted" => Format::Delighted,
+        _ => Format::Csv(Mapping {
+            score: args.score_column.unwrap_or_default(),
+            time: args.time_column.unwrap_or_default(),
+            comment: args.comment_column,
+            email: args.email_column,
+            id: args.id_column,
+            lang: args.lang_column,
+            attributes: args.attribute_columns,
+        }),
+    };
+    let size = std::fs::metadata(&args.file)
+        .map_err(|error| anyhow::anyhow!("{}: {error}", args.file.display()))?
+        .len();
+    let path = args.file.clone();
+    let passes = Arc::new(AtomicUsize::new(0));
+    let open: Opener = Arc::new(move || {
+        let pass = passes.fetch_add(1, Ordering::Relaxed);
+        // Hidden by indicatif itself when standard error is not a terminal.
+        let bar = ProgressBar::new(size).with_style(
+            ProgressStyle::with_template("{msg:10} {wide_bar} {bytes}/{total_bytes} {eta}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar.set_message(if pass == 0 { "checking" } else { "importing" });
+        Ok(Box::new(bar.wrap_read(File::open(&path)?)) as Box<dyn std::io::Read + Send>)
+    });
+    let options = Options {
+        skip_invalid: args.skip_invalid,
+        dry_run: args.dry_run,
+        delimiter: args.delimiter,
+    };
+    let report = imports::import(store.clone(), &target, &format, open, &options, |_| {})
+        .await
+        .map_err(|error| match error {
+            ImportError::File(error) => anyhow::anyhow!("{}: {error}", args.file.display()),
+            ImportError::Store(error) => anyhow::anyhow!(error),
+        })?;
+    println!("{}", report.summary(&options));
+    anyhow::ensure!(
+        report.written || options.dry_run || options.skip_invalid || report.refused == 0,
+        "nothing was written: fix the refused rows, or give --skip-invalid to import the others"
+    );
+    Ok(())
 }

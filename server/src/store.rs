@@ -15,6 +15,7 @@ pub mod prelude {
     pub use super::Store;
     pub use crate::accounts::AccountStore;
     pub use crate::checkbacks::CheckBackStore;
+    pub use crate::imports::ImportStore;
     pub use crate::inbox::InboxStore;
     pub use crate::mail::MailStore;
     pub use crate::responses::ResponseStore;
@@ -35,6 +36,7 @@ pub trait Store:
     + MailStore
     + CheckBackStore
     + WatchStore
+    + ImportStore
 {
     /// Succeeds when the database answers a query and can take writes.
     async fn ping(&self) -> Result<(), StoreError>;
@@ -50,4 +52,10 @@ impl Store for Db {
 /// Opens the database a URL names, creating and migrating it where that is safe.
 pub async fn open(url: &str) -> anyhow::Result<Arc<dyn Store>> {
     Ok(Arc::new(Db::open(url).await?))
+}
+
+/// [`open`] for `soovita import`, which writes much and reads little: see
+/// [`Db::open_for_bulk_writes`].
+pub async fn open_for_import(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+    Ok(Arc::new(Db::open_for_bulk_writes(url).await?))
 }

@@ -337,6 +337,11 @@ pub struct ExportedResponse {
     pub created_at: String,
     /// When the latest answer arrived, RFC 3339 in UTC.
     pub updated_at: String,
+    /// Where the response was collected: absent for this server's widget; `import:delighted`
+    /// or `import:csv` for a file brought in with `soovita import` (a Soovita export brought
+    /// in keeps its own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 /// A statement as exported: shown, and maybe answered.

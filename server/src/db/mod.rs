@@ -263,12 +263,21 @@ enum Backend {
 impl Db {
     /// Opens the database a URL names, creating and migrating it where that is safe.
     pub async fn open(url: &str) -> anyhow::Result<Self> {
+        Self::open_with(url, true).await
+    }
+
+    /// [`Db::open`] for a bulk writer (`soovita import`): SQLite's file is not memory-mapped.
+    pub async fn open_for_bulk_writes(url: &str) -> anyhow::Result<Self> {
+        Self::open_with(url, false).await
+    }
+
+    async fn open_with(url: &str, memory_map: bool) -> anyhow::Result<Self> {
         if let Some(path) = url
             .strip_prefix("sqlite://")
             .or_else(|| url.strip_prefix("sqlite:"))
         {
             return Ok(Self {
-                backend: Backend::Sqlite(sqlite::SqliteDb::open(path).await?),
+                backend: Backend::Sqlite(sqlite::SqliteDb::open(path, memory_map).await?),
             });
         }
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
@@ -357,6 +366,14 @@ impl Db {
                 sqlx::query("SELECT 1").execute(&db.pool).await?;
                 Ok(())
             }
+        }
+    }
+
+    /// How this backend's multi-row statements should name their values (see [`Placeholder`]).
+    pub fn placeholder(&self) -> Placeholder {
+        match &self.backend {
+            Backend::Sqlite(_) => Placeholder::Anonymous,
+            Backend::Postgres(_) => Placeholder::Numbered,
         }
     }
 

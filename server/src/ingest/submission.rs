@@ -166,7 +166,10 @@ fn statements(
 /// The page context, checked: a path, known UTM parameters, and a referrer that is a bare host
 /// name. A query string from a survey that does not record them (an old card, a hand-made
 /// request) is dropped rather than refused: the answer still counts.
-fn context(mut context: PageContext, record_query: bool) -> Result<PageContext, InvalidInput> {
+pub(crate) fn context(
+    mut context: PageContext,
+    record_query: bool,
+) -> Result<PageContext, InvalidInput> {
     let invalid = |message: String| Err(InvalidInput::Context(message));
     if !record_query {
         context.query = None;
@@ -228,7 +231,9 @@ fn context(mut context: PageContext, record_query: bool) -> Result<PageContext, 
 }
 
 /// The attributes as stored (a JSON object), within the limits; `None` if there are none.
-fn attributes(attributes: &BTreeMap<String, String>) -> Result<Option<String>, InvalidInput> {
+pub(crate) fn attributes(
+    attributes: &BTreeMap<String, String>,
+) -> Result<Option<String>, InvalidInput> {
     let invalid = |message: String| Err(InvalidInput::Attributes(message));
     if attributes.len() > MAX_ATTRIBUTES {
         return invalid(format!(
@@ -255,7 +260,7 @@ fn attributes(attributes: &BTreeMap<String, String>) -> Result<Option<String>, I
 }
 
 /// The ticked drivers as stored: each once, in checklist order; `None` if none was ticked.
-fn effort_drivers(mut ticked: Vec<EffortDriver>) -> Option<String> {
+pub(crate) fn effort_drivers(mut ticked: Vec<EffortDriver>) -> Option<String> {
     ticked.sort_unstable();
     ticked.dedup();
     let names: Vec<&str> = ticked.iter().map(|d| d.as_str()).collect();

@@ -67,6 +67,7 @@ pub fn exported(response: StoredResponse) -> ExportedResponse {
         attributes: json_map(response.attributes.as_deref()),
         created_at: rfc3339(response.created_at_ms),
         updated_at: rfc3339(response.updated_at_ms),
+        source: response.source,
     }
 }
 
@@ -89,7 +90,7 @@ pub(crate) fn rfc3339(unix_ms: i64) -> String {
 
 /// The CSV header; one column per answer of the loyalty flow. Statements share one column,
 /// `id=answer` pairs separated by `; `, with `-` for a statement shown but not answered.
-const CSV_HEADER: [&str; 19] = [
+pub const CSV_HEADER: [&str; 20] = [
     "response_id",
     "created_at",
     "updated_at",
@@ -109,6 +110,7 @@ const CSV_HEADER: [&str; 19] = [
     "device",
     "utm",
     "attributes",
+    "source",
 ];
 
 /// How an export is delivered.
@@ -237,7 +239,7 @@ fn json_items(responses: &[ExportedResponse], opening: bool) -> Vec<u8> {
 /// CSV rows, after the header if `header`; every cell safe to open in a spreadsheet.
 fn csv_rows(responses: &[ExportedResponse], header: bool) -> Vec<u8> {
     let mut writer = csv::Writer::from_writer(Vec::new());
-    let mut write = |row: [&str; 19]| {
+    let mut write = |row: [&str; 20]| {
         writer
             .write_record(row.map(spreadsheet_safe).iter().map(|cell| cell.as_bytes()))
             .expect("writing to a Vec cannot fail");
@@ -295,6 +297,7 @@ fn csv_rows(responses: &[ExportedResponse], header: bool) -> Vec<u8> {
                 .map(|c| pairs(&c.utm))
                 .unwrap_or_default(),
             &pairs(&response.attributes),
+            response.source.as_deref().unwrap_or(""),
         ]);
     }
     writer.into_inner().expect("writing to a Vec cannot fail")
@@ -357,6 +360,7 @@ mod tests {
             attributes: Some(r#"{"plan":"pro"}"#.into()),
             created_at_ms: 0,
             updated_at_ms: 1_500,
+            source: None,
         })
     }
 
@@ -397,14 +401,14 @@ mod tests {
             lines[0],
             "response_id,created_at,updated_at,survey_version,lang,score,category,comment,\
              statements,effort,effort_drivers,contact_consent,email,page_path,page_query,referrer,device,\
-             utm,attributes"
+             utm,attributes,source"
         );
         assert_eq!(
             lines[1],
             "3f2b8c1e-7a4d-4e8b-9c0a-1b2c3d4e5f60,1970-01-01T00:00:00.000Z,1970-01-01T00:00:01.500Z,\
              1,et,3,detractor,\"Fast, friendly\",trust.honest=4; fairness.respect=-,2,\
              \"contacted_again,transferred\",true,mari@example.ee,/kassa,tellimus=42,,phone,\
-             utm_source=uudiskiri,plan=pro"
+             utm_source=uudiskiri,plan=pro,"
         );
     }
 }

@@ -101,6 +101,8 @@ pub struct StoredResponse {
     pub created_at_ms: i64,
     /// Unix milliseconds of the latest answer.
     pub updated_at_ms: i64,
+    /// Where it was collected: `None` for this server's widget (migration 0017).
+    pub source: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

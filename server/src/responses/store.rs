@@ -152,7 +152,7 @@ static SELECT_RESPONSES: LazyLock<String> = LazyLock::new(|| {
          CAST(r.survey_version AS BIGINT) AS survey_version, r.lang, \
          CAST(r.effort AS BIGINT) AS effort, r.effort_drivers, r.contact_consent, r.email, \
          r.page_path, r.page_query, r.referrer_domain, r.device_class, r.utm, r.attributes, \
-         r.created_at_ms, r.updated_at_ms FROM responses r WHERE r.site_id = $1",
+         r.created_at_ms, r.updated_at_ms, r.source FROM responses r WHERE r.site_id = $1",
         FILTERED,
         AFTER_KEY,
         " ORDER BY r.created_at_ms, r.id LIMIT $10",
@@ -353,6 +353,7 @@ fn response_of(
         attributes: row.get("attributes")?,
         created_at_ms: row.get("created_at_ms")?,
         updated_at_ms: row.get("updated_at_ms")?,
+        source: row.get("source")?,
         id,
     })
 }
