@@ -107,7 +107,7 @@ async fn main() -> anyhow::Result<()> {
         &Format::Delighted,
         open.clone(),
         &dry,
-        |_| {},
+        None,
     )
     .await?;
     let check_time = started.elapsed();
@@ -119,7 +119,7 @@ async fn main() -> anyhow::Result<()> {
         &Format::Delighted,
         open,
         &Options::default(),
-        |_| {},
+        None,
     )
     .await?;
     let total = started.elapsed();

@@ -193,8 +193,6 @@ fn owner_from(args: &OwnerArgs) -> anyhow::Result<(Owner, String)> {
 
 /// `soovita import`: the file opened for each pass with a progress bar on the terminal (hidden
 /// by indicatif when standard error is not one), and the report printed.
-const DAY_MS: i64 = 86_400_000;
-
 async fn import(args: ImportArgs) -> anyhow::Result<()> {
     let site = SiteId::parse(&args.site)?;
     let store = store::open_for_import(&args.database.url).await?;
@@ -202,13 +200,7 @@ async fn import(args: ImportArgs) -> anyhow::Result<()> {
         .site(&site)
         .await?
         .ok_or_else(|| anyhow::anyhow!("no site with id {site}"))?;
-    let now_ms = clock::now_ms();
-    let target = Target {
-        site: site.id.clone(),
-        oldest_ms: now_ms - i64::from(site.retention_days) * DAY_MS,
-        retention_days: site.retention_days,
-        newest_ms: now_ms + DAY_MS,
-    };
+    let target = Target::for_site(&site, clock::now_ms());
     let format = match args.format.as_str() {
         "soovita" => Format::Soovita,
         "delighted" => Format::Delighted,
@@ -242,7 +234,7 @@ async fn import(args: ImportArgs) -> anyhow::Result<()> {
         dry_run: args.dry_run,
         delimiter: args.delimiter,
     };
-    let report = imports::import(store.clone(), &target, &format, open, &options, |_| {})
+    let report = imports::import(store.clone(), &target, &format, open, &options, None)
         .await
         .map_err(|error| match error {
             ImportError::File(error) => anyhow::anyhow!("{}: {error}", args.file.display()),

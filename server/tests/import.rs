@@ -71,7 +71,7 @@ async fn run(
         &format,
         bytes(data.to_vec()),
         &options,
-        |_| {},
+        None,
     )
     .await
 }

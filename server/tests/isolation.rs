@@ -99,7 +99,7 @@ async fn snapshot(store: &dyn Store, site: &SiteId) -> String {
     }
     format!(
         "{threads:?}\n\
-         {:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?} {:?} {:?}",
+         {:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?} {:?} {:?}\n{:?}\n{:?}\n{:?}",
         store.responses(site).await.unwrap(),
         store.inbox(site, 500).await.unwrap(),
         store.webhooks(Some(site)).await.unwrap(),
@@ -111,8 +111,14 @@ async fn snapshot(store: &dyn Store, site: &SiteId) -> String {
         stored.name,
         stored.allowed_origins,
         stored.admin_token_hash,
+        store.case_settings(site).await.unwrap(),
+        store.edited_templates(site).await.unwrap(),
+        store.upload(site, UPLOAD).await.unwrap(),
     )
 }
+
+/// The id of the site's one uploaded import.
+const UPLOAD: &str = "00112233445566778899aabbccddeeff";
 
 #[tokio::test]
 async fn every_route_naming_a_site_refuses_who_may_not_act_on_it() {
@@ -144,6 +150,25 @@ async fn every_route_naming_a_site_refuses_who_may_not_act_on_it() {
     )
     .unwrap();
     assert!(store.create_webhook(&webhook, 0).await.unwrap());
+    let upload = soovita_server::imports::Upload {
+        id: UPLOAD.into(),
+        file_name: "delighted.csv".into(),
+        settings: serde_json::to_string(&(
+            soovita_server::imports::Format::Delighted,
+            soovita_server::imports::Options::default(),
+        ))
+        .unwrap(),
+        status: soovita_server::imports::UploadStatus::Previewed,
+        report: r#"{"read":1,"added":1,"existing":0,"refused":0,"refusals":[],"notes":[],"written":false}"#.into(),
+        written: 0,
+        created_at_ms: now,
+        updated_at_ms: now,
+    };
+    let file = "Response ID,Score,Response timestamp\n1,9,2026-11-01\n";
+    store
+        .create_upload(&kohvik, "admin", &upload, file, 0)
+        .await
+        .unwrap();
     store
         .record_events(
             &webhook.id,
@@ -178,6 +203,7 @@ async fn every_route_naming_a_site_refuses_who_may_not_act_on_it() {
             .replace("{owner_id}", &member.owner_id)
             .replace("{draft}", &draft)
             .replace("{lang}", "et")
+            .replace("{import_id}", UPLOAD)
             .replace("{category}", "detractor")
     };
     let before = snapshot(store.as_ref(), &kohvik).await;

@@ -37,6 +37,8 @@ pub enum ConsoleError {
     /// The response in the path is not in the site's inbox.
     #[error("no such case in this site's inbox")]
     UnknownCase,
+    #[error("this site has no such import")]
+    UnknownImport,
     #[error("this site has no such API token")]
     UnknownToken,
     #[error("this account is not a member of the site")]
@@ -62,6 +64,7 @@ impl ConsoleError {
             Self::NeedsAdmin => "needs_admin",
             Self::UnknownCase => "unknown_case",
             Self::UnknownWebhook => "unknown_webhook",
+            Self::UnknownImport => "unknown_import",
             Self::UnknownToken => "unknown_token",
             Self::UnknownMember => "unknown_member",
             Self::InvalidForm(_) => "invalid_form",
@@ -109,6 +112,7 @@ impl IntoResponse for ConsoleError {
             Self::UnknownSite
             | Self::UnknownCase
             | Self::UnknownWebhook
+            | Self::UnknownImport
             | Self::UnknownToken
             | Self::UnknownMember => refusal(StatusCode::NOT_FOUND, &self),
             Self::InvalidForm(_) => refusal(StatusCode::BAD_REQUEST, &self),

@@ -8,6 +8,7 @@ mod check_back;
 mod closing;
 mod editor;
 mod error;
+mod import;
 mod inbox;
 mod members;
 mod pages;
@@ -44,7 +45,7 @@ type Handlers = fn() -> MethodRouter<AppState>;
 /// (`server/tests/isolation.rs`) walks it, so no route escapes the test: every one with a
 /// `{site_id}` must answer an account that is not a member of that site as it answers an
 /// unknown site, and a member as the admin role requires, and change nothing.
-pub static ROUTES: [(&str, Handlers); 32] = [
+pub static ROUTES: [(&str, Handlers); 34] = [
     (
         "/console/sites/{site_id}/inbox/{response_id}/thread",
         || get(thread::thread).post(thread::reply),
@@ -70,6 +71,12 @@ pub static ROUTES: [(&str, Handlers); 32] = [
         "/console/sites/{site_id}/templates/{lang}/{category}",
         || get(closing::template).post(closing::save_template),
     ),
+    ("/console/sites/{site_id}/import", || {
+        get(import::form).post(import::upload)
+    }),
+    ("/console/sites/{site_id}/import/{import_id}", || {
+        get(import::show).post(import::start)
+    }),
     ("/console/invitations/{token}", || {
         get(members::invitation).post(members::accept)
     }),

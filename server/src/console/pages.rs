@@ -37,11 +37,23 @@ pub struct SignedInAs<'a> {
 }
 
 pub(super) fn layout(title: &str, signed_in: Option<SignedInAs<'_>>, body: Markup) -> Markup {
+    refreshing_layout(title, signed_in, None, body)
+}
+
+/// [`layout`] for a page that reloads itself every `refresh` seconds while work goes on (an
+/// import): no script may run, but a refresh in the page is not one.
+pub(super) fn refreshing_layout(
+    title: &str,
+    signed_in: Option<SignedInAs<'_>>,
+    refresh: Option<u32>,
+    body: Markup,
+) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
             head {
                 meta charset="utf-8";
+                @if let Some(seconds) = refresh { meta http-equiv="refresh" content=(seconds); }
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · Soovita" }
                 link rel="stylesheet" href=(super::STYLESHEET);
@@ -136,6 +148,7 @@ fn filter_form(view: &DashboardView<'_>) -> Markup {
                 }
             }
             label { "Survey version" input type="number" name="version" min="1" value=(value(&view.filter.version)); }
+            label { "Source" input type="text" name="source" placeholder="widget" size="16" value=(value(&view.filter.source)); }
             label { "Trend by"
                 select name="interval" {
                     option value="month" selected[view.interval == TrendInterval::Month] { "month" }
@@ -225,6 +238,10 @@ pub fn dashboard(owner: SignedInAs<'_>, site: &Site, view: &DashboardView<'_>) -
                 a href=(format!("/console/sites/{}/tokens", site.id)) { "API tokens" }
                 " · "
                 a href=(format!("/console/sites/{}/members", site.id)) { "Members" }
+                " · "
+                a href=(format!("/console/sites/{}/closing-the-loop", site.id)) { "Closing the loop" }
+                " · "
+                a href=(format!("/console/sites/{}/import", site.id)) { "Import" }
             }
             (filter_form(view))
             p.muted {

@@ -87,6 +87,7 @@ fn export_query(filter: &FilterQuery) -> String {
         ("lang", &filter.lang),
         ("device", &filter.device),
         ("version", &filter.version),
+        ("source", &filter.source),
     ];
     for (name, value) in fields {
         if let Some(value) = value.as_deref().filter(|v| !v.trim().is_empty()) {

@@ -3,8 +3,9 @@
 //! timer on every frame, so a client trickling a byte every few seconds held a connection (and
 //! its memory) for as long as it liked; admin and console routes had no deadline at all.
 //!
-//! Every body the server takes is small (an answer, a form, a survey definition), so it is read
-//! whole here, within the deadline, and handed on in memory.
+//! Every body the server takes is small (an answer, a form, a survey definition) but the
+//! console's import upload (at most 20 MB, with a longer deadline), so it is read whole here,
+//! within the deadline, and handed on in memory.
 
 use std::time::Duration;
 
@@ -23,12 +24,26 @@ use crate::http::error::ApiError;
 /// the survey editor's form, is a few tens of kilobytes.
 pub const MAX_OTHER_BODY_BYTES: usize = 256 * 1024;
 
+/// The largest file an admin may upload in the console to import; a bigger one is imported on
+/// the server with `soovita import`, which streams it.
+pub const MAX_UPLOAD_BYTES: usize = 20 * 1024 * 1024;
+
+/// How long an upload may take to arrive: 20 MB over a slow office line.
+const UPLOAD_DEADLINE: Duration = Duration::from_secs(180);
+
+/// Whether `path` is the console's import upload.
+fn is_upload(path: &str) -> bool {
+    path.starts_with("/console/sites/") && path.ends_with("/import")
+}
+
 /// The body limit of `path`: answers are small, and posted by anyone.
 pub fn limit_for(path: &str) -> usize {
     let ingest = path.starts_with("/v1/sites/") && path.ends_with("/responses")
         || path.starts_with("/bench/parse-only/");
     if ingest {
         MAX_BODY_BYTES
+    } else if is_upload(path) {
+        MAX_UPLOAD_BYTES
     } else {
         MAX_OTHER_BODY_BYTES
     }
@@ -42,6 +57,11 @@ pub async fn read_whole_body(
     next: Next,
 ) -> Response {
     let limit = limit_for(request.uri().path());
+    let deadline = if is_upload(request.uri().path()) {
+        deadline.max(UPLOAD_DEADLINE)
+    } else {
+        deadline
+    };
     let declared = request
         .headers()
         .get(CONTENT_LENGTH)

@@ -10,7 +10,7 @@ use super::{
 use crate::responses::StoredResponse;
 
 /// Which column holds what; only the score and the time are required.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Mapping {
     pub score: String,
     pub time: String,

@@ -25,7 +25,7 @@ use crate::domain::{ResponseId, SiteId};
 use crate::responses::StoredResponse;
 
 pub use mapped::Mapping;
-pub use store::{ImportStore, Written};
+pub use store::{ImportStore, Upload, UploadStatus, Written};
 
 /// Rows checked or written together: one transaction each, so one fsync per 5,000 rows.
 const BATCH: usize = 5_000;
@@ -34,7 +34,7 @@ const BATCH: usize = 5_000;
 pub const REFUSALS_LISTED: usize = 100;
 
 /// What the file is.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum Format {
     /// Soovita's own export, CSV or JSON (told apart by the first character).
     Soovita,
@@ -45,7 +45,7 @@ pub enum Format {
 }
 
 /// How to read and whether to write.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Options {
     /// Writes the good rows of a file that has refused ones, instead of nothing.
     pub skip_invalid: bool,
@@ -67,7 +67,7 @@ impl Default for Options {
 
 /// A row left out, and why: the line of a CSV (the header is line 1) or the item of a JSON
 /// array (the first is 1), the column or field, and what to do about it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Refusal {
     pub line: u64,
     pub column: String,
@@ -120,7 +120,7 @@ pub enum ImportError {
 }
 
 /// What an import found, and did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Report {
     /// Rows read (not counting the header).
     pub read: usize,
@@ -150,6 +150,18 @@ pub struct Target {
 }
 
 impl Target {
+    /// Where rows for `site` go as of `now_ms`: nothing older than its retention, nothing more
+    /// than a day ahead (clocks differ).
+    pub fn for_site(site: &crate::sites::Site, now_ms: i64) -> Self {
+        const DAY_MS: i64 = 86_400_000;
+        Self {
+            site: site.id.clone(),
+            oldest_ms: now_ms - i64::from(site.retention_days) * DAY_MS,
+            retention_days: site.retention_days,
+            newest_ms: now_ms + DAY_MS,
+        }
+    }
+
     /// The common checks on a row read: its times within what the site keeps.
     fn check_times(&self, row: &StoredResponse) -> Result<(), (String, String)> {
         if row.created_at_ms < self.oldest_ms {
@@ -204,67 +216,63 @@ fn read(
 /// Opens the file anew for each pass.
 pub type Opener = Arc<dyn Fn() -> std::io::Result<Box<dyn Read + Send>> + Send + Sync>;
 
-/// One pass over the file, batches of rows coming to `each` as they are read (a reader thread
-/// and a bounded channel: memory stays a few batches whatever the file's size).
-async fn pass(
-    format: &Format,
-    open: &Opener,
-    target: &Target,
-    delimiter: u8,
-    mut each: impl AsyncFnMut(Vec<Line>) -> Result<(), StoreError>,
-) -> Result<Vec<String>, ImportError> {
-    let (batches, mut received) = mpsc::channel::<Vec<Line>>(1);
-    let (format, open, target) = (format.clone(), open.clone(), target.clone());
-    let reader = tokio::task::spawn_blocking(move || {
-        let file = open()?;
-        let mut batch = Vec::with_capacity(BATCH);
-        let notes = read(&format, file, &target, delimiter, &mut |line| {
-            batch.push(line);
-            if batch.len() == BATCH {
-                let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-                return batches.blocking_send(full).is_ok();
+/// A pass over the file under way: batches of rows arrive on `batches` as a reader thread reads
+/// them (a bounded channel: memory stays a few batches whatever the file's size).
+struct Pass {
+    batches: mpsc::Receiver<Vec<Line>>,
+    reader: tokio::task::JoinHandle<Result<Vec<String>, FileError>>,
+}
+
+impl Pass {
+    fn start(format: &Format, open: &Opener, target: &Target, delimiter: u8) -> Self {
+        let (sender, batches) = mpsc::channel::<Vec<Line>>(1);
+        let (format, open, target) = (format.clone(), open.clone(), target.clone());
+        let reader = tokio::task::spawn_blocking(move || {
+            let file = open()?;
+            let mut batch = Vec::with_capacity(BATCH);
+            let notes = read(&format, file, &target, delimiter, &mut |line| {
+                batch.push(line);
+                if batch.len() == BATCH {
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                    return sender.blocking_send(full).is_ok();
+                }
+                true
+            })?;
+            if !batch.is_empty() {
+                let _ = sender.blocking_send(batch);
             }
-            true
-        })?;
-        if !batch.is_empty() {
-            let _ = batches.blocking_send(batch);
-        }
-        Ok::<_, FileError>(notes)
-    });
-    let mut failed = None;
-    while let Some(batch) = received.recv().await {
-        if let Err(error) = each(batch).await {
-            failed = Some(error);
-            break;
-        }
+            Ok(notes)
+        });
+        Self { batches, reader }
     }
-    // Dropping the receiver stops the reader at its next batch.
-    drop(received);
-    let notes = reader
-        .await
-        .map_err(|error| FileError::Io(std::io::Error::other(error)))??;
-    match failed {
-        Some(error) => Err(error.into()),
-        None => Ok(notes),
+
+    /// The reader's notes, or why it could not read the file; stops it if it is still reading.
+    async fn finish(self) -> Result<Vec<String>, FileError> {
+        drop(self.batches);
+        self.reader
+            .await
+            .map_err(|error| FileError::Io(std::io::Error::other(error)))?
     }
 }
 
 /// Checks the whole file, then (unless it is a preview, or rows were refused without
-/// `skip_invalid`) writes it; `progress` hears of every batch written.
+/// `skip_invalid`) writes it. With `upload`, the console's upload of that id hears of every
+/// batch written.
 pub async fn import(
     store: Arc<dyn ImportStore>,
     target: &Target,
     format: &Format,
     open: Opener,
     options: &Options,
-    mut progress: impl FnMut(&Report),
+    upload: Option<&str>,
 ) -> Result<Report, ImportError> {
     let mut report = Report::default();
     // Ids met earlier in this file, as 64-bit hashes: half the memory of the ids themselves
     // (a million rows: 19 MiB), and a collision, which would count one row as a repeat in the
     // preview only, is a one-in-ten-million chance.
     let mut seen: HashSet<u64> = HashSet::new();
-    let notes = pass(format, &open, target, options.delimiter, async |batch| {
+    let mut check = Pass::start(format, &open, target, options.delimiter);
+    while let Some(batch) = check.batches.recv().await {
         let mut ids = Vec::with_capacity(batch.len());
         for line in &batch {
             report.read += 1;
@@ -292,35 +300,74 @@ pub async fn import(
                 None => report.added += 1,
             }
         }
-        Ok(())
-    })
-    .await?;
-    report.notes = notes;
+    }
+    report.notes = check.finish().await?;
+    drop(seen);
     if options.dry_run || (report.refused > 0 && !options.skip_invalid) || report.added == 0 {
         return Ok(report);
     }
-    let checked = report.clone();
-    let mut written = Report {
-        notes: checked.notes.clone(),
-        ..Report::default()
-    };
-    pass(format, &open, target, options.delimiter, async |batch| {
+    let (mut read, mut added) = (0usize, 0usize);
+    let mut write = Pass::start(format, &open, target, options.delimiter);
+    while let Some(batch) = write.batches.recv().await {
+        read += batch.len();
         let rows: Vec<StoredResponse> =
             batch.into_iter().filter_map(|line| line.row.ok()).collect();
-        let outcome = store.import_rows(&target.site, &rows).await?;
-        written.read += rows.len();
-        written.added += outcome.added;
-        written.existing += outcome.existing;
-        progress(&written);
-        Ok(())
-    })
-    .await?;
+        added += store.import_rows(&target.site, &rows).await?.added;
+        if let Some(id) = upload {
+            let now = crate::clock::now_ms();
+            store
+                .record_upload_progress(id, u64::try_from(read).unwrap_or(u64::MAX), now)
+                .await?;
+        }
+    }
+    write.finish().await?;
     Ok(Report {
         written: true,
-        added: written.added,
-        existing: checked.existing + (checked.added - written.added),
-        ..checked
+        existing: report.existing + (report.added - added),
+        added,
+        ..report
     })
+}
+
+/// Imports an uploaded file (the console's), recording its progress after every batch and its
+/// report at the end, for the upload's page to show.
+pub async fn import_upload(
+    store: Arc<dyn ImportStore>,
+    target: Target,
+    upload_id: String,
+    (format, options): (Format, Options),
+    data: String,
+) {
+    let data = Arc::new(data.into_bytes());
+    let open: Opener = Arc::new(move || {
+        Ok(Box::new(std::io::Cursor::new(data.as_ref().clone())) as Box<dyn Read + Send>)
+    });
+    let outcome = import(
+        store.clone(),
+        &target,
+        &format,
+        open,
+        &options,
+        Some(&upload_id),
+    )
+    .await;
+    let (status, report) = match outcome {
+        Ok(report) => (UploadStatus::Done, report),
+        Err(error) => (
+            UploadStatus::Failed,
+            Report {
+                notes: vec![error.to_string()],
+                ..Report::default()
+            },
+        ),
+    };
+    let report = serde_json::to_string(&report).unwrap_or_default();
+    if let Err(error) = store
+        .finish_upload(&upload_id, status, &report, crate::clock::now_ms())
+        .await
+    {
+        tracing::warn!(%error, "recording the end of an import failed");
+    }
 }
 
 impl Report {

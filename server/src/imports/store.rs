@@ -17,8 +17,86 @@ pub struct Written {
     pub existing: usize,
 }
 
+/// A file uploaded in the console, as its page shows it (the file itself is read apart).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upload {
+    pub id: String,
+    pub file_name: String,
+    /// The format and options, as JSON.
+    pub settings: String,
+    pub status: UploadStatus,
+    /// The preview's report, then the import's, as JSON.
+    pub report: String,
+    /// Rows written so far.
+    pub written: u64,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
+}
+
+/// Where an upload stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UploadStatus {
+    Previewed,
+    Importing,
+    Done,
+    Failed,
+}
+
+impl UploadStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Previewed => "previewed",
+            Self::Importing => "importing",
+            Self::Done => "done",
+            Self::Failed => "failed",
+        }
+    }
+
+    fn parse(name: &str) -> Option<Self> {
+        [Self::Previewed, Self::Importing, Self::Done, Self::Failed]
+            .into_iter()
+            .find(|status| status.as_str() == name)
+    }
+}
+
 #[async_trait]
 pub trait ImportStore: Send + Sync {
+    /// Keeps an uploaded file with its preview; uploads of the site older than `forget_before_ms`
+    /// that are not being imported go.
+    async fn create_upload(
+        &self,
+        site: &SiteId,
+        owner_id: &str,
+        upload: &Upload,
+        data: &str,
+        forget_before_ms: i64,
+    ) -> Result<(), StoreError>;
+    async fn upload(&self, site: &SiteId, id: &str) -> Result<Option<Upload>, StoreError>;
+    /// The file of an upload not yet imported.
+    async fn upload_data(&self, site: &SiteId, id: &str) -> Result<Option<String>, StoreError>;
+    /// Takes an upload for importing: one previewed, or one whose import stopped moving before
+    /// `stale_before_ms` (its server stopped); `false` if another request took it.
+    async fn start_upload(
+        &self,
+        site: &SiteId,
+        id: &str,
+        now_ms: i64,
+        stale_before_ms: i64,
+    ) -> Result<bool, StoreError>;
+    async fn record_upload_progress(
+        &self,
+        id: &str,
+        written: u64,
+        now_ms: i64,
+    ) -> Result<(), StoreError>;
+    /// The import's end: its report, and the file dropped once done.
+    async fn finish_upload(
+        &self,
+        id: &str,
+        status: UploadStatus,
+        report: &str,
+        now_ms: i64,
+    ) -> Result<(), StoreError>;
     /// The site each of these response ids belongs to, for those that exist.
     async fn owners_of(&self, ids: &[String]) -> Result<HashMap<String, String>, StoreError>;
     /// Inserts the rows the site does not have yet, in one transaction.
@@ -64,8 +142,121 @@ const MARK_DAY: &str = "INSERT INTO rollup_dirty (site_id, day, marks) \
      SELECT id, $2, 1 FROM sites WHERE id = $1 AND rolled_until_day > $2 \
      ON CONFLICT (site_id, day) DO UPDATE SET marks = rollup_dirty.marks + 1";
 
+const SELECT_UPLOAD: &str = "SELECT id, file_name, settings, status, report, written, \
+     created_at_ms, updated_at_ms FROM imports WHERE site_id = $1 AND id = $2";
+
 #[async_trait]
 impl ImportStore for Db {
+    async fn create_upload(
+        &self,
+        site: &SiteId,
+        owner_id: &str,
+        upload: &Upload,
+        data: &str,
+        forget_before_ms: i64,
+    ) -> Result<(), StoreError> {
+        let forget = Query::new(
+            "DELETE FROM imports WHERE site_id = $1 AND created_at_ms < $2 \
+             AND status <> 'importing'",
+        )
+        .bind(site.as_str())
+        .bind(forget_before_ms);
+        self.execute(forget).await?;
+        let insert = Query::new(
+            "INSERT INTO imports (id, site_id, owner_id, file_name, settings, data, status, \
+             report, created_at_ms, updated_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
+        )
+        .bind(upload.id.as_str())
+        .bind(site.as_str())
+        .bind(owner_id)
+        .bind(upload.file_name.as_str())
+        .bind(upload.settings.as_str())
+        .bind(data)
+        .bind(upload.status.as_str())
+        .bind(upload.report.as_str())
+        .bind(upload.created_at_ms);
+        self.execute(insert).await.map(|_| ())
+    }
+
+    async fn upload(&self, site: &SiteId, id: &str) -> Result<Option<Upload>, StoreError> {
+        let query = Query::new(SELECT_UPLOAD).bind(site.as_str()).bind(id);
+        let Some(row) = self.fetch_optional(query).await? else {
+            return Ok(None);
+        };
+        let status: String = row.get("status")?;
+        Ok(Some(Upload {
+            id: row.get("id")?,
+            file_name: row.get("file_name")?,
+            settings: row.get("settings")?,
+            status: UploadStatus::parse(&status)
+                .ok_or_else(|| StoreError::Corrupt(format!("import status {status}")))?,
+            report: row.get("report")?,
+            written: row.narrow("written")?,
+            created_at_ms: row.get("created_at_ms")?,
+            updated_at_ms: row.get("updated_at_ms")?,
+        }))
+    }
+
+    async fn upload_data(&self, site: &SiteId, id: &str) -> Result<Option<String>, StoreError> {
+        let query = Query::new("SELECT data FROM imports WHERE site_id = $1 AND id = $2")
+            .bind(site.as_str())
+            .bind(id);
+        match self.fetch_optional(query).await? {
+            Some(row) => row.get("data"),
+            None => Ok(None),
+        }
+    }
+
+    async fn start_upload(
+        &self,
+        site: &SiteId,
+        id: &str,
+        now_ms: i64,
+        stale_before_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let query = Query::new(
+            "UPDATE imports SET status = 'importing', updated_at_ms = $3 \
+             WHERE site_id = $1 AND id = $2 AND data IS NOT NULL \
+             AND (status = 'previewed' OR (status = 'importing' AND updated_at_ms < $4))",
+        )
+        .bind(site.as_str())
+        .bind(id)
+        .bind(now_ms)
+        .bind(stale_before_ms);
+        Ok(self.execute(query).await? > 0)
+    }
+
+    async fn record_upload_progress(
+        &self,
+        id: &str,
+        written: u64,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let query = Query::new("UPDATE imports SET written = $2, updated_at_ms = $3 WHERE id = $1")
+            .bind(id)
+            .bind(i64::try_from(written).unwrap_or(i64::MAX))
+            .bind(now_ms);
+        self.execute(query).await.map(|_| ())
+    }
+
+    async fn finish_upload(
+        &self,
+        id: &str,
+        status: UploadStatus,
+        report: &str,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let query = Query::new(
+            "UPDATE imports SET status = $2, report = $3, updated_at_ms = $4, \
+             data = CASE WHEN $2 = 'done' THEN NULL ELSE data END WHERE id = $1",
+        )
+        .bind(id)
+        .bind(status.as_str())
+        .bind(report)
+        .bind(now_ms);
+        self.execute(query).await.map(|_| ())
+    }
+
     async fn owners_of(&self, ids: &[String]) -> Result<HashMap<String, String>, StoreError> {
         let mut owners = HashMap::new();
         for chunk in ids.chunks(500) {

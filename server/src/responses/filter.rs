@@ -43,6 +43,10 @@ pub struct FilterQuery {
     /// Only answers to this survey version.
     #[param(pattern = "^([0-9]{1,9})?$")]
     pub version: Option<String>,
+    /// Only responses from this source: `widget` (this server's card) or an import's, e.g.
+    /// `import:delighted`.
+    #[param(pattern = "^([A-Za-z0-9:_.-]{1,60})?$")]
+    pub source: Option<String>,
 }
 
 /// A checked filter; `None` everywhere covers every response.
@@ -56,19 +60,22 @@ pub struct ResponseFilter {
     pub lang: Option<String>,
     pub device: Option<&'static str>,
     pub survey_version: Option<i64>,
+    /// `widget`, or an import's source.
+    pub source: Option<String>,
 }
 
 /// The conditions of a [`ResponseFilter`] on the responses aliased `r`, as parameters `$2` to
-/// `$7` (bound by [`ResponseFilter::site_and_values`], the site as `$1`); a null parameter lets
+/// `$8` (bound by [`ResponseFilter::site_and_values`], the site as `$1`); a null parameter lets
 /// every response through.
 pub const FILTERED: &str = " AND ($2 IS NULL OR r.created_at_ms >= $2) \
      AND ($3 IS NULL OR r.created_at_ms < $3) AND ($4 IS NULL OR r.page_path = $4) \
      AND ($5 IS NULL OR r.lang = $5) AND ($6 IS NULL OR r.device_class = $6) \
-     AND ($7 IS NULL OR r.survey_version = $7)";
+     AND ($7 IS NULL OR r.survey_version = $7) \
+     AND ($8 IS NULL OR COALESCE(r.source, 'widget') = $8)";
 
 impl ResponseFilter {
-    /// `$1` to `$7` of a query using [`FILTERED`].
-    pub fn site_and_values(&self, site: &SiteId) -> [Value; 7] {
+    /// `$1` to `$8` of a query using [`FILTERED`].
+    pub fn site_and_values(&self, site: &SiteId) -> [Value; 8] {
         [
             site.as_str().into(),
             self.from_ms.into(),
@@ -77,6 +84,7 @@ impl ResponseFilter {
             self.lang.as_deref().into(),
             self.device.into(),
             self.survey_version.into(),
+            self.source.as_deref().into(),
         ]
     }
 }
@@ -96,6 +104,8 @@ pub enum InvalidFilter {
     Device(String),
     #[error("version={0:?} is not a survey version: use its number, e.g. 2")]
     Version(String),
+    #[error("source={0:?} is not a source: use widget or an import's, e.g. import:delighted")]
+    Source(String),
 }
 
 impl FilterQuery {
@@ -164,6 +174,19 @@ impl FilterQuery {
                     }
                 })
                 .transpose()?,
+            source: given(&self.source)
+                .map(|source| {
+                    let valid = source.len() <= 60
+                        && source
+                            .bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b":_.-".contains(&b));
+                    if valid {
+                        Ok(source)
+                    } else {
+                        Err(InvalidFilter::Source(source))
+                    }
+                })
+                .transpose()?,
         })
     }
 }
@@ -181,6 +204,7 @@ mod tests {
                 "page" => &mut query.page,
                 "lang" => &mut query.lang,
                 "device" => &mut query.device,
+                "source" => &mut query.source,
                 _ => &mut query.version,
             };
             *slot = Some(value.to_owned());

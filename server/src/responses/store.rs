@@ -139,10 +139,10 @@ fn response_values(site: &SiteId, update: &ResponseUpdate, now_ms: i64) -> Vec<V
     ]
 }
 
-/// Responses after the key `($8, $9)` (none: from the first), in key order: the lower bound is
+/// Responses after the key `($9, $10)` (none: from the first), in key order: the lower bound is
 /// a plain range on `created_at_ms`, so the (site, created) index serves every page.
-const AFTER_KEY: &str = " AND r.created_at_ms >= COALESCE($8, -9223372036854775807) \
-     AND ($8 IS NULL OR r.created_at_ms > $8 OR r.id > $9)";
+const AFTER_KEY: &str = " AND r.created_at_ms >= COALESCE($9, -9223372036854775807) \
+     AND ($9 IS NULL OR r.created_at_ms > $9 OR r.id > $10)";
 
 /// A page of a site's responses, every integer as BIGINT so both backends decode them alike:
 /// bind the filter, the key to start after and a limit.
@@ -155,13 +155,13 @@ static SELECT_RESPONSES: LazyLock<String> = LazyLock::new(|| {
          r.created_at_ms, r.updated_at_ms, r.source FROM responses r WHERE r.site_id = $1",
         FILTERED,
         AFTER_KEY,
-        " ORDER BY r.created_at_ms, r.id LIMIT $10",
+        " ORDER BY r.created_at_ms, r.id LIMIT $11",
     ]
     .concat()
 });
 
 /// The statements shown with the responses of a page: bind as for [`SELECT_RESPONSES`], but the
-/// page's last key as `($10, $11)` instead of the limit.
+/// page's last key as `($11, $12)` instead of the limit.
 static SELECT_STATEMENTS: LazyLock<String> = LazyLock::new(|| {
     [
         "SELECT rs.response_id, rs.statement_id, rs.dimension, \
@@ -169,7 +169,7 @@ static SELECT_STATEMENTS: LazyLock<String> = LazyLock::new(|| {
          JOIN responses r ON r.id = rs.response_id WHERE r.site_id = $1",
         FILTERED,
         AFTER_KEY,
-        " AND r.created_at_ms <= $10 AND (r.created_at_ms < $10 OR r.id <= $11) \
+        " AND r.created_at_ms <= $11 AND (r.created_at_ms < $11 OR r.id <= $12) \
          ORDER BY rs.response_id, rs.statement_id",
     ]
     .concat()
@@ -181,9 +181,9 @@ static SELECT_COMMENTS: LazyLock<String> = LazyLock::new(|| {
     [
         "SELECT r.id, CAST(r.score AS BIGINT) AS score, r.comment, r.page_path, \
          r.created_at_ms FROM responses r WHERE r.site_id = $1 AND r.comment IS NOT NULL \
-         AND lower(r.comment) LIKE $8 ESCAPE '\\'",
+         AND lower(r.comment) LIKE $9 ESCAPE '\\'",
         FILTERED,
-        " ORDER BY r.created_at_ms DESC LIMIT $9",
+        " ORDER BY r.created_at_ms DESC LIMIT $10",
     ]
     .concat()
 });

@@ -103,9 +103,9 @@ const EFFORT_COUNTS: &str = "r.effort AS effort, COUNT(*) AS n, \
          AS switched_channel, \
      SUM(CASE WHEN r.effort_drivers LIKE '%transferred%' THEN 1 ELSE 0 END) AS transferred";
 
-/// The first day results read from the responses rather than the rollups: `$8`, or the site's
+/// The first day results read from the responses rather than the rollups: `$9`, or the site's
 /// watermark. Binding 0 reads every response (a filter whose dates are not whole UTC days).
-const CUTOFF: &str = "COALESCE($8, (SELECT s.rolled_until_day FROM sites s WHERE s.id = $1))";
+const CUTOFF: &str = "COALESCE($9, (SELECT s.rolled_until_day FROM sites s WHERE s.id = $1))";
 
 /// Each results query adds up three parts: the responses on or after the cutoff day, the
 /// responses of rolled-up days marked dirty, and the rollups of the other days before it.
@@ -206,14 +206,16 @@ static SELECT_EFFORT_COUNTS: LazyLock<String> = LazyLock::new(|| {
     ) + " GROUP BY effort ORDER BY effort"
 });
 
-/// `$8` of the results queries: `Some(0)` reads every response, for a filter whose dates are
-/// not whole UTC days (the console's and the API's always are); `None` uses the rollups.
+/// `$9` of the results queries: `Some(0)` reads every response, for a filter whose dates are
+/// not whole UTC days (the console's and the API's always are) or that asks for a source (the
+/// rollups do not keep sources apart: imports are rare and a source is asked for rarely);
+/// `None` uses the rollups.
 fn cutoff_override(filter: &ResponseFilter) -> Option<i64> {
     let whole_days = [filter.from_ms, filter.until_ms]
         .into_iter()
         .flatten()
         .all(|ms| ms % 86_400_000 == 0);
-    (!whole_days).then_some(0)
+    (!whole_days || filter.source.is_some()).then_some(0)
 }
 
 /// The rollups of a site's days `[$2, $3)`.
