@@ -490,3 +490,35 @@ async fn any_csv_imports_through_a_mapping_and_bad_files_are_named() {
     );
     assert_eq!(store.responses(&kohvik).await.unwrap().len(), 2);
 }
+
+/// A file over the console's limit is refused before it is read, with what to do instead.
+#[tokio::test]
+async fn an_upload_over_the_consoles_limit_says_to_use_the_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store::open(&format!("sqlite://{}/u.db", dir.path().display()))
+        .await
+        .unwrap();
+    let kohvik = site(store.as_ref()).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(soovita_server::serve(
+        listener,
+        store,
+        soovita_server::ServeOptions::default(),
+        std::future::pending(),
+    ));
+    let too_big = soovita_server::http::body_limits::MAX_UPLOAD_BYTES + 1;
+    let response = reqwest::Client::new()
+        .post(format!("{base}/console/sites/{kohvik}/import"))
+        .header("content-type", "multipart/form-data; boundary=x")
+        .body(vec![b'a'; too_big])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::PAYLOAD_TOO_LARGE);
+    let body = response.text().await.unwrap();
+    assert!(
+        body.contains("upload_too_large") && body.contains("soovita import"),
+        "{body}"
+    );
+}

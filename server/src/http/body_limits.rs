@@ -66,8 +66,13 @@ pub async fn read_whole_body(
         .headers()
         .get(CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok()?.parse::<u64>().ok());
+    let too_large = if is_upload(request.uri().path()) {
+        ApiError::UploadTooLarge(limit)
+    } else {
+        ApiError::PayloadTooLarge(limit)
+    };
     if declared.is_some_and(|length| length > limit as u64) {
-        return closing(ApiError::PayloadTooLarge(limit).into_response());
+        return closing(too_large.into_response());
     }
     let (parts, body) = request.into_parts();
     let read = http_body_util::Limited::new(body, limit).collect();
@@ -80,7 +85,7 @@ pub async fn read_whole_body(
             return closing(late.into_response());
         }
         Ok(Err(error)) if error.is::<http_body_util::LengthLimitError>() => {
-            return closing(ApiError::PayloadTooLarge(limit).into_response())
+            return closing(too_large.into_response())
         }
         Ok(Err(error)) => {
             return closing(ApiError::UnreadableBody(error.to_string()).into_response())

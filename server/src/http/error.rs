@@ -36,6 +36,9 @@ pub enum ApiError {
     /// The body is over the size cap of its endpoint.
     #[error("the request body is larger than {0} bytes, this endpoint's limit")]
     PayloadTooLarge(usize),
+    /// A file uploaded to import in the console is over its limit.
+    #[error("the file is larger than {} MB, the console's limit: import it on the server with `soovita import` (README, \"Importing history\"), which streams files of any size", .0 / 1024 / 1024)]
+    UploadTooLarge(usize),
     #[error("there is no endpoint at this path: see the API table in README.md")]
     NoSuchEndpoint,
     #[error("this endpoint does not accept this method: see the API table in README.md")]
@@ -117,7 +120,7 @@ impl ApiError {
             | Self::InvalidFilter(_)
             | Self::InvalidWebhook(_)
             | Self::InvalidFollowUp(_) => StatusCode::BAD_REQUEST,
-            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::PayloadTooLarge(_) | Self::UploadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::ResponseIdTaken(_) | Self::WebhookLimit => StatusCode::CONFLICT,
             Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::MissingToken => StatusCode::UNAUTHORIZED,
@@ -153,6 +156,7 @@ impl ApiError {
             Self::MalformedJson(_) => "malformed_json",
             Self::UnreadableBody(_) => "unreadable_body",
             Self::PayloadTooLarge(_) => "payload_too_large",
+            Self::UploadTooLarge(_) => "upload_too_large",
             Self::UnknownResponse(_) => "unknown_response",
             Self::NoSuchEndpoint => "no_such_endpoint",
             Self::MethodNotAllowed => "method_not_allowed",
