@@ -192,9 +192,14 @@ async fn overdue_story(store: Arc<dyn Store>) {
         ..WebhookOptions::default()
     };
     let client = webhooks::dispatcher::client(&options).unwrap();
-    webhooks::dispatcher::send_due(store_ref, &client, &options, &|| t0 + 24 * HOUR + 2_000)
-        .await
-        .unwrap();
+    webhooks::dispatcher::send_due(
+        store_ref,
+        &client,
+        &options,
+        &(std::sync::Arc::new(move || t0 + 24 * HOUR + 2_000) as webhooks::dispatcher::Clock),
+    )
+    .await
+    .unwrap();
     let got = receiver.got.lock().unwrap().clone();
     assert_eq!(got.len(), 1);
     let (headers, body) = &got[0];

@@ -308,7 +308,7 @@ async fn an_internal_receiver_is_refused_when_sent_unless_allowed() {
         store.as_ref(),
         &client,
         &refusing,
-        &soovita_server::clock::now_ms,
+        &(std::sync::Arc::new(soovita_server::clock::now_ms) as dispatcher::Clock),
     )
     .await
     .unwrap();

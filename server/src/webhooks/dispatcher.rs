@@ -32,6 +32,7 @@ pub async fn run(store: Arc<dyn WebhookStore>, options: WebhookOptions) {
             return;
         }
     };
+    let wall_clock: Clock = Arc::new(clock::now_ms);
     let mut ticks = tokio::time::interval(options.tick);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -45,7 +46,7 @@ pub async fn run(store: Arc<dyn WebhookStore>, options: WebhookOptions) {
                 tracing::warn!(%error, "looking for webhook events failed; retrying next tick")
             }
         }
-        if let Err(error) = send_due(store.as_ref(), &client, &options, &clock::now_ms).await {
+        if let Err(error) = send_due(store.as_ref(), &client, &options, &wall_clock).await {
             tracing::warn!(%error, "sending webhooks failed; retrying next tick");
         }
     }
@@ -104,13 +105,16 @@ pub async fn scan(
     Ok(webhooks.len())
 }
 
+/// What time it is, in Unix milliseconds: [`clock::now_ms`], or a test's.
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
 /// Sends every delivery due by `now()`, [`CLAIM_LIMIT`] at a time, and logs each attempt.
 /// The clock is a parameter so that tests can send what is due at a time of their choosing.
 pub async fn send_due(
     store: &dyn WebhookStore,
     client: &reqwest::Client,
     options: &WebhookOptions,
-    now: &(dyn Fn() -> i64 + Sync),
+    now: &Clock,
 ) -> Result<(), StoreError> {
     loop {
         let now_ms = now();
@@ -122,7 +126,12 @@ pub async fn send_due(
         let claimed = due.len();
         let mut sending = JoinSet::new();
         for delivery in due {
-            sending.spawn(attempt(client.clone(), delivery, options.clone(), now_ms));
+            sending.spawn(attempt(
+                client.clone(),
+                delivery,
+                options.clone(),
+                now.clone(),
+            ));
         }
         while let Some(outcome) = sending.join_next().await {
             if let Ok(outcome) = outcome {
@@ -135,15 +144,16 @@ pub async fn send_due(
     }
 }
 
-/// Posts one delivery at `at_ms` and says where it stands after.
+/// Posts one delivery and says where it stands after: the attempt is logged, and the next one
+/// timed, from when the answer came.
 async fn attempt(
     client: reqwest::Client,
     delivery: DueDelivery,
     options: WebhookOptions,
-    at_ms: i64,
+    now: Clock,
 ) -> AttemptOutcome {
     let body = payload::body(&delivery);
-    let signature = payload::signature(&delivery.secret, at_ms / 1000, &body);
+    let signature = payload::signature(&delivery.secret, now() / 1000, &body);
     // The resolver checks names; an address written into the URL never reaches it. A webhook
     // saved while internal receivers were allowed is refused once they no longer are.
     let internal = match url::Url::parse(&delivery.url) {
@@ -163,6 +173,7 @@ async fn attempt(
             .await
             .map_err(|error| why(&error)),
     };
+    let at_ms = now();
     let (status_code, error) = match sent {
         Ok(answer) => (Some(answer.status().as_u16()), None),
         Err(error) => (None, Some(error)),
