@@ -335,6 +335,24 @@ pub async fn seed(store: Arc<dyn Store>, site: &SiteId, now_ms: i64) -> anyhow::
             store
                 .follow_up(site, &id, FollowUpStatus::Resolved, note, resolved)
                 .await?;
+            // Most resolved detractors were asked once more; those who answered show the
+            // recovery rate on the results page.
+            let asked = resolved + 86_400_000;
+            if score <= 6 && asked < now_ms && rng.random_bool(0.6) {
+                store
+                    .start_check_back(site, &id, asked, asked + 30 * DAY_MS)
+                    .await?;
+                if rng.random_bool(0.7) {
+                    let now_answer = if rng.random_bool(0.6) {
+                        rng.random_range(7..=10)
+                    } else {
+                        rng.random_range(score..=6)
+                    };
+                    store
+                        .answer_check_back(&id, now_answer, asked + 3_600_000)
+                        .await?;
+                }
+            }
         }
     }
     Ok(RESPONSES)
@@ -426,5 +444,11 @@ mod tests {
                 "{status:?}"
             );
         }
+        let recovery =
+            crate::checkbacks::Recovery::of(&store.check_back_answers(&site).await.unwrap());
+        assert!(
+            recovery.answered >= 5 && recovery.recovered > 0,
+            "the demo shows a recovery rate: {recovery:?}"
+        );
     }
 }
