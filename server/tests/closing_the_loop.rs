@@ -18,7 +18,6 @@ use soovita_server::checkbacks::{self, Link, Recovery};
 use soovita_server::domain::{ResponseId, SiteId};
 use soovita_server::inbox::{CaseSettings, FollowUpStatus};
 use soovita_server::mail::{DueMail, MailKind, MailOptions};
-use soovita_server::sites::{register, SiteSettings};
 use soovita_server::store::{self, prelude::*};
 use soovita_server::watch::{self, Watched};
 use soovita_server::webhooks::{self, Webhook, WebhookEvent, WebhookOptions};
@@ -35,23 +34,6 @@ async fn sqlite() -> (Arc<dyn Store>, tempfile::TempDir) {
         .await
         .unwrap();
     (store, dir)
-}
-
-async fn site(store: &dyn Store, name: &str) -> SiteId {
-    let registered = register(
-        store,
-        SiteSettings {
-            name,
-            origins: &["https://kohvik.ee".to_owned()],
-            sample_percent: 100,
-            cooldown_days: 0,
-            retention_days: 730,
-            honor_do_not_track: false,
-        },
-    )
-    .await
-    .unwrap();
-    SiteId::parse(&registered.site_id).unwrap()
 }
 
 async fn owner(store: &dyn Store, site: &SiteId, email: &str, role: Role) -> Owner {
@@ -112,7 +94,7 @@ impl Receiver {
 
 async fn overdue_story(store: Arc<dyn Store>) {
     let store_ref = store.as_ref();
-    let kohvik = site(store_ref, "Kohvik").await;
+    let kohvik = common::kohvik(store_ref).await;
     owner(store_ref, &kohvik, "anu@kohvik.ee", Role::Admin).await;
     owner(store_ref, &kohvik, "jaan@kohvik.ee", Role::Member).await;
     let receiver = Receiver::default();
@@ -277,7 +259,7 @@ async fn overdue_story(store: Arc<dyn Store>) {
 
 async fn acknowledgement_story(store: Arc<dyn Store>) {
     let store_ref = store.as_ref();
-    let kohvik = site(store_ref, "Kohvik").await;
+    let kohvik = common::kohvik(store_ref).await;
     owner(store_ref, &kohvik, "anu@kohvik.ee", Role::Admin).await;
     let mail = mail_options();
     let t0 = soovita_server::clock::now_ms();
@@ -352,11 +334,10 @@ async fn overdue_cases_are_announced_once_and_digested_at_most_hourly_on_sqlite(
 
 #[tokio::test]
 async fn overdue_cases_are_announced_once_and_digested_at_most_hourly_on_postgres() {
-    let Some(admin_url) = common::postgres_admin_url() else {
+    let Some((store, _database)) = common::postgres_store().await else {
         return;
     };
-    let database = common::ThrowawayPostgres::create(&admin_url).await;
-    overdue_story(store::open(&database.url).await.unwrap()).await;
+    overdue_story(store).await;
 }
 
 #[tokio::test]
@@ -367,11 +348,10 @@ async fn acknowledgements_go_once_per_case_in_the_visitors_language_on_sqlite() 
 
 #[tokio::test]
 async fn acknowledgements_go_once_per_case_in_the_visitors_language_on_postgres() {
-    let Some(admin_url) = common::postgres_admin_url() else {
+    let Some((store, _database)) = common::postgres_store().await else {
         return;
     };
-    let database = common::ThrowawayPostgres::create(&admin_url).await;
-    acknowledgement_story(store::open(&database.url).await.unwrap()).await;
+    acknowledgement_story(store).await;
 }
 
 /// The server on `store`, with mail on (nothing is sent: the queue is read back).
@@ -399,7 +379,7 @@ async fn serve(store: Arc<dyn Store>) -> (String, oneshot::Sender<()>) {
 
 async fn check_back_story(store: Arc<dyn Store>) {
     let store_ref = store.as_ref();
-    let kohvik = site(store_ref, "Kohvik").await;
+    let kohvik = common::kohvik(store_ref).await;
     let anu = owner(store_ref, &kohvik, "anu@kohvik.ee", Role::Admin).await;
     let (session, token) = Session::start(&anu, soovita_server::clock::now_ms());
     store.create_session(&session).await.unwrap();
@@ -608,9 +588,8 @@ async fn a_check_back_records_one_answer_and_the_recovery_rate_counts_it_on_sqli
 
 #[tokio::test]
 async fn a_check_back_records_one_answer_and_the_recovery_rate_counts_it_on_postgres() {
-    let Some(admin_url) = common::postgres_admin_url() else {
+    let Some((store, _database)) = common::postgres_store().await else {
         return;
     };
-    let database = common::ThrowawayPostgres::create(&admin_url).await;
-    check_back_story(store::open(&database.url).await.unwrap()).await;
+    check_back_story(store).await;
 }

@@ -16,30 +16,12 @@ use soovita_server::responses::export::{download, ExportFormat};
 use soovita_server::responses::filter::ResponseFilter;
 use soovita_server::responses::StatementUpdate;
 use soovita_server::results::TrendInterval;
-use soovita_server::sites::{register, SiteSettings};
 use soovita_server::store::{self, prelude::*};
 use soovita_wire::{Dimension, PageContext};
 
 mod common;
 
 const DAY: i64 = 86_400_000;
-
-async fn site(store: &dyn Store) -> SiteId {
-    let registered = register(
-        store,
-        SiteSettings {
-            name: "Kohvik",
-            origins: &["https://kohvik.ee".to_owned()],
-            sample_percent: 100,
-            cooldown_days: 0,
-            retention_days: 730,
-            honor_do_not_track: false,
-        },
-    )
-    .await
-    .unwrap();
-    SiteId::parse(&registered.site_id).unwrap()
-}
 
 fn target(site: &SiteId, now: i64) -> Target {
     Target {
@@ -148,11 +130,11 @@ async fn history(store: &dyn Store, site: &SiteId) {
 }
 
 async fn round_trip(one: Arc<dyn Store>, two: Arc<dyn Store>) {
-    let from = site(one.as_ref()).await;
+    let from = common::kohvik(one.as_ref()).await;
     history(one.as_ref(), &from).await;
     for format in [ExportFormat::Json, ExportFormat::Csv] {
         let exported = export(&one, &from, format).await;
-        let into = site(two.as_ref()).await;
+        let into = common::kohvik(two.as_ref()).await;
         let report = run(&two, &into, Format::Soovita, &exported, Options::default())
             .await
             .unwrap();
@@ -172,7 +154,7 @@ async fn round_trip(one: Arc<dyn Store>, two: Arc<dyn Store>) {
             .unwrap();
         assert_eq!((twice.added, twice.existing), (0, 60), "{format:?}: twice");
         // The same responses into another site of the same database: the ids are taken.
-        let other = site(two.as_ref()).await;
+        let other = common::kohvik(two.as_ref()).await;
         let taken = run(&two, &other, Format::Soovita, &exported, Options::default())
             .await
             .unwrap();
@@ -243,7 +225,7 @@ fn delighted_file(now: i64, rows: usize) -> (String, Vec<(u8, i64)>) {
 }
 
 async fn delighted_story(store: Arc<dyn Store>) {
-    let kohvik = site(store.as_ref()).await;
+    let kohvik = common::kohvik(store.as_ref()).await;
     let now = soovita_server::clock::now_ms();
     // Days already rolled up: the import must mark the ones it adds to.
     soovita_server::results::roll_up_all(store.as_ref(), now)
@@ -387,11 +369,10 @@ async fn a_delighted_export_imports_once_and_its_results_match_the_file_on_sqlit
 
 #[tokio::test]
 async fn a_delighted_export_imports_once_and_its_results_match_the_file_on_postgres() {
-    let Some(admin_url) = common::postgres_admin_url() else {
+    let Some((store, _database)) = common::postgres_store().await else {
         return;
     };
-    let database = common::ThrowawayPostgres::create(&admin_url).await;
-    delighted_story(store::open(&database.url).await.unwrap()).await;
+    delighted_story(store).await;
 }
 
 #[tokio::test]
@@ -400,7 +381,7 @@ async fn any_csv_imports_through_a_mapping_and_bad_files_are_named() {
     let store = store::open(&format!("sqlite://{}/c.db", dir.path().display()))
         .await
         .unwrap();
-    let kohvik = site(store.as_ref()).await;
+    let kohvik = common::kohvik(store.as_ref()).await;
     let mapping = Mapping {
         score: "NPS".into(),
         time: "Submitted".into(),
@@ -498,7 +479,7 @@ async fn an_upload_over_the_consoles_limit_says_to_use_the_command() {
     let store = store::open(&format!("sqlite://{}/u.db", dir.path().display()))
         .await
         .unwrap();
-    let kohvik = site(store.as_ref()).await;
+    let kohvik = common::kohvik(store.as_ref()).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(soovita_server::serve(

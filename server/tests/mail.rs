@@ -14,7 +14,6 @@ use soovita_server::accounts::{Owner, Role, Session};
 use soovita_server::domain::{ResponseId, SiteId};
 use soovita_server::inbox::FollowUpStatus;
 use soovita_server::mail::{MailKind, MailOptions, MailStatus, OutgoingMail};
-use soovita_server::sites::{register, SiteSettings};
 use soovita_server::store::{self, prelude::*};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -133,20 +132,7 @@ impl Shop {
         let store = store::open(&format!("sqlite://{}/mail.db", dir.path().display()))
             .await
             .unwrap();
-        let registered = register(
-            store.as_ref(),
-            SiteSettings {
-                name: "Kohvik",
-                origins: &["https://kohvik.ee".to_owned()],
-                sample_percent: 100,
-                cooldown_days: 0,
-                retention_days: 730,
-                honor_do_not_track: false,
-            },
-        )
-        .await
-        .unwrap();
-        let site = SiteId::parse(&registered.site_id).unwrap();
+        let site = common::kohvik(store.as_ref()).await;
         let owner = Owner::new("anu@kohvik.ee", "correct horse battery");
         store.create_owner(&owner, 0).await.unwrap();
         store
@@ -437,20 +423,7 @@ async fn two_servers_on_one_postgres_send_each_message_once() {
         store::open(&database.url).await.unwrap(),
         store::open(&database.url).await.unwrap(),
     );
-    let registered = register(
-        one.as_ref(),
-        SiteSettings {
-            name: "Kohvik",
-            origins: &["https://kohvik.ee".to_owned()],
-            sample_percent: 100,
-            cooldown_days: 0,
-            retention_days: 730,
-            honor_do_not_track: false,
-        },
-    )
-    .await
-    .unwrap();
-    let site = SiteId::parse(&registered.site_id).unwrap();
+    let site = common::kohvik(one.as_ref()).await;
     let owner = Owner::new("anu@kohvik.ee", "correct horse battery");
     one.create_owner(&owner, 0).await.unwrap();
     one.set_role(&owner.id, &site, Role::Admin, 0)

@@ -205,3 +205,34 @@ pub fn update(id: &str, score: i32, comment: Option<&str>) -> ResponseUpdate {
         attributes: None,
     }
 }
+
+/// A store on a database of its own on the test PostgreSQL server, kept while the returned
+/// database lives; `None` (the test skips, saying why) without one.
+pub async fn postgres_store() -> Option<(
+    std::sync::Arc<dyn soovita_server::store::Store>,
+    ThrowawayPostgres,
+)> {
+    let admin_url = postgres_admin_url()?;
+    let database = ThrowawayPostgres::create(&admin_url).await;
+    let store = soovita_server::store::open(&database.url).await.unwrap();
+    Some((store, database))
+}
+
+/// Registers the café site the mail, closing-the-loop and import tests use: pages on
+/// https://kohvik.ee, everyone asked, responses kept two years.
+pub async fn kohvik(store: &dyn soovita_server::store::Store) -> soovita_server::domain::SiteId {
+    let registered = soovita_server::sites::register(
+        store,
+        soovita_server::sites::SiteSettings {
+            name: "Kohvik",
+            origins: &["https://kohvik.ee".to_owned()],
+            sample_percent: 100,
+            cooldown_days: 0,
+            retention_days: 730,
+            honor_do_not_track: false,
+        },
+    )
+    .await
+    .unwrap();
+    soovita_server::domain::SiteId::parse(&registered.site_id).unwrap()
+}
