@@ -137,11 +137,15 @@ async fn forget_idle_clients(limits: Arc<RateLimits>) {
     }
 }
 
-/// Deletes responses past their site's retention, at start and then hourly.
+/// Deletes responses past their site's retention, and files uploaded to import more than a day
+/// ago, at start and then hourly.
 async fn purge_expired_responses(store: Arc<dyn Store>) {
     let mut hourly = tokio::time::interval(Duration::from_secs(60 * 60));
     loop {
         hourly.tick().await;
+        if let Err(error) = store.forget_uploads(clock::now_ms() - 86_400_000).await {
+            tracing::warn!(%error, "dropping day-old import uploads failed; retrying in an hour");
+        }
         match store.purge_expired(clock::now_ms()).await {
             Ok(0) => {}
             Ok(purged) => tracing::info!(purged, "purged responses past their retention"),

@@ -503,3 +503,54 @@ async fn an_upload_over_the_consoles_limit_says_to_use_the_command() {
         "{body}"
     );
 }
+
+/// An uploaded file holds respondents' answers and addresses: it goes after a day, or at once
+/// when one of them is erased by email; one being imported stays while it moves.
+#[tokio::test]
+async fn uploaded_files_are_not_kept_longer_than_their_import_needs() {
+    use soovita_server::imports::{Upload, UploadStatus};
+    let dir = tempfile::tempdir().unwrap();
+    let store = store::open(&format!("sqlite://{}/f.db", dir.path().display()))
+        .await
+        .unwrap();
+    let kohvik = common::kohvik(store.as_ref()).await;
+    let upload = |id: &str, at: i64| Upload {
+        id: id.into(),
+        file_name: "delighted.csv".into(),
+        settings: "[]".into(),
+        status: UploadStatus::Previewed,
+        report: "{}".into(),
+        written: 0,
+        created_at_ms: at,
+        updated_at_ms: at,
+    };
+    let file = "Response ID,Score,Response timestamp,Email\n1,3,2026-11-01,Mari@Example.com\n";
+    for (id, at) in [("old", 1_000), ("busy", 1_000), ("fresh", 100 * DAY)] {
+        store
+            .create_upload(&kohvik, "owner", &upload(id, at), file, 0)
+            .await
+            .unwrap();
+    }
+    assert!(store
+        .start_upload(&kohvik, "busy", 100 * DAY, 0)
+        .await
+        .unwrap());
+    assert_eq!(
+        store.forget_uploads(100 * DAY - 1).await.unwrap(),
+        1,
+        "the old preview"
+    );
+    assert!(store.upload(&kohvik, "old").await.unwrap().is_none());
+    assert!(
+        store.upload(&kohvik, "busy").await.unwrap().is_some(),
+        "it moved just now"
+    );
+    assert_eq!(
+        store
+            .forget_uploads_mentioning(&kohvik, "mari@example.COM")
+            .await
+            .unwrap(),
+        2
+    );
+    assert!(store.upload(&kohvik, "fresh").await.unwrap().is_none());
+}

@@ -89,6 +89,17 @@ pub trait ImportStore: Send + Sync {
         written: u64,
         now_ms: i64,
     ) -> Result<(), StoreError>;
+    /// Drops uploads created before `before_ms` that are not being imported, and any whose
+    /// import stopped moving then: an uploaded file holds respondents' answers and addresses,
+    /// so it is not kept longer than its import needs. Returns how many.
+    async fn forget_uploads(&self, before_ms: i64) -> Result<u64, StoreError>;
+    /// Drops a site's uploads whose file mentions `email` (compared without case): erasing a
+    /// respondent reaches files not yet imported too.
+    async fn forget_uploads_mentioning(
+        &self,
+        site: &SiteId,
+        email: &str,
+    ) -> Result<u64, StoreError>;
     /// The import's end: its report, and the file dropped once done.
     async fn finish_upload(
         &self,
@@ -237,6 +248,37 @@ impl ImportStore for Db {
             .bind(i64::try_from(written).unwrap_or(i64::MAX))
             .bind(now_ms);
         self.execute(query).await.map(|_| ())
+    }
+
+    async fn forget_uploads(&self, before_ms: i64) -> Result<u64, StoreError> {
+        let query = Query::new(
+            "DELETE FROM imports WHERE (status <> 'importing' AND created_at_ms < $1) \
+             OR (status = 'importing' AND updated_at_ms < $1)",
+        )
+        .bind(before_ms);
+        self.execute(query).await
+    }
+
+    async fn forget_uploads_mentioning(
+        &self,
+        site: &SiteId,
+        email: &str,
+    ) -> Result<u64, StoreError> {
+        let pattern = format!(
+            "%{}%",
+            email
+                .to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        let query = Query::new(
+            "DELETE FROM imports WHERE site_id = $1 AND data IS NOT NULL \
+             AND lower(data) LIKE $2 ESCAPE '\\'",
+        )
+        .bind(site.as_str())
+        .bind(pattern);
+        self.execute(query).await
     }
 
     async fn finish_upload(

@@ -140,6 +140,10 @@ pub async fn erase_by_email(
         ApiError::BadQuery("name the respondent: {\"email\": \"name@example.com\"}".into())
     })?;
     let erased = state.store.erase_by_email(&site.id, email.trim()).await?;
+    state
+        .store
+        .forget_uploads_mentioning(&site.id, email.trim())
+        .await?;
     Ok(Json(Erased { erased }))
 }
 
