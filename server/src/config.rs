@@ -53,7 +53,7 @@ pub struct ImportArgs {
     #[arg(long)]
     pub dry_run: bool,
     /// The character between fields.
-    #[arg(long, default_value = ",", value_parser = parse_delimiter)]
+    #[arg(long, default_value = ",", value_parser = crate::imports::delimiter)]
     pub delimiter: u8,
     /// csv: the column with the 0–10 score.
     #[arg(long, required_if_eq("format", "csv"))]
@@ -82,16 +82,6 @@ pub struct ImportArgs {
     /// Where the data lives.
     #[command(flatten)]
     pub database: DatabaseArgs,
-}
-
-fn parse_delimiter(text: &str) -> Result<u8, String> {
-    match text.as_bytes() {
-        [byte] if byte.is_ascii() => Ok(*byte),
-        _ if text == "\\t" || text == "tab" => Ok(b'\t'),
-        _ => Err(format!(
-            "{text:?} is not one ASCII character: use , or ; or tab"
-        )),
-    }
 }
 
 /// `soovita owner …`.

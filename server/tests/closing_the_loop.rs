@@ -549,7 +549,7 @@ async fn check_back_story(store: Arc<dyn Store>) {
         .collect();
     changes.sort_unstable();
     assert_eq!(
-        (recovery.answered, recovery.recovered),
+        (recovery.recovered.whole, recovery.recovered.part),
         (answers.len(), won_back)
     );
     assert_eq!(

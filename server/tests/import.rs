@@ -5,12 +5,11 @@
 //! CSV through a column mapping.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::sync::Arc;
 
 use soovita_server::domain::SiteId;
 use soovita_server::imports::{
-    import, Format, ImportError, Mapping, Opener, Options, Report, Target,
+    import, in_memory, Format, ImportError, Mapping, Options, Report, Target,
 };
 use soovita_server::responses::export::{download, ExportFormat};
 use soovita_server::responses::filter::ResponseFilter;
@@ -32,13 +31,6 @@ fn target(site: &SiteId, now: i64) -> Target {
     }
 }
 
-fn bytes(data: Vec<u8>) -> Opener {
-    let data = Arc::new(data);
-    Arc::new(move || {
-        Ok(Box::new(std::io::Cursor::new(data.as_ref().clone())) as Box<dyn Read + Send>)
-    })
-}
-
 async fn run(
     store: &Arc<dyn Store>,
     site: &SiteId,
@@ -51,7 +43,7 @@ async fn run(
         store.clone(),
         &target(site, now),
         &format,
-        bytes(data.to_vec()),
+        in_memory(data),
         &options,
         None,
     )

@@ -190,7 +190,8 @@ impl Shop {
         ResponseId::parse(&id).unwrap()
     }
 
-    async fn reply(&self, case: &ResponseId, subject: &str) -> StatusCode {
+    /// Posts the composer at `step` (`preview` or `send`).
+    async fn compose(&self, case: &ResponseId, step: &str, subject: &str) -> reqwest::Response {
         self.http
             .post(format!(
                 "{}/console/sites/{}/inbox/{case}/thread",
@@ -200,14 +201,17 @@ impl Shop {
             .header("sec-fetch-site", "same-origin")
             .form(&[
                 ("csrf", self.csrf.as_str()),
-                ("step", "send"),
+                ("step", step),
                 ("subject", subject),
                 ("body", "Vabandame! Saadame uue kohvi."),
             ])
             .send()
             .await
             .unwrap()
-            .status()
+    }
+
+    async fn reply(&self, case: &ResponseId, subject: &str) -> StatusCode {
+        self.compose(case, "send", subject).await.status()
     }
 
     async fn status(&self, case: &ResponseId) -> (MailStatus, Option<String>) {
@@ -247,22 +251,8 @@ async fn a_reply_reaches_the_visitor_and_a_refusal_shows_on_the_case() {
     assert!(composer.contains("Mul on kahju") && composer.contains("Kohv oli külm"));
     // Preview first: the message as it will go out, with its headers, and nothing queued.
     let preview = shop
-        .http
-        .post(format!(
-            "{}/console/sites/{}/inbox/{case}/thread",
-            shop.base, shop.site
-        ))
-        .header("cookie", &shop.cookie)
-        .header("sec-fetch-site", "same-origin")
-        .form(&[
-            ("csrf", shop.csrf.as_str()),
-            ("step", "preview"),
-            ("subject", "Teie tagasiside Kohvik kohta"),
-            ("body", "Vabandame! Saadame uue kohvi."),
-        ])
-        .send()
+        .compose(&case, "preview", "Teie tagasiside Kohvik kohta")
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();

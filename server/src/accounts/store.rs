@@ -186,10 +186,7 @@ impl AccountStore for Db {
         let Some(row) = self.fetch_optional(query).await? else {
             return Ok(None);
         };
-        let role: String = row.get("role")?;
-        Role::parse(&role)
-            .map(Some)
-            .ok_or_else(|| StoreError::Corrupt(format!("role {role}")))
+        row.parsed("role", Role::parse).map(Some)
     }
 
     async fn set_role(
@@ -217,12 +214,10 @@ impl AccountStore for Db {
             .await?
             .iter()
             .map(|row| {
-                let role: String = row.get("role")?;
                 Ok(Member {
                     owner_id: row.get("id")?,
                     email: row.get("email")?,
-                    role: Role::parse(&role)
-                        .ok_or_else(|| StoreError::Corrupt(format!("role {role}")))?,
+                    role: row.parsed("role", Role::parse)?,
                 })
             })
             .collect()
@@ -361,13 +356,10 @@ const SELECT_INVITATIONS: &str = "SELECT site_id, email, role, expires_at_ms FRO
      WHERE accepted_at_ms IS NULL AND expires_at_ms > $2 AND ";
 
 fn invitation_of(row: &Row) -> Result<Invitation, StoreError> {
-    let site: String = row.get("site_id")?;
-    let role: String = row.get("role")?;
     Ok(Invitation {
-        site_id: SiteId::parse(&site)
-            .map_err(|_| StoreError::Corrupt(format!("site id {site}")))?,
+        site_id: row.parsed("site_id", |s| SiteId::parse(s).ok())?,
         email: row.get("email")?,
-        role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("role {role}")))?,
+        role: row.parsed("role", Role::parse)?,
         expires_at_ms: row.get("expires_at_ms")?,
     })
 }

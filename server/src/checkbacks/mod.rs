@@ -12,6 +12,7 @@ use sha2::Sha256;
 use soovita_wire::Category;
 
 use crate::domain::ResponseId;
+use crate::inbox::Share;
 
 pub use store::CheckBackStore;
 
@@ -43,7 +44,8 @@ impl Link {
     /// The link's path segment: `<response>.<score>.<expiry>.<signature>`.
     pub fn sign(&self, key: &[u8]) -> String {
         let claim = self.claim();
-        format!("{claim}.{}", hex::encode(mac(key, &claim)))
+        let signature = mac(key, &claim).finalize().into_bytes();
+        format!("{claim}.{}", hex::encode(signature))
     }
 
     /// The link a path segment carries, if `key` signed it and it has not expired by `now_ms`.
@@ -69,10 +71,7 @@ impl Link {
             expires_at_s: expires.parse().map_err(|_| InvalidLink::Tampered)?,
         };
         let signature = hex::decode(signature).map_err(|_| InvalidLink::Tampered)?;
-        let mut check = Hmac::<Sha256>::new_from_slice(key)
-            .unwrap_or_else(|_| unreachable!("HMAC accepts every key length"));
-        check.update(link.claim().as_bytes());
-        check
+        mac(key, &link.claim())
             .verify_slice(&signature)
             .map_err(|_| InvalidLink::Tampered)?;
         if now_ms / 1000 >= link.expires_at_s {
@@ -86,11 +85,12 @@ impl Link {
     }
 }
 
-fn mac(key: &[u8], claim: &str) -> Vec<u8> {
+/// The HMAC of a link's claim, to finish (signing) or to check a signature against.
+fn mac(key: &[u8], claim: &str) -> Hmac<Sha256> {
     let mut mac = Hmac::<Sha256>::new_from_slice(key)
         .unwrap_or_else(|_| unreachable!("HMAC accepts every key length"));
     mac.update(claim.as_bytes());
-    mac.finalize().into_bytes().to_vec()
+    mac
 }
 
 /// The check-back mail: the question and one link per score.
@@ -125,10 +125,8 @@ pub enum Answer {
 /// How detractors who were contacted answer the check-back.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Recovery {
-    /// Detractors contacted who answered.
-    pub answered: usize,
-    /// Of them, how many now answer 7 or more.
-    pub recovered: usize,
+    /// Of the detractors contacted who answered, how many now answer 7 or more.
+    pub recovered: Share,
     /// The median of (new score − first score).
     pub median_change: Option<f64>,
 }
@@ -156,18 +154,12 @@ impl Recovery {
             _ => Some(f64::from(changes[middle - 1] + changes[middle]) / 2.0),
         };
         Self {
-            answered: changes.len(),
-            recovered,
+            recovered: Share {
+                part: recovered,
+                whole: changes.len(),
+            },
             median_change,
         }
-    }
-
-    /// Whole percent recovered, or `None` before anyone answered.
-    pub fn percent(&self) -> Option<u32> {
-        (self.answered > 0).then(|| {
-            u32::try_from((self.recovered * 100 + self.answered / 2) / self.answered)
-                .unwrap_or(u32::MAX)
-        })
     }
 }
 
@@ -216,11 +208,11 @@ mod tests {
     #[test]
     fn recovery_counts_detractors_who_now_say_seven_or_more() {
         let recovery = Recovery::of(&[(2, 8), (5, 6), (6, 9), (3, 3), (9, 10)]);
-        assert_eq!(recovery.answered, 4, "the promoter is left out");
-        assert_eq!(recovery.recovered, 2);
+        assert_eq!(recovery.recovered.whole, 4, "the promoter is left out");
+        assert_eq!(recovery.recovered.part, 2);
         assert_eq!(recovery.median_change, Some(2.0), "changes 0, 1, 3, 6");
-        assert_eq!(recovery.percent(), Some(50));
-        assert_eq!(Recovery::of(&[]).percent(), None);
+        assert_eq!(recovery.recovered.percent(), Some(50));
+        assert_eq!(Recovery::of(&[]).recovered.percent(), None);
     }
 
     #[test]

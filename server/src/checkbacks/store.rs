@@ -75,19 +75,26 @@ const ANSWERS: &str = "SELECT CAST(r.score AS BIGINT) AS before, CAST(c.score AS
 #[async_trait]
 impl CheckBackStore for Db {
     async fn server_key(&self, name: &str) -> Result<Vec<u8>, StoreError> {
-        let fresh = hex::encode(rand::random::<[u8; 32]>());
-        let insert = Query::new(
-            "INSERT INTO server_keys (name, key) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
-        )
-        .bind(name)
-        .bind(fresh);
-        self.execute(insert).await?;
-        let row = self
-            .fetch_optional(Query::new("SELECT key FROM server_keys WHERE name = $1").bind(name))
-            .await?
-            .ok_or_else(|| StoreError::Corrupt(format!("server key {name} missing")))?;
-        let key: String = row.get("key")?;
-        hex::decode(&key).map_err(|_| StoreError::Corrupt(format!("server key {name}")))
+        let select = || Query::new("SELECT key FROM server_keys WHERE name = $1").bind(name);
+        // Read first: every check-back page asks for the key, and only the first ever makes it,
+        // so a visitor's click costs no write.
+        let row = match self.fetch_optional(select()).await? {
+            Some(row) => row,
+            None => {
+                let fresh = hex::encode(rand::random::<[u8; 32]>());
+                let insert = Query::new(
+                    "INSERT INTO server_keys (name, key) VALUES ($1, $2) \
+                     ON CONFLICT (name) DO NOTHING",
+                )
+                .bind(name)
+                .bind(fresh);
+                self.execute(insert).await?;
+                self.fetch_optional(select())
+                    .await?
+                    .ok_or_else(|| StoreError::Corrupt(format!("server key {name} missing")))?
+            }
+        };
+        row.parsed("key", |key| hex::decode(key).ok())
     }
 
     async fn start_check_back(
@@ -119,10 +126,9 @@ impl CheckBackStore for Db {
         let Some(row) = self.fetch_optional(query).await? else {
             return Ok(None);
         };
-        let score: Option<i64> = row.get("score")?;
         Ok(Some(CheckBack {
             sent_at_ms: row.get("sent_at_ms")?,
-            score: score.and_then(|score| u8::try_from(score).ok()),
+            score: row.narrow_opt("score")?,
             answered_at_ms: row.get("answered_at_ms")?,
         }))
     }
@@ -140,11 +146,10 @@ impl CheckBackStore for Db {
         let Some(row) = self.fetch_optional(query).await? else {
             return Ok(None);
         };
-        let score: Option<i64> = row.get("score")?;
         Ok(Some(CheckBackCase {
             site_name: row.get("name")?,
             lang: row.get("lang")?,
-            score: score.and_then(|score| u8::try_from(score).ok()),
+            score: row.narrow_opt("score")?,
         }))
     }
 

@@ -14,9 +14,7 @@ use serde::Deserialize;
 use crate::accounts::random_hex;
 use crate::clock;
 use crate::http::body_limits::MAX_UPLOAD_BYTES;
-use crate::imports::{
-    self, Format, Mapping, Opener, Options, Report, Target, Upload, UploadStatus,
-};
+use crate::imports::{self, Format, Mapping, Options, Report, Target, Upload, UploadStatus};
 use crate::sites::Site;
 use crate::state::AppState;
 
@@ -146,12 +144,7 @@ async fn read_form(mut multipart: Multipart) -> Result<Uploaded, String> {
 
 /// The format and options the form asks for, checked.
 fn settings(form: &Uploaded) -> Result<(Format, Options), String> {
-    let delimiter = match form.delimiter.trim() {
-        "" | "," => b',',
-        "tab" | "\\t" => b'\t',
-        one if one.len() == 1 && one.is_ascii() => one.as_bytes()[0],
-        other => return Err(format!("{other:?} is not one character: use , or ; or tab")),
-    };
+    let delimiter = imports::delimiter(&form.delimiter)?;
     let optional = |n: usize| Some(form.columns[n].clone()).filter(|c| !c.is_empty());
     let format = match form.format.as_str() {
         "soovita" => Format::Soovita,
@@ -226,10 +219,7 @@ pub(super) async fn upload(
     };
     let now = clock::now_ms();
     let target = Target::for_site(&site, now);
-    let bytes = std::sync::Arc::new(data.clone().into_bytes());
-    let open: Opener = std::sync::Arc::new(move || {
-        Ok(Box::new(std::io::Cursor::new(bytes.as_ref().clone())) as Box<dyn std::io::Read + Send>)
-    });
+    let open = imports::in_memory(data.as_bytes());
     let preview = Options {
         dry_run: true,
         ..options.clone()

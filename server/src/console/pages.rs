@@ -169,7 +169,6 @@ fn closing_the_loop(site: &Site, (times, recovery): (&ResponseTimes, &Recovery))
             .percent()
             .map_or_else(|| "–".to_owned(), |percent| format!("{percent}%"))
     };
-    let wait = |ms: Option<i64>| ms.map_or_else(|| "–".to_owned(), human);
     html! {
         h2 { "Closing the loop" }
         div.cards {
@@ -184,11 +183,11 @@ fn closing_the_loop(site: &Site, (times, recovery): (&ResponseTimes, &Recovery))
             }
             div.card {
                 div.muted { "Detractors won back" }
-                div.figure #recovery-rate { @match recovery.percent() { Some(p) => (format!("{p}%")), None => "–" } }
+                div.figure #recovery-rate { @match recovery.recovered.percent() { Some(p) => (format!("{p}%")), None => "–" } }
                 div.muted #recovery-detail {
-                    @if recovery.answered == 0 { "no check-back answered yet" }
+                    @if recovery.recovered.whole == 0 { "no check-back answered yet" }
                     @else {
-                        (recovery.recovered) " of " (recovery.answered) " now answer 7 or more; median change "
+                        (recovery.recovered.part) " of " (recovery.recovered.whole) " now answer 7 or more; median change "
                         (format!("{:+.1}", recovery.median_change.unwrap_or_default()))
                     }
                 }
@@ -215,6 +214,19 @@ fn closing_the_loop(site: &Site, (times, recovery): (&ResponseTimes, &Recovery))
     }
 }
 
+/// The pages of a site the dashboard links to: (path under the site, link text).
+const SITE_PAGES: [(&str, &str); 9] = [
+    ("inbox", "Inbox: visitors who asked to be contacted"),
+    ("webhooks", "Webhooks"),
+    ("survey", "Survey editor"),
+    ("install", "Install"),
+    ("settings", "Settings"),
+    ("tokens", "API tokens"),
+    ("members", "Members"),
+    ("closing-the-loop", "Closing the loop"),
+    ("import", "Import"),
+];
+
 /// One site's results and comments.
 pub fn dashboard(owner: SignedInAs<'_>, site: &Site, view: &DashboardView<'_>) -> Markup {
     let (results, comments, search) = (view.results, view.comments, view.search);
@@ -225,23 +237,10 @@ pub fn dashboard(owner: SignedInAs<'_>, site: &Site, view: &DashboardView<'_>) -
         html! {
             h1 { (site.name) }
             p {
-                a href=(format!("/console/sites/{}/inbox", site.id)) { "Inbox: visitors who asked to be contacted" }
-                " · "
-                a href=(format!("/console/sites/{}/webhooks", site.id)) { "Webhooks" }
-                " · "
-                a href=(format!("/console/sites/{}/survey", site.id)) { "Survey editor" }
-                " · "
-                a href=(format!("/console/sites/{}/install", site.id)) { "Install" }
-                " · "
-                a href=(format!("/console/sites/{}/settings", site.id)) { "Settings" }
-                " · "
-                a href=(format!("/console/sites/{}/tokens", site.id)) { "API tokens" }
-                " · "
-                a href=(format!("/console/sites/{}/members", site.id)) { "Members" }
-                " · "
-                a href=(format!("/console/sites/{}/closing-the-loop", site.id)) { "Closing the loop" }
-                " · "
-                a href=(format!("/console/sites/{}/import", site.id)) { "Import" }
+                @for (n, (page, name)) in SITE_PAGES.iter().enumerate() {
+                    @if n > 0 { " · " }
+                    a href=(format!("/console/sites/{}/{page}", site.id)) { (name) }
+                }
             }
             (filter_form(view))
             p.muted {
@@ -359,6 +358,11 @@ pub fn dashboard(owner: SignedInAs<'_>, site: &Site, view: &DashboardView<'_>) -
     )
 }
 
+/// A median wait in the unit that fits, or a dash without one.
+fn wait(ms: Option<i64>) -> String {
+    ms.map_or_else(|| "–".to_owned(), human)
+}
+
 /// How long a case has left before its first contact is due, or how long it is overdue.
 pub(super) fn due(case: &InboxItem, now_ms: i64) -> Option<(bool, String)> {
     if !case.awaits_contact() {
@@ -381,7 +385,6 @@ pub fn inbox(
     now_ms: i64,
 ) -> Markup {
     let csrf = owner.csrf_token.to_owned();
-    let wait = |ms: Option<i64>| ms.map_or_else(|| "–".to_owned(), human);
     let share = |share: Share| {
         share.percent().map_or_else(
             || "–".to_owned(),

@@ -239,6 +239,16 @@ impl Row {
         T::try_from(value).map_err(|_| StoreError::Corrupt(format!("{column} {value}")))
     }
 
+    /// A text column read by `parse` (an id, a status name); a value it refuses is corrupt.
+    pub fn parsed<T>(
+        &self,
+        column: &str,
+        parse: impl FnOnce(&str) -> Option<T>,
+    ) -> Result<T, StoreError> {
+        let value: String = self.get(column)?;
+        parse(&value).ok_or_else(|| StoreError::Corrupt(format!("{column} {value}")))
+    }
+
     /// As [`Row::narrow`], for a column that may be null.
     pub fn narrow_opt<T: TryFrom<i64>>(&self, column: &str) -> Result<Option<T>, StoreError> {
         let value: Option<i64> = self.get(column)?;

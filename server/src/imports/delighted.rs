@@ -10,12 +10,12 @@
 
 use std::io::Read;
 
-use soovita_wire::{MAX_ATTRIBUTES, MAX_ATTRIBUTE_VALUE_CHARS};
+use soovita_wire::MAX_ATTRIBUTES;
 
 use super::{
-    bare, column, csv_reader, fields, header, records, required, FileError, Line, Refusal, Target,
+    attributes, bare, column, csv_reader, fields, header, records, required, row_key, FileError,
+    Line, Refusal, Target,
 };
-use crate::domain::plain_text;
 use crate::responses::StoredResponse;
 
 const ID: &[&str] = &["Response ID", "ID", "response_id", "id"];
@@ -131,33 +131,19 @@ fn row(
         Some(n) => fields::email(cell(n)).map_err(|reason| refuse("Email", reason))?,
         None => None,
     };
-    let mut attributes = std::collections::BTreeMap::new();
-    for (n, name) in properties {
-        let value = cell(*n).trim();
-        if value.is_empty() {
-            continue;
-        }
-        if value.chars().count() > MAX_ATTRIBUTE_VALUE_CHARS {
-            return Err(refuse(
-                name,
-                format!("longer than {MAX_ATTRIBUTE_VALUE_CHARS} characters, the most an attribute keeps"),
-            ));
-        }
-        let value = plain_text(name, value).map_err(|error| refuse(name, error.to_string()))?;
-        attributes.insert(name.clone(), value);
-    }
-    // Delighted's own id where the export has it; otherwise the row itself.
-    let key = match columns.id.map(cell).filter(|id| !id.trim().is_empty()) {
-        Some(id) => id.trim().as_bytes().to_vec(),
-        None => record.iter().collect::<Vec<_>>().join("\u{0}").into_bytes(),
-    };
-    let id = target.stable_id("delighted", &key);
+    let attributes = attributes(record, properties).map_err(|(n, reason)| {
+        let name = properties
+            .iter()
+            .find(|(at, _)| *at == n)
+            .map(|(_, name)| name);
+        refuse(name.map_or("a property", String::as_str), reason)
+    })?;
+    let id = target.stable_id("delighted", &row_key(columns.id.map(cell), record));
     let mut response = bare(id, score, created_at_ms, Some("import:delighted"));
     response.comment = comment;
     response.contact_consent = email.as_ref().map(|_| true);
     response.email = email;
-    response.attributes = (!attributes.is_empty())
-        .then(|| serde_json::to_string(&attributes).expect("a map of strings serialises"));
+    response.attributes = attributes;
     target
         .check_times(&response)
         .map_err(|(column, reason)| refuse(&column, reason))?;

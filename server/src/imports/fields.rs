@@ -81,7 +81,7 @@ pub fn time(raw: &str) -> Result<i64, String> {
         .map_err(|_| refused())
 }
 
-fn millis(at: OffsetDateTime) -> i64 {
+pub(super) fn millis(at: OffsetDateTime) -> i64 {
     i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
 

@@ -1,11 +1,13 @@
 //! Any CSV with a header row, through a mapping given on the command line
 //! (`--score-column Score --time-column Date …`), for other tools' exports.
 
-use std::collections::BTreeMap;
 use std::io::Read;
 
+use soovita_wire::MAX_ATTRIBUTES;
+
 use super::{
-    bare, csv_reader, fields, header, records, required, FileError, Line, Refusal, Target,
+    attributes, bare, csv_reader, fields, header, records, required, row_key, FileError, Line,
+    Refusal, Target,
 };
 use crate::responses::StoredResponse;
 
@@ -53,7 +55,10 @@ impl Mapping {
             optional(&self.id)?,
             optional(&self.lang)?,
         );
-        let mut attributes = Vec::new();
+        if self.attributes.len() > MAX_ATTRIBUTES {
+            return Err(FileError::TooManyAttributes(self.attributes.len()));
+        }
+        let mut kept = Vec::new();
         for title in &self.attributes {
             let n = find(&header, title)?;
             let name = fields::attribute_name(title).ok_or_else(|| FileError::MissingColumn {
@@ -61,7 +66,7 @@ impl Mapping {
                 found: header.join(", "),
                 hint: ": an attribute's column needs letters or digits in its name".into(),
             })?;
-            attributes.push((n, title.clone(), name));
+            kept.push((n, name));
         }
         records(
             &mut csv,
@@ -74,12 +79,8 @@ impl Mapping {
                 };
                 let score_value = fields::score(cell(score)).map_err(|r| refuse(score, r))?;
                 let at = fields::time(cell(time)).map_err(|r| refuse(time, r))?;
-                let key = match id.map(cell).filter(|v| !v.trim().is_empty()) {
-                    Some(own) => own.trim().as_bytes().to_vec(),
-                    None => record.iter().collect::<Vec<_>>().join("\u{0}").into_bytes(),
-                };
                 let mut response: StoredResponse = bare(
-                    target.stable_id("csv", &key),
+                    target.stable_id("csv", &row_key(id.map(cell), record)),
                     score_value,
                     at,
                     Some("import:csv"),
@@ -101,21 +102,8 @@ impl Mapping {
                         response.lang = Some(known.to_owned());
                     }
                 }
-                let mut kept = BTreeMap::new();
-                for (n, _, name) in &attributes {
-                    let value = cell(*n).trim();
-                    if value.chars().count() > soovita_wire::MAX_ATTRIBUTE_VALUE_CHARS {
-                        return Err(refuse(
-                            *n,
-                            "longer than an attribute keeps (200 characters)".into(),
-                        ));
-                    }
-                    if !value.is_empty() {
-                        kept.insert(name.clone(), value.to_owned());
-                    }
-                }
-                response.attributes = (!kept.is_empty())
-                    .then(|| serde_json::to_string(&kept).expect("a map of strings serialises"));
+                response.attributes =
+                    attributes(record, &kept).map_err(|(n, reason)| refuse(n, reason))?;
                 target
                     .check_times(&response)
                     .map_err(|(column, reason)| Refusal {

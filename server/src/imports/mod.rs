@@ -65,6 +65,25 @@ impl Default for Options {
     }
 }
 
+/// The field separator as typed on the command line or in the console: one ASCII character,
+/// or `tab`; nothing is a comma.
+pub fn delimiter(typed: &str) -> Result<u8, String> {
+    // A space or a tab typed as itself is the separator, not padding around one.
+    if let [byte] = typed.as_bytes() {
+        if byte.is_ascii() {
+            return Ok(*byte);
+        }
+    }
+    match typed.trim() {
+        "" => Ok(b','),
+        "tab" | "\\t" => Ok(b'\t'),
+        one if one.len() == 1 && one.is_ascii() => Ok(one.as_bytes()[0]),
+        other => Err(format!(
+            "{other:?} is not one ASCII character: use , or ; or tab"
+        )),
+    }
+}
+
 /// A row left out, and why: the line of a CSV (the header is line 1) or the item of a JSON
 /// array (the first is 1), the column or field, and what to do about it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -106,6 +125,8 @@ pub enum FileError {
     Delimiter(char),
     #[error("line {line}: {message}")]
     Csv { line: u64, message: String },
+    #[error("{0} attribute columns: a response keeps at most {max}", max = soovita_wire::MAX_ATTRIBUTES)]
+    TooManyAttributes(usize),
     #[error("not a Soovita JSON export (an array of responses): {0}")]
     Json(String),
 }
@@ -215,6 +236,13 @@ fn read(
 
 /// Opens the file anew for each pass.
 pub type Opener = Arc<dyn Fn() -> std::io::Result<Box<dyn Read + Send>> + Send + Sync>;
+
+/// An [`Opener`] of a file held in memory (an upload): each pass reads the same bytes, not a
+/// copy of them.
+pub fn in_memory(data: impl Into<Arc<[u8]>>) -> Opener {
+    let data: Arc<[u8]> = data.into();
+    Arc::new(move || Ok(Box::new(std::io::Cursor::new(data.clone())) as Box<dyn Read + Send>))
+}
 
 /// A pass over the file under way: batches of rows arrive on `batches` as a reader thread reads
 /// them (a bounded channel: memory stays a few batches whatever the file's size).
@@ -338,10 +366,7 @@ pub async fn import_upload(
     (format, options): (Format, Options),
     data: String,
 ) {
-    let data = Arc::new(data.into_bytes());
-    let open: Opener = Arc::new(move || {
-        Ok(Box::new(std::io::Cursor::new(data.as_ref().clone())) as Box<dyn Read + Send>)
-    });
+    let open = in_memory(data.into_bytes());
     let outcome = import(
         store.clone(),
         &target,
@@ -529,6 +554,43 @@ fn required(header: &[String], names: &[&str], hint: &str) -> Result<usize, File
     })
 }
 
+/// What a CSV row of another tool is known by across imports: the source's own id where the
+/// row has one, else the row itself.
+fn row_key(own_id: Option<&str>, record: &csv::StringRecord) -> Vec<u8> {
+    match own_id.map(str::trim).filter(|id| !id.is_empty()) {
+        Some(id) => id.as_bytes().to_vec(),
+        None => record.iter().collect::<Vec<_>>().join("\u{0}").into_bytes(),
+    }
+}
+
+/// The cells of `columns` (number, attribute name) of a row, as stored attributes: the empty
+/// ones left out, each value within the card's limits; a refused one names its column.
+fn attributes(
+    record: &csv::StringRecord,
+    columns: &[(usize, String)],
+) -> Result<Option<String>, (usize, String)> {
+    let mut kept = std::collections::BTreeMap::new();
+    for (n, name) in columns {
+        let value = record.get(*n).unwrap_or_default().trim();
+        if value.is_empty() {
+            continue;
+        }
+        if value.chars().count() > soovita_wire::MAX_ATTRIBUTE_VALUE_CHARS {
+            return Err((
+                *n,
+                format!(
+                    "longer than {} characters, the most an attribute keeps",
+                    soovita_wire::MAX_ATTRIBUTE_VALUE_CHARS
+                ),
+            ));
+        }
+        let value = crate::domain::plain_text(name, value).map_err(|e| (*n, e.to_string()))?;
+        kept.insert(name.clone(), value);
+    }
+    Ok((!kept.is_empty())
+        .then(|| serde_json::to_string(&kept).expect("a map of strings serialises")))
+}
+
 /// A response with nothing but what every format has.
 fn bare(id: ResponseId, score: u8, created_at_ms: i64, source: Option<&str>) -> StoredResponse {
     StoredResponse {
@@ -551,5 +613,23 @@ fn bare(id: ResponseId, score: u8, created_at_ms: i64, source: Option<&str>) -> 
         created_at_ms,
         updated_at_ms: created_at_ms,
         source: source.map(str::to_owned),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::delimiter;
+
+    #[test]
+    fn a_separator_is_one_character_or_tab_and_nothing_is_a_comma() {
+        assert_eq!(delimiter(";"), Ok(b';'));
+        assert_eq!(delimiter(" ; "), Ok(b';'));
+        assert_eq!(delimiter(" "), Ok(b' '));
+        assert_eq!(delimiter("tab"), Ok(b'\t'));
+        assert_eq!(delimiter(""), Ok(b','));
+        assert!(delimiter(";;")
+            .unwrap_err()
+            .contains("not one ASCII character"));
+        assert!(delimiter("§").is_err());
     }
 }

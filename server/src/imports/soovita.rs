@@ -286,7 +286,7 @@ fn stored(
     }
     let time = |name: &str, text: &str| {
         OffsetDateTime::parse(text, &Rfc3339)
-            .map(|at| i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX))
+            .map(fields::millis)
             .map_err(|_| {
                 refuse(
                     name,

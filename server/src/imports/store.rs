@@ -194,13 +194,11 @@ impl ImportStore for Db {
         let Some(row) = self.fetch_optional(query).await? else {
             return Ok(None);
         };
-        let status: String = row.get("status")?;
         Ok(Some(Upload {
             id: row.get("id")?,
             file_name: row.get("file_name")?,
             settings: row.get("settings")?,
-            status: UploadStatus::parse(&status)
-                .ok_or_else(|| StoreError::Corrupt(format!("import status {status}")))?,
+            status: row.parsed("status", UploadStatus::parse)?,
             report: row.get("report")?,
             written: row.narrow("written")?,
             created_at_ms: row.get("created_at_ms")?,

@@ -178,7 +178,6 @@ impl InboxStore for Db {
 }
 
 fn case_of(row: &Row) -> Result<InboxItem, StoreError> {
-    let status: String = row.get("status")?;
     Ok(InboxItem {
         response_id: row.get("id")?,
         score: row.narrow("score")?,
@@ -187,8 +186,7 @@ fn case_of(row: &Row) -> Result<InboxItem, StoreError> {
         page_path: row.get("page_path")?,
         lang: row.get("lang")?,
         created_at_ms: row.get("created_at_ms")?,
-        status: FollowUpStatus::parse(&status)
-            .ok_or_else(|| StoreError::Corrupt(format!("follow-up status {status}")))?,
+        status: row.parsed("status", FollowUpStatus::parse)?,
         notes: row.get("notes")?,
         contacted_at_ms: row.get("contacted_at_ms")?,
         resolved_at_ms: row.get("resolved_at_ms")?,

@@ -263,17 +263,13 @@ impl MailStore for Db {
 }
 
 fn thread_mail_of(row: &Row) -> Result<ThreadMail, StoreError> {
-    let status: String = row.get("status")?;
-    let kind: String = row.get("kind")?;
     Ok(ThreadMail {
         id: row.get("id")?,
-        kind: MailKind::parse(&kind)
-            .ok_or_else(|| StoreError::Corrupt(format!("mail kind {kind}")))?,
+        kind: row.parsed("kind", MailKind::parse)?,
         sender_email: row.get("sender_email")?,
         subject: row.get("subject")?,
         body: row.get("body")?,
-        status: MailStatus::parse(&status)
-            .ok_or_else(|| StoreError::Corrupt(format!("mail status {status}")))?,
+        status: row.parsed("status", MailStatus::parse)?,
         attempts: row.narrow("attempts")?,
         error: row.get("error")?,
         created_at_ms: row.get("created_at_ms")?,

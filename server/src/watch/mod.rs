@@ -16,6 +16,7 @@ mod store;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::accounts::AccountStore;
 use crate::clock;
 use crate::db::StoreError;
 use crate::mail::{MailOptions, MailStore};
@@ -23,10 +24,11 @@ use crate::webhooks::WebhookStore;
 
 pub use store::WatchStore;
 
-/// What the watch reads and writes: its own queries, the mail queue and webhook deliveries.
-pub trait Stores: WatchStore + MailStore + WebhookStore {}
+/// What the watch reads and writes: its own queries, the mail queue, webhook deliveries, and
+/// who a site's admins are.
+pub trait Stores: WatchStore + MailStore + WebhookStore + AccountStore {}
 
-impl<S: WatchStore + MailStore + WebhookStore + ?Sized> Stores for S {}
+impl<S: WatchStore + MailStore + WebhookStore + AccountStore + ?Sized> Stores for S {}
 
 /// How often the watch looks.
 pub const TICK: Duration = Duration::from_secs(15);

@@ -2,6 +2,7 @@
 //! listed in a digest mailed to the site's admins, at most one an hour per site.
 
 use super::Stores;
+use crate::accounts::Role;
 use crate::db::StoreError;
 use crate::domain::ResponseId;
 use crate::mail::{MailKind, MailOptions, OutgoingMail};
@@ -86,13 +87,15 @@ pub(super) async fn digest<S: Stores + ?Sized>(
             "\nThis digest comes at most once an hour, with the cases that became overdue since the last one.\n",
         );
         let from = mail.from.email.to_string();
-        for admin in store.admin_emails(&site).await? {
+        let members = store.members(&site).await?;
+        let admins = members.iter().filter(|member| member.role == Role::Admin);
+        for admin in admins.map(|member| member.email.as_str()) {
             if let Ok(message) = OutgoingMail::compose(
                 MailKind::Digest,
                 site.clone(),
                 None,
                 &from,
-                &admin,
+                admin,
                 &subject,
                 &body,
             ) {

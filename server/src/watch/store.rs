@@ -73,8 +73,6 @@ pub trait WatchStore: Send + Sync {
         responses: &[ResponseId],
         now_ms: i64,
     ) -> Result<(), StoreError>;
-    /// The addresses of the site's admins.
-    async fn admin_emails(&self, site: &SiteId) -> Result<Vec<String>, StoreError>;
 }
 
 /// Bind now, the oldest response time to look at and a limit.
@@ -123,10 +121,8 @@ impl WatchStore for Db {
             .await?
             .iter()
             .map(|row| {
-                let site: String = row.get("site_id")?;
                 Ok(Acknowledgement {
-                    site_id: SiteId::parse(&site)
-                        .map_err(|_| StoreError::Corrupt(format!("site id {site}")))?,
+                    site_id: row.parsed("site_id", |s| SiteId::parse(s).ok())?,
                     site_name: row.get("name")?,
                     response_id: row.get("id")?,
                     email: row.get("email")?,
@@ -154,10 +150,10 @@ impl WatchStore for Db {
             .await?
             .iter()
             .map(|row| {
-                let site: String = row.get("site_id")?;
-                let site = SiteId::parse(&site)
-                    .map_err(|_| StoreError::Corrupt(format!("site id {site}")))?;
-                Ok((site, row.get("response_id")?))
+                Ok((
+                    row.parsed("site_id", |s| SiteId::parse(s).ok())?,
+                    row.get("response_id")?,
+                ))
             })
             .collect()
     }
@@ -172,10 +168,7 @@ impl WatchStore for Db {
         self.fetch_all(query)
             .await?
             .iter()
-            .map(|row| {
-                let site: String = row.get("id")?;
-                SiteId::parse(&site).map_err(|_| StoreError::Corrupt(format!("site id {site}")))
-            })
+            .map(|row| row.parsed("id", |s| SiteId::parse(s).ok()))
             .collect()
     }
 
@@ -213,11 +206,9 @@ impl WatchStore for Db {
             .await?
             .iter()
             .map(|row| {
-                let id: String = row.get("response_id")?;
                 Ok(OverdueCase {
                     site_name: row.get("name")?,
-                    response_id: ResponseId::parse(&id)
-                        .map_err(|_| StoreError::Corrupt(format!("response id {id}")))?,
+                    response_id: row.parsed("response_id", |s| ResponseId::parse(s).ok())?,
                     score: row.narrow("score")?,
                     comment: row.get("comment")?,
                     due_at_ms: row.get("due_at_ms")?,
@@ -244,18 +235,5 @@ impl WatchStore for Db {
             transaction.execute(query).await?;
         }
         transaction.commit().await
-    }
-
-    async fn admin_emails(&self, site: &SiteId) -> Result<Vec<String>, StoreError> {
-        let query = Query::new(
-            "SELECT o.email FROM memberships m JOIN owners o ON o.id = m.owner_id \
-             WHERE m.site_id = $1 AND m.role = 'admin' ORDER BY o.email",
-        )
-        .bind(site.as_str());
-        self.fetch_all(query)
-            .await?
-            .iter()
-            .map(|row| row.get("email"))
-            .collect()
     }
 }

@@ -321,15 +321,11 @@ impl WebhookStore for Db {
             .iter()
             .map(|row| {
                 let id: String = row.get("id")?;
-                let event: String = row.get("event")?;
-                let status: String = row.get("status")?;
                 Ok(Delivery {
                     url: row.get("url")?,
-                    event: WebhookEvent::parse(&event)
-                        .ok_or_else(|| corrupt(format!("webhook event {event}")))?,
+                    event: row.parsed("event", WebhookEvent::parse)?,
                     response_id: row.get("response_id")?,
-                    status: DeliveryStatus::parse(&status)
-                        .ok_or_else(|| corrupt(format!("delivery status {status}")))?,
+                    status: row.parsed("status", DeliveryStatus::parse)?,
                     next_attempt_at_ms: row.get("next_attempt_at_ms")?,
                     created_at_ms: row.get("created_at_ms")?,
                     attempts: attempts.remove(&id).unwrap_or_default(),
@@ -356,38 +352,27 @@ impl WebhookStore for Db {
     }
 }
 
-fn corrupt(what: String) -> StoreError {
-    StoreError::Corrupt(what)
-}
-
 fn webhook_of(row: &Row) -> Result<Webhook, StoreError> {
-    let site: String = row.get("site_id")?;
-    let format: String = row.get("format")?;
     Ok(Webhook {
         id: row.get("id")?,
-        site_id: SiteId::parse(&site).map_err(|_| corrupt(format!("site id {site}")))?,
+        site_id: row.parsed("site_id", |s| SiteId::parse(s).ok())?,
         url: row.get("url")?,
         secret: row.get("secret")?,
         events: Webhook::parse_events(&row.get::<String>("events")?),
-        format: WebhookFormat::parse(&format)
-            .ok_or_else(|| corrupt(format!("webhook format {format}")))?,
+        format: row.parsed("format", WebhookFormat::parse)?,
         scanned_until_ms: row.get("scanned_until_ms")?,
     })
 }
 
 fn due_delivery_of(row: &Row) -> Result<DueDelivery, StoreError> {
-    let event: String = row.get("event")?;
-    let format: String = row.get("format")?;
     Ok(DueDelivery {
         id: row.get("id")?,
-        event: WebhookEvent::parse(&event)
-            .ok_or_else(|| corrupt(format!("webhook event {event}")))?,
+        event: row.parsed("event", WebhookEvent::parse)?,
         attempts: row.narrow("attempts")?,
         attempts_left: row.narrow("attempts_left")?,
         url: row.get("url")?,
         secret: row.get("secret")?,
-        format: WebhookFormat::parse(&format)
-            .ok_or_else(|| corrupt(format!("webhook format {format}")))?,
+        format: row.parsed("format", WebhookFormat::parse)?,
         site_id: row.get("site_id")?,
         site_name: row.get("site_name")?,
         response: AnnouncedResponse {
