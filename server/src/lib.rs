@@ -26,6 +26,7 @@ pub mod sites;
 pub mod state;
 pub mod store;
 pub mod surveys;
+pub mod themes;
 pub mod watch;
 pub mod webhooks;
 

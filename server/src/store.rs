@@ -21,6 +21,7 @@ pub mod prelude {
     pub use crate::responses::ResponseStore;
     pub use crate::results::ResultStore;
     pub use crate::sites::SiteStore;
+    pub use crate::themes::ThemeStore;
     pub use crate::watch::WatchStore;
     pub use crate::webhooks::WebhookStore;
 }
@@ -37,6 +38,7 @@ pub trait Store:
     + CheckBackStore
     + WatchStore
     + ImportStore
+    + ThemeStore
 {
     /// Succeeds when the database answers a query and can take writes.
     async fn ping(&self) -> Result<(), StoreError>;

@@ -12,6 +12,7 @@ mod messages;
 mod results;
 mod survey;
 mod targeting;
+mod themes;
 
 use std::collections::BTreeMap;
 
@@ -30,6 +31,7 @@ pub use targeting::{
     PageRule, Targeting, Trigger, UrlMatch, MAX_DELAY_SECONDS, MAX_PAGE_RULES, MAX_PAGE_RULE_CHARS,
     MAX_PROMPTS_PER_MONTH,
 };
+pub use themes::{GroupComments, Theme, ThemeList, Themes};
 
 /// The largest request body the ingest endpoints accept, in bytes.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;

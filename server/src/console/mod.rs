@@ -14,6 +14,7 @@ mod members;
 mod pages;
 mod results;
 mod sites;
+mod themes;
 mod thread;
 mod tokens;
 mod webhooks;
@@ -45,7 +46,7 @@ type Handlers = fn() -> MethodRouter<AppState>;
 /// (`server/tests/isolation.rs`) walks it, so no route escapes the test: every one with a
 /// `{site_id}` must answer an account that is not a member of that site as it answers an
 /// unknown site, and a member as the admin role requires, and change nothing.
-pub static ROUTES: [(&str, Handlers); 34] = [
+pub static ROUTES: [(&str, Handlers); 35] = [
     (
         "/console/sites/{site_id}/inbox/{response_id}/thread",
         || get(thread::thread).post(thread::reply),
@@ -106,6 +107,9 @@ pub static ROUTES: [(&str, Handlers); 34] = [
     ("/console/sign-out", || post(auth::sign_out)),
     ("/console/sites/{site_id}", || get(results::dashboard)),
     ("/console/sites/{site_id}/export", || get(results::export)),
+    ("/console/sites/{site_id}/themes/{lang}/{term}", || {
+        get(themes::term)
+    }),
     ("/console/sites/{site_id}/inbox", || get(inbox::inbox)),
     ("/console/sites/{site_id}/inbox/{response_id}", || {
         post(inbox::follow_up)

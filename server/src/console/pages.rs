@@ -127,6 +127,8 @@ pub struct DashboardView<'a> {
     pub interval: TrendInterval,
     /// The filter as a query string, for the export links.
     pub export_query: &'a str,
+    /// What each group's comments talk about (`themes::section`).
+    pub themes: Markup,
 }
 
 /// The filter form: every field optional, the current values kept.
@@ -314,6 +316,9 @@ pub fn dashboard(owner: SignedInAs<'_>, site: &Site, view: &DashboardView<'_>) -
                         }
                     } }
                 }
+            }
+            @if results.responses > 0 {
+                (view.themes)
             }
             @if let Some(effort) = &results.effort {
                 h2 { "Effort" }
@@ -592,7 +597,7 @@ fn effort_driver(driver: EffortDriver) -> &'static str {
     }
 }
 
-fn signed(nps: f64) -> String {
+pub(super) fn signed(nps: f64) -> String {
     let rounded = nps.round();
     if rounded == 0.0 {
         "0".to_owned()
@@ -601,7 +606,7 @@ fn signed(nps: f64) -> String {
     }
 }
 
-fn percent(share: f64) -> String {
+pub(super) fn percent(share: f64) -> String {
     format!("{:.0}%", share * 100.0)
 }
 

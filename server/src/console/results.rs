@@ -59,6 +59,8 @@ pub(super) async fn dashboard(
     let cases = state.store.inbox(id, INBOX_SHOWN).await?;
     let times = response_times(&cases, clock::now_ms());
     let recovery = Recovery::of(&state.store.check_back_answers(id).await?);
+    let query = filter_query.to_query_string();
+    let themes = crate::themes::of_site(state.store.as_ref(), id, &filter).await?;
     let view = pages::DashboardView {
         results: &results,
         closing: (&times, &recovery),
@@ -66,7 +68,8 @@ pub(super) async fn dashboard(
         search,
         filter: &filter_query,
         interval,
-        export_query: &export_query(&filter_query),
+        export_query: &query,
+        themes: super::themes::section(&site, &themes, &query),
     };
     Ok(pages::dashboard(signed_in.header(), &site, &view).into_response())
 }
@@ -75,26 +78,6 @@ fn checked(filter: &FilterQuery) -> Result<ResponseFilter, ConsoleError> {
     filter
         .parse()
         .map_err(|error| ConsoleError::InvalidForm(error.to_string()))
-}
-
-/// The filter as a query string, for the export links: what the owner sees is what they get.
-fn export_query(filter: &FilterQuery) -> String {
-    let mut query = url::form_urlencoded::Serializer::new(String::new());
-    let fields = [
-        ("from", &filter.from),
-        ("to", &filter.to),
-        ("page", &filter.page),
-        ("lang", &filter.lang),
-        ("device", &filter.device),
-        ("version", &filter.version),
-        ("source", &filter.source),
-    ];
-    for (name, value) in fields {
-        if let Some(value) = value.as_deref().filter(|v| !v.trim().is_empty()) {
-            query.append_pair(name, value);
-        }
-    }
-    query.finish()
 }
 
 #[derive(Deserialize)]

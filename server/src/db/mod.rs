@@ -423,6 +423,14 @@ pub enum Tx {
 }
 
 impl Tx {
+    /// As [`Db::placeholder`].
+    pub fn placeholder(&self) -> Placeholder {
+        match self {
+            Self::Sqlite(_) => Placeholder::Anonymous,
+            Self::Postgres(_) => Placeholder::Numbered,
+        }
+    }
+
     pub async fn fetch_all(&mut self, query: Query) -> Result<Vec<Row>, StoreError> {
         Ok(match self {
             Self::Sqlite(tx) => query

@@ -109,6 +109,27 @@ pub enum InvalidFilter {
 }
 
 impl FilterQuery {
+    /// The parameters given, as a query string: the console's links (exports, a term's page)
+    /// keep the filter the owner sees.
+    pub fn to_query_string(&self) -> String {
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        let fields = [
+            ("from", &self.from),
+            ("to", &self.to),
+            ("page", &self.page),
+            ("lang", &self.lang),
+            ("device", &self.device),
+            ("version", &self.version),
+            ("source", &self.source),
+        ];
+        for (name, value) in fields {
+            if let Some(value) = value.as_deref().filter(|v| !v.trim().is_empty()) {
+                query.append_pair(name, value);
+            }
+        }
+        query.finish()
+    }
+
     /// Checks every parameter; empty ones (as an HTML form sends them) mean no filter.
     pub fn parse(&self) -> Result<ResponseFilter, InvalidFilter> {
         let given = |value: &Option<String>| value.clone().filter(|v| !v.is_empty());

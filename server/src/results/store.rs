@@ -11,6 +11,7 @@ use soovita_wire::EffortDriver;
 use crate::db::{Db, Query, StoreError};
 use crate::domain::SiteId;
 use crate::responses::filter::{ResponseFilter, FILTERED};
+use crate::themes::store as themes;
 
 #[async_trait]
 pub trait ResultStore: Send + Sync {
@@ -49,6 +50,28 @@ pub struct ResultSums {
 }
 
 impl ResultSums {
+    /// The sums of responses given one by one, as (created at, score): for a set that SQL
+    /// cannot pick out, such as the comments that use a term.
+    pub fn of_scores(scores: impl IntoIterator<Item = (i64, u8)>) -> Self {
+        let mut days: std::collections::BTreeMap<i64, [u64; 11]> = Default::default();
+        for (created_at_ms, score) in scores {
+            if let Some(n) = days
+                .entry(created_at_ms.div_euclid(86_400_000))
+                .or_default()
+                .get_mut(usize::from(score))
+            {
+                *n += 1;
+            }
+        }
+        Self {
+            days: days
+                .into_iter()
+                .map(|(day, scores)| DayScores { day, scores })
+                .collect(),
+            ..Self::default()
+        }
+    }
+
     /// Responses by score, 0 to 10, over every day.
     pub fn histogram(&self) -> [u64; 11] {
         let mut histogram = [0; 11];
@@ -431,6 +454,7 @@ impl ResultStore for Db {
         };
         let rebuild = DELETE_ROLLUPS
             .into_iter()
+            .chain(themes::DELETE_ROLLUPS)
             .map(Query::new)
             .chain(INSERT_ROLLUPS.iter().map(|sql| Query::new(sql.clone())));
         for query in rebuild {
@@ -438,6 +462,7 @@ impl ResultStore for Db {
                 .execute(query.bind(site).bind(from).bind(to))
                 .await?;
         }
+        themes::roll_up(&mut transaction, site, from, to).await?;
         let finish = match dirty {
             // Cleared only if no change marked the day again meanwhile.
             Some((day, marks)) => Query::new(
@@ -463,7 +488,10 @@ impl ResultStore for Db {
             .execute(Query::new(SET_PURGE_CUTOFF).bind(now_ms))
             .await?;
         let purged = transaction.execute(Query::new(PURGE_EXPIRED)).await?;
-        for sql in DELETE_PURGED_ROLLUPS.into_iter().chain([MARK_CUT_DAY]) {
+        let rollups = DELETE_PURGED_ROLLUPS
+            .into_iter()
+            .chain(themes::DELETE_PURGED_ROLLUPS);
+        for sql in rollups.chain([MARK_CUT_DAY]) {
             transaction.execute(Query::new(sql)).await?;
         }
         transaction.commit().await?;

@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use soovita_wire::{ErrorBody, ExportedResponse, SiteResults, SurveyDefinition};
+use soovita_wire::{ErrorBody, ExportedResponse, SiteResults, SurveyDefinition, Themes};
 
 use crate::domain::ResponseId;
 use crate::http::error::ApiError;
@@ -168,6 +168,27 @@ pub async fn results(
     let site = state.owned_site(&site_id, &token).await?;
     let sums = state.store.result_sums(&site.id, &filter).await?;
     Ok(Json(crate::results::results(&sums, interval)))
+}
+
+#[utoipa::path(get, path = "/v1/sites/{site_id}/themes", tag = "admin",
+    params(("site_id" = String, Path), FilterQuery), security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "what detractors, promoters and passives each write about more than the others: terms by weighted log-odds with an informative Dirichlet prior", body = Themes),
+        (status = 400, description = "invalid_filter", body = ErrorBody)))]
+/// `GET /v1/sites/{site_id}/themes[?filter…]`: the words and two-word phrases distinctive of
+/// detractors against promoters, of promoters against detractors, and of passives against
+/// everyone else, in the comments the filter covers (README: "Comment themes").
+pub async fn themes(
+    State(state): State<AppState>,
+    Path(site_id): Path<String>,
+    BearerToken(token): BearerToken,
+    QueryParams(filter): QueryParams<FilterQuery>,
+) -> Result<Json<Themes>, ApiError> {
+    let filter = filter.parse()?;
+    let site = state.owned_site(&site_id, &token).await?;
+    Ok(Json(
+        crate::themes::of_site(state.store.as_ref(), &site.id, &filter).await?,
+    ))
 }
 
 /// The trend's granularity.

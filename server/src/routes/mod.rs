@@ -31,12 +31,13 @@ pub use openapi::ApiDoc;
 
 /// Every path of the API the router serves (benchmark endpoints and the console's HTML pages
 /// aside), in one place so that the OpenAPI document can be checked against it (`tests/api.rs`).
-pub const PATHS: [&str; 17] = [
+pub const PATHS: [&str; 18] = [
     SURVEY,
     SURVEY_DEFINITION,
     RESPONSES,
     RESPONSE,
     RESULTS,
+    THEMES,
     INBOX,
     CASE,
     WEBHOOKS,
@@ -56,6 +57,7 @@ const SURVEY_DEFINITION: &str = "/v1/sites/{site_id}/survey/definition";
 const RESPONSES: &str = "/v1/sites/{site_id}/responses";
 const RESPONSE: &str = "/v1/sites/{site_id}/responses/{response_id}";
 const RESULTS: &str = "/v1/sites/{site_id}/results";
+const THEMES: &str = "/v1/sites/{site_id}/themes";
 const INBOX: &str = "/v1/sites/{site_id}/inbox";
 const CASE: &str = "/v1/sites/{site_id}/inbox/{response_id}";
 const WEBHOOKS: &str = "/v1/sites/{site_id}/webhooks";
@@ -116,6 +118,7 @@ pub fn router(
         .route(RESPONSES, responses)
         .route(RESPONSE, delete(admin::erase_response))
         .route(RESULTS, get(admin::results))
+        .route(THEMES, get(admin::themes))
         .route(INBOX, get(inbox::list))
         .route(CASE, put(inbox::follow_up))
         .route(WEBHOOKS, get(webhooks::list).post(webhooks::add))

@@ -16,6 +16,7 @@ use super::{admin, assets, inbox, public, webhooks};
         public::submit_response,
         admin::export_responses,
         admin::results,
+        admin::themes,
         admin::erase_by_email,
         admin::erase_response,
         admin::survey_definition,
