@@ -9,6 +9,11 @@ CREATE TABLE rollup_comments (
     detractors BIGINT NOT NULL,
     passives   BIGINT NOT NULL,
     promoters  BIGINT NOT NULL,
+    -- Each group's term counts summed over every term, so that the total is known without
+    -- reading the many terms too rare to be listed.
+    detractor_uses BIGINT NOT NULL,
+    passive_uses   BIGINT NOT NULL,
+    promoter_uses  BIGINT NOT NULL,
     PRIMARY KEY (site_id, day, lang)
 );
 

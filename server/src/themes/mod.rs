@@ -60,7 +60,12 @@ fn slot(score: u8) -> usize {
 pub struct Tally {
     /// Comments with at least one term, per language.
     pub comments: HashMap<String, ByCategory>,
-    /// Comments using each term.
+    /// The sum of every term's count, per language: `n` of the formula, kept apart so that
+    /// a selection need not read the many terms that cannot be listed (used in fewer than
+    /// [`MIN_TERM_COMMENTS`] comments of every group) to know it.
+    pub uses: HashMap<String, ByCategory>,
+    /// Comments using each term: every term, or (from the store) at least every term that can
+    /// be listed.
     pub terms: HashMap<TermKey, ByCategory>,
     /// How often each form of each term was used (once per comment).
     pub forms: HashMap<TermKey, HashMap<String, u64>>,
@@ -75,6 +80,7 @@ impl Tally {
         }
         let slot = slot(score);
         self.comments.entry(lang.to_owned()).or_default()[slot] += 1;
+        self.uses.entry(lang.to_owned()).or_default()[slot] += terms.len() as u64;
         for term in terms {
             let key = TermKey {
                 lang: lang.to_owned(),
@@ -94,6 +100,9 @@ impl Tally {
     pub fn merge(&mut self, other: Tally) {
         for (lang, counts) in other.comments {
             add(self.comments.entry(lang).or_default(), counts);
+        }
+        for (lang, counts) in other.uses {
+            add(self.uses.entry(lang).or_default(), counts);
         }
         for (key, counts) in other.terms {
             add(self.terms.entry(key).or_default(), counts);
@@ -166,7 +175,7 @@ pub fn themes(tally: &Tally) -> Themes {
     let comments = tally.group_comments();
     let per_group = [comments.detractors, comments.passives, comments.promoters];
     let mut n: ByCategory = [0; 3];
-    for counts in tally.terms.values() {
+    for counts in tally.uses.values() {
         add(&mut n, *counts);
     }
     let alpha_0: u64 = n.iter().sum();

@@ -103,13 +103,9 @@ pub async fn roll_up(tx: &mut Tx, site: &str, from: i64, to: i64) -> Result<(), 
     let (mut comments, mut terms, mut forms) = (Vec::new(), Vec::new(), Vec::new());
     for (day, tally) in days {
         for (lang, counts) in tally.comments {
-            comments.push(
-                [
-                    vec![site.into(), day.into(), lang.into()],
-                    counts_of(counts),
-                ]
-                .concat(),
-            );
+            let uses = tally.uses.get(&lang).copied().unwrap_or_default();
+            let head = vec![site.into(), day.into(), lang.into()];
+            comments.push([head, counts_of(counts), counts_of(uses)].concat());
         }
         for (key, counts) in tally.terms {
             let head = vec![
@@ -135,7 +131,8 @@ pub async fn roll_up(tx: &mut Tx, site: &str, from: i64, to: i64) -> Result<(), 
     }
     let inserts = [
         (
-            "INSERT INTO rollup_comments (site_id, day, lang, detractors, passives, promoters) VALUES ",
+            "INSERT INTO rollup_comments (site_id, day, lang, detractors, passives, promoters, \
+             detractor_uses, passive_uses, promoter_uses) VALUES ",
             comments,
         ),
         (
@@ -214,22 +211,39 @@ fn unrolled_comments() -> String {
 }
 
 /// The rollup rows a filter covers, `u` being a themes rollup: `$1` the site, `$2`/`$3` the
-/// dates, `$4` the language, `$5` the cutoff day.
+/// dates, `$5` the cutoff day (null: the site's watermark), and `$4` the language if one is
+/// given (compared on its own, so that the rows of one language are one range of the key).
+/// The day is `+u.day`, which SQLite cannot look up in an index: the rows are then read in the
+/// key's order (language, term, day), grouped as they come, instead of by day through
+/// `rollup_terms_by_day` and sorted.
 const ROLLED: &str = " u.site_id = $1 \
-     AND u.day < COALESCE($5, (SELECT s.rolled_until_day FROM sites s WHERE s.id = $1)) \
-     AND u.day NOT IN (SELECT d.day FROM rollup_dirty d WHERE d.site_id = $1) \
-     AND ($2 IS NULL OR u.day * 86400000 >= $2) AND ($3 IS NULL OR u.day * 86400000 < $3) \
-     AND ($4 IS NULL OR u.lang = $4)";
+     AND +u.day < COALESCE($5, (SELECT s.rolled_until_day FROM sites s WHERE s.id = $1)) \
+     AND +u.day NOT IN (SELECT d.day FROM rollup_dirty d WHERE d.site_id = $1) \
+     AND ($2 IS NULL OR +u.day * 86400000 >= $2) AND ($3 IS NULL OR +u.day * 86400000 < $3)";
 
-/// `select … WHERE` the rows a filter covers `group`.
-fn rolled(select: &str, group: &str, site: &SiteId, filter: &ResponseFilter) -> Query {
-    Query::new([select, ROLLED, group].concat())
+/// `select … WHERE` the rows of `lang` (or every language) that a filter's dates cover, `group`.
+fn rolled(
+    select: &str,
+    group: &str,
+    site: &SiteId,
+    filter: &ResponseFilter,
+    lang: Option<&str>,
+) -> Query {
+    let language = if lang.is_some() {
+        " AND u.lang = $4"
+    } else {
+        " AND $4 IS NULL"
+    };
+    Query::new([select, ROLLED, language, group].concat())
         .bind(site.as_str())
         .bind(filter.from_ms)
         .bind(filter.until_ms)
-        .bind(filter.lang.as_deref())
+        .bind(lang)
         .bind(None::<i64>)
 }
+
+/// Terms per query when the rollups are asked for named ones.
+const TERMS_PER_QUERY: usize = 400;
 
 fn by_category(row: &Row) -> Result<ByCategory, StoreError> {
     Ok([
@@ -264,38 +278,89 @@ impl ThemeStore for Db {
         if !serve {
             return Ok(tally);
         }
+        let lang = filter.lang.as_deref();
         let comments = rolled(
             &[
                 "SELECT u.lang AS lang, ",
                 SUMS,
-                " FROM rollup_comments u WHERE",
+                ", CAST(SUM(u.detractor_uses) AS BIGINT) AS detractor_uses, \
+                 CAST(SUM(u.passive_uses) AS BIGINT) AS passive_uses, \
+                 CAST(SUM(u.promoter_uses) AS BIGINT) AS promoter_uses \
+                 FROM rollup_comments u WHERE",
             ]
             .concat(),
             " GROUP BY u.lang",
             site,
             filter,
+            lang,
         );
         for row in self.fetch_all(comments).await? {
-            let counts = by_category(&row)?;
-            super::add(tally.comments.entry(row.get("lang")?).or_default(), counts);
+            let lang: String = row.get("lang")?;
+            let uses = [
+                row.narrow("detractor_uses")?,
+                row.narrow("passive_uses")?,
+                row.narrow("promoter_uses")?,
+            ];
+            super::add(tally.uses.entry(lang.clone()).or_default(), uses);
+            super::add(tally.comments.entry(lang).or_default(), by_category(&row)?);
         }
-        let terms = rolled(
+        // Most terms are used in a comment or two: only those that can be listed come back,
+        // and the rollup counts of the terms the other comments used.
+        let unrolled: Vec<TermKey> = tally.terms.keys().cloned().collect();
+        let listable = rolled(
             &[
                 "SELECT u.lang AS lang, u.term AS term, ",
                 SUMS,
                 " FROM rollup_terms u WHERE",
             ]
             .concat(),
-            " GROUP BY u.lang, u.term",
+            " GROUP BY u.lang, u.term HAVING SUM(u.detractors) >= $6 OR SUM(u.passives) >= $6 \
+             OR SUM(u.promoters) >= $6",
             site,
             filter,
-        );
-        for row in self.fetch_all(terms).await? {
+            lang,
+        )
+        .bind(i64::try_from(super::MIN_TERM_COMMENTS).unwrap_or(i64::MAX));
+        let mut found = std::collections::HashSet::new();
+        for row in self.fetch_all(listable).await? {
             let key = TermKey {
                 lang: row.get("lang")?,
                 key: row.get("term")?,
             };
-            super::add(tally.terms.entry(key).or_default(), by_category(&row)?);
+            super::add(
+                tally.terms.entry(key.clone()).or_default(),
+                by_category(&row)?,
+            );
+            found.insert(key);
+        }
+        let mut missing: HashMap<String, Vec<String>> = HashMap::new();
+        for key in unrolled.into_iter().filter(|key| !found.contains(key)) {
+            missing.entry(key.lang).or_default().push(key.key);
+        }
+        for (lang, terms) in missing {
+            for chunk in terms.chunks(TERMS_PER_QUERY) {
+                let list: Vec<String> = (6..6 + chunk.len()).map(|i| format!("${i}")).collect();
+                let query = rolled(
+                    &[
+                        "SELECT u.term AS term, ",
+                        SUMS,
+                        " FROM rollup_terms u WHERE",
+                    ]
+                    .concat(),
+                    &[" AND u.term IN (", &list.join(", "), ") GROUP BY u.term"].concat(),
+                    site,
+                    filter,
+                    Some(&lang),
+                )
+                .bind_all(chunk.iter().map(Value::from));
+                for row in self.fetch_all(query).await? {
+                    let key = TermKey {
+                        lang: lang.clone(),
+                        key: row.get("term")?,
+                    };
+                    super::add(tally.terms.entry(key).or_default(), by_category(&row)?);
+                }
+            }
         }
         Ok(tally)
     }
@@ -313,12 +378,12 @@ impl ThemeStore for Db {
         for term in terms {
             let query = rolled(
                 "SELECT u.form AS form, CAST(SUM(u.n) AS BIGINT) AS n FROM rollup_term_forms u \
-                 WHERE u.lang = $6 AND u.term = $7 AND",
+                 WHERE u.term = $6 AND",
                 " GROUP BY u.form",
                 site,
                 filter,
+                Some(&term.lang),
             )
-            .bind(term.lang.as_str())
             .bind(term.key.as_str());
             for row in self.fetch_all(query).await? {
                 *forms
