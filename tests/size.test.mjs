@@ -10,15 +10,14 @@ import { resolve } from 'node:path';
 const dist = resolve(import.meta.dirname, '../dist/widget');
 const gzipped = (name) => gzipSync(readFileSync(`${dist}/${name}`), { level: 9 }).length;
 
-const LOADER_BUDGET = 1536;
-// The loyalty flow (six steps, every text from the server) on a nightly std built for size.
-// Issue 20 asks for 90,000 B; this holds what the card weighs now (build flags and allocator,
-// README "Figures") plus about 2 KB, so that growth fails the tests.
-const CARD_BUDGET = 116 * 1024;
+const LOADER_BUDGET = 1500;
+// The loyalty flow (six steps, every text from the server) on a nightly std built for size,
+// its configuration read without serde (README "Figures").
+const CARD_BUDGET = 90_000;
 
-// Measured as served: the server writes each file's hashed name (12 hex digits of its SHA-256)
+// Measured as served: the server writes each file's hashed name (10 hex digits of its SHA-256)
 // where the loader has a marker.
-const served = (name) => `/assets/${createHash('sha256').update(readFileSync(`${dist}/${name}`)).digest('hex').slice(0, 12)}`;
+const served = (name) => `/assets/${createHash('sha256').update(readFileSync(`${dist}/${name}`)).digest('hex').slice(0, 10)}`;
 
 test(`the loader stays within ${LOADER_BUDGET} bytes gzipped`, () => {
   const built = readFileSync(`${dist}/loader.js`, 'utf8');

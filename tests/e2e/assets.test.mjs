@@ -30,7 +30,7 @@ test('the loader names hashed assets that are served precompressed and immutable
   const loader = await rawGet(`${server.url}/widget.js`);
   assert.equal(loader.status, 200);
   assert.match(loader.headers['cache-control'], /max-age=300/);
-  const paths = loader.body.toString().match(/\/assets\/[0-9a-f]{12}\.(js|wasm)/g);
+  const paths = loader.body.toString().match(/\/assets\/[0-9a-f]{10}\.(js|wasm)/g);
   assert.equal(paths?.length, 2, 'the loader must name the glue and the wasm');
   const wasmPath = paths.find((path) => path.endsWith('.wasm'));
 

@@ -6,7 +6,7 @@
 var script = document.currentScript;
 if (script) {
   var base = new URL(script.src).origin;
-  start(script.getAttribute('data-site'), script.getAttribute('data-api') || base, script.getAttribute('data-lang'), function () {
+  start(script.dataset.site, script.dataset.api || base, script.dataset.lang, function () {
     return [fetch(base + '__SOOVITA_WASM__'), import(base + '__SOOVITA_GLUE__')];
   });
 }

@@ -1,23 +1,18 @@
 //! The survey card: one step at a time, every text from the survey configuration.
 
-use std::rc::Rc;
-
-use soovita_wire::{
-    Category, ColorMode, EffortDriver, Messages, PageContext, Position, Reward, SurveyConfig,
-    MAX_COMMENT_CHARS, MAX_EMAIL_BYTES,
-};
+use soovita_wire::{Category, ColorMode, EffortDriver, Messages, PageContext, Position, Reward};
 use web_sys::{HtmlElement, HtmlInputElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
-use crate::flow::{Action, Flow, Step};
-use crate::scale::Scale;
+use crate::flow::{Action, Config, Flow, Step};
+use crate::scale::{number, state, Scale};
 use crate::transport::Endpoint;
 
 /// What the loader hands the card.
 #[derive(Properties, PartialEq, Clone)]
 pub struct SurveyProps {
     /// The survey, in the visitor's language.
-    pub config: Rc<SurveyConfig>,
+    pub config: Config,
     /// Where answers go.
     pub endpoint: Endpoint,
     /// The id every answer of this display is sent under.
@@ -29,6 +24,11 @@ pub struct SurveyProps {
     /// Called once the visitor closes the card, so the host element can go too.
     pub on_dismiss: Callback<()>,
 }
+
+/// [`soovita_wire::MAX_COMMENT_CHARS`] and [`soovita_wire::MAX_EMAIL_BYTES`] as the attributes want them, written out:
+/// formatting numbers would cost the card kilobytes (tested below).
+const COMMENT_LIMIT: &str = "2000";
+const EMAIL_LIMIT: &str = "254";
 
 /// `template` with each `{name}` replaced.
 fn fill(template: &str, values: &[(&str, &str)]) -> String {
@@ -165,7 +165,7 @@ pub fn Survey(props: &SurveyProps) -> Html {
                 <form>
                     <label class="question" for="soovita-text">{question}</label>
                     <textarea id="soovita-text" ref={text_ref.clone()} rows="3"
-                        maxlength={MAX_COMMENT_CHARS.to_string()} value={flow.comment.clone()} {oninput} />
+                        maxlength={COMMENT_LIMIT} value={flow.comment.clone()} {oninput} />
                     // A honeypot for form-filling bots: off-screen, out of the tab order and
                     // hidden from assistive technology, so no person ever fills it in.
                     <input type="text" name="website" class="hp" tabindex="-1" autocomplete="off"
@@ -198,7 +198,7 @@ pub fn Survey(props: &SurveyProps) -> Html {
                 <fieldset class="checklist">
                     <legend>{&m.effort_checklist}</legend>
                     { for EffortDriver::ALL.into_iter().map(|driver| {
-                        let id = format!("soovita-driver-{}", driver.as_str());
+                        let id = ["soovita-driver-", driver.as_str()].concat();
                         let flow_dispatch = flow.dispatcher();
                         let onchange = Callback::from(move |_: Event| flow_dispatch.dispatch(Action::ToggleDriver(driver)));
                         html! {
@@ -243,8 +243,8 @@ pub fn Survey(props: &SurveyProps) -> Html {
                     <p class="question" id="soovita-q">{&m.contact_question}</p>
                     <label for="soovita-text">{&m.email_label}</label>
                     <input type="email" id="soovita-text" ref={text_ref.clone()} autocomplete="email"
-                        maxlength={MAX_EMAIL_BYTES.to_string()} value={flow.email.clone()} {oninput}
-                        aria-invalid={flow.email_invalid.to_string()} aria-describedby="soovita-email-error" />
+                        maxlength={EMAIL_LIMIT} value={flow.email.clone()} {oninput}
+                        aria-invalid={state(flow.email_invalid)} aria-describedby="soovita-email-error" />
                     <p class="error" id="soovita-email-error" role="alert">
                         { if flow.email_invalid { m.email_invalid.as_str() } else { "" } }
                     </p>
@@ -289,10 +289,7 @@ pub fn Survey(props: &SurveyProps) -> Html {
     let progress = (!matches!(flow.step, Step::Score | Step::Thanks)).then(|| {
         let text = fill(
             &m.progress,
-            &[
-                ("{n}", &position.to_string()),
-                ("{total}", &total.to_string()),
-            ],
+            &[("{n}", number(position)), ("{total}", number(total))],
         );
         html! { <p class="progress">{text}</p> }
     });
@@ -318,5 +315,17 @@ pub fn Survey(props: &SurveyProps) -> Html {
                 { if flow.step == Step::Thanks { m.thanks_status.as_str() } else { "" } }
             </p>
         </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use soovita_wire::{MAX_COMMENT_CHARS, MAX_EMAIL_BYTES};
+
+    #[test]
+    fn the_written_out_limits_are_the_wire_limits() {
+        assert_eq!(COMMENT_LIMIT, MAX_COMMENT_CHARS.to_string());
+        assert_eq!(EMAIL_LIMIT, MAX_EMAIL_BYTES.to_string());
     }
 }

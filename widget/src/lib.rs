@@ -3,6 +3,7 @@
 //! each other.
 
 mod app;
+mod config;
 pub mod flow;
 mod scale;
 mod style;
@@ -84,15 +85,14 @@ fn page_context(record_query: bool) -> Option<PageContext> {
     let clip = |text: String, limit: usize| text.chars().take(limit).collect::<String>();
     let search = location.search().ok()?;
     let query = web_sys::UrlSearchParams::new_with_str(&search).ok()?;
-    let utm = UTM_PARAMETERS
-        .iter()
-        .filter_map(|name| {
-            Some((
-                name.to_string(),
-                clip(query.get(name)?, MAX_ATTRIBUTE_VALUE_CHARS),
-            ))
-        })
-        .collect();
+    // Inserted one by one rather than collected: `collect` into a map brings a sort and a bulk
+    // build into the wasm, and the attributes need `insert` anyway.
+    let mut utm = std::collections::BTreeMap::new();
+    for name in UTM_PARAMETERS {
+        if let Some(value) = query.get(name) {
+            utm.insert(String::from(name), clip(value, MAX_ATTRIBUTE_VALUE_CHARS));
+        }
+    }
     let host = location.host().ok()?;
     let referrer = window
         .document()
@@ -140,7 +140,7 @@ pub fn mount(
     queue: js_sys::Function,
     attributes: js_sys::Object,
 ) -> Result<Widget, JsValue> {
-    let mut config: SurveyConfig = serde_wasm_bindgen::from_value(config)?;
+    let mut config = config::read(&config)?;
     let document = web_sys::window()
         .and_then(|w| w.document())
         .ok_or("soovita: no document")?;
@@ -160,7 +160,7 @@ pub fn mount(
     let record_query = config.survey.record_query_string;
     let props = SurveyProps {
         endpoint: Endpoint::new(api_base, &config.site_id, deliver, queue, attributes),
-        config: Rc::new(config),
+        config: flow::Config(Rc::new(config)),
         response_id: AttrValue::from(time_ordered_uuid()),
         seed,
         context: page_context(record_query),

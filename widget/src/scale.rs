@@ -11,6 +11,25 @@ use yew::prelude::*;
 
 use crate::flow::key_target;
 
+/// The numbers the card writes (points of the 0–10 scale, its 11 points, a step of at most
+/// seven), as text, so that it needs no number formatting: `format!` and `to_string` of numbers
+/// bring several kilobytes of the standard library into the wasm.
+const NUMBERS: [&str; 12] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11"];
+
+/// `n` as text; the card never has a number beyond 11 to write.
+pub fn number(n: usize) -> &'static str {
+    NUMBERS.get(n).copied().unwrap_or_default()
+}
+
+/// `"true"` or `"false"`, for ARIA states.
+pub fn state(on: bool) -> &'static str {
+    if on {
+        "true"
+    } else {
+        "false"
+    }
+}
+
 /// A scale's points and how they are named.
 #[derive(Properties, PartialEq, Clone)]
 pub struct ScaleProps {
@@ -87,26 +106,26 @@ pub fn Scale(props: &ScaleProps) -> Html {
     let end_label = |point: u8| -> Option<String> {
         let (low, high) = props.ends.as_ref()?;
         match point {
-            p if p == props.min => Some(format!("{p}, {low}")),
-            p if p == props.max => Some(format!("{p}, {high}")),
+            p if p == props.min => Some([number(p.into()), ", ", low].concat()),
+            p if p == props.max => Some([number(p.into()), ", ", high].concat()),
             _ => None,
         }
     };
     html! {
         <>
             // A class per size, not a style attribute: strict CSPs block style attributes.
-            <div class={classes!("scale", if list { "list".to_owned() } else { format!("points-{count}") })}
+            <div class={classes!("scale", if list { "list".to_owned() } else { ["points-", number(count)].concat() })}
                 role="radiogroup" aria-labelledby={props.labelled_by.clone()} {onkeydown}>
                 { for (props.min..=props.max).map(|point| {
                     let on_choose = props.on_choose.clone();
                     let text = props.labels.as_ref().and_then(|l| l.get(usize::from(point - props.min)).cloned());
                     html! {
                         <button type="button" role="radio" ref={radios[usize::from(point - props.min)].clone()}
-                            aria-checked={(props.selected == Some(point)).to_string()}
+                            aria-checked={state(props.selected == Some(point))}
                             tabindex={if point == tab_stop { "0" } else { "-1" }}
                             aria-label={if list { None } else { end_label(point) }}
                             onclick={Callback::from(move |_: MouseEvent| on_choose.emit(point))}>
-                            { text.map_or_else(|| html! { {point} }, |t| html! { {t} }) }
+                            { text.unwrap_or(AttrValue::Static(number(point.into()))) }
                         </button>
                     }
                 }) }
@@ -116,5 +135,19 @@ pub fn Scale(props: &ScaleProps) -> Html {
                 <div class="ends" aria-hidden="true"><span>{low}</span><span>{high}</span></div>
             }
         </>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::number;
+
+    #[test]
+    fn every_number_the_card_writes_is_written_out() {
+        // The most points (0–10 is 11) and the most steps the progress line counts.
+        let largest = 11.max(soovita_wire::MAX_QUESTIONS);
+        for n in 0..=largest {
+            assert_eq!(number(n), n.to_string());
+        }
     }
 }

@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
 use soovita_wire::{
     is_attribute_name, ResponseSubmission, MAX_ATTRIBUTES, MAX_ATTRIBUTE_VALUE_CHARS,
 };
@@ -58,19 +57,16 @@ impl Endpoint {
     fn hand_over(&self, function: &js_sys::Function, mut submission: ResponseSubmission) {
         // Read at every send: the page may set attributes after the card appeared.
         submission.attributes = attributes(&self.attributes);
-        // JSON-compatible: serde-wasm-bindgen otherwise makes maps (UTM, attributes) into JS
-        // `Map`s, which `JSON.stringify` writes as `{}`.
-        let Some(body) = submission
-            .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-            .ok()
-            .and_then(|value| js_sys::JSON::stringify(&value).ok())
-        else {
+        let Some(body) = crate::config::body(&submission) else {
             return;
         };
         let id = JsValue::from_str(&submission.response_id);
-        if let Err(error) =
-            function.call3(&JsValue::NULL, &id, &JsValue::from_str(&self.url), &body)
-        {
+        if let Err(error) = function.call3(
+            &JsValue::NULL,
+            &id,
+            &JsValue::from_str(&self.url),
+            &JsValue::from_str(&body),
+        ) {
             web_sys::console::warn_2(&JsValue::from_str("soovita: answer not queued"), &error);
         }
     }
@@ -92,7 +88,11 @@ fn attributes(object: &js_sys::Object) -> BTreeMap<String, String> {
                     .and_then(|number| number.to_string_with_radix(10).ok())
                     .map(String::from)
             })
-            .or_else(|| value.as_bool().map(|flag| flag.to_string()));
+            .or_else(|| {
+                value
+                    .as_bool()
+                    .map(|flag| crate::scale::state(flag).to_owned())
+            });
         match text {
             Some(text) if is_attribute_name(&name) && kept.len() < MAX_ATTRIBUTES => {
                 kept.insert(name, text.chars().take(MAX_ATTRIBUTE_VALUE_CHARS).collect());

@@ -42,7 +42,8 @@ fn config_with(survey: SurveyDefinition) -> wasm_bindgen::JsValue {
         messages,
         statements,
     };
-    serde_wasm_bindgen::to_value(&config).unwrap()
+    // As the loader hands it over: JSON parsed by the browser.
+    js_sys::JSON::parse(&serde_json::to_string(&config).unwrap()).unwrap()
 }
 
 fn config() -> wasm_bindgen::JsValue {

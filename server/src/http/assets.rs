@@ -109,8 +109,9 @@ impl WidgetAssets {
                 continue;
             };
             let (_, extension) = file_name.rsplit_once('.').expect("names have extensions");
-            // 48 bits tell versions apart; every byte of the name is in the loader's budget.
-            let hash = hex::encode(&file.metadata.sha256_hash()[..6]);
+            // 40 bits tell versions apart (two builds share a name once in a trillion); every
+            // byte of the name is in the loader's budget.
+            let hash = hex::encode(&file.metadata.sha256_hash()[..5]);
             let hashed_name = format!("{hash}.{extension}");
             loader = loader.map(|text| text.replace(marker, &format!("/assets/{hashed_name}")));
             let file = HashedFile::read(file_name, content_type, file.data.into_owned());
