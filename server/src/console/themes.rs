@@ -4,13 +4,13 @@
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use maud::{html, Markup};
-use soovita_wire::{GroupComments, ThemeList, Themes};
+use soovita_wire::{ThemeList, Themes};
 
 use crate::responses::filter::FilterQuery;
 use crate::results::{ResultSums, TrendInterval};
 use crate::sites::Site;
 use crate::state::AppState;
-use crate::themes::{text, Mention, TermKey};
+use crate::themes::{Mention, TermKey};
 
 use super::auth::{AsMember, SiteAccess};
 use super::charts;
@@ -24,27 +24,31 @@ const MENTIONS_SHOWN: usize = 100;
 /// mention. `query` is the dashboard's filter as a query string, kept on every term's link.
 pub(super) fn section(site: &Site, themes: &Themes, query: &str) -> Markup {
     let groups = themes.comments;
+    let (detractors, passives, promoters) = (
+        ("detractors", groups.detractors),
+        ("passives", groups.passives),
+        ("promoters", groups.promoters),
+    );
+    let everyone_else = ("everyone else", groups.detractors + groups.promoters);
+    // (title, id, the list, its two sides with their comments)
     let lists = [
         (
             "What detractors talk about",
-            "detractors",
-            "promoters",
-            &themes.detractors,
             "themes-detractors",
+            &themes.detractors,
+            [detractors, promoters],
         ),
         (
             "What promoters praise",
-            "promoters",
-            "detractors",
-            &themes.promoters,
             "themes-promoters",
+            &themes.promoters,
+            [promoters, detractors],
         ),
         (
             "What passives mention",
-            "passives",
-            "everyone else",
-            &themes.passives,
             "themes-passives",
+            &themes.passives,
+            [passives, everyone_else],
         ),
     ];
     html! {
@@ -53,11 +57,12 @@ pub(super) fn section(site: &Site, themes: &Themes, query: &str) -> Markup {
             (crate::themes::MIN_TERM_COMMENTS) " of the group's comments use it. From "
             (groups.detractors) " detractor, " (groups.passives) " passive and " (groups.promoters) " promoter comments."
         }
-        @for (title, group, other, list, id) in lists {
+        @for (title, id, list, sides) in lists {
+            @let [(group, _), (other, _)] = sides;
             h2 { (title) }
             div #(id) {
                 @if list.more_comments_needed > 0 {
-                    p.muted { (needed(group, other, list, groups)) }
+                    p.muted { (needed(list, sides)) }
                 } @else if list.terms.is_empty() {
                     p.muted { "No word stands out: " (group) " write about what " (other) " write about." }
                 } @else {
@@ -88,18 +93,12 @@ pub(super) fn section(site: &Site, themes: &Themes, query: &str) -> Markup {
     }
 }
 
-/// "12 more comments from detractors are needed": which side is short, by how many.
-fn needed(group: &str, other: &str, list: &ThemeList, groups: GroupComments) -> String {
-    let have = |name: &str| match name {
-        "detractors" => groups.detractors,
-        "promoters" => groups.promoters,
-        "passives" => groups.passives,
-        _ => groups.detractors + groups.promoters,
-    };
-    let short: Vec<String> = [group, other]
+/// "12 more from detractors needed": which side is short, by how many.
+fn needed(list: &ThemeList, sides: [(&str, u64); 2]) -> String {
+    let short: Vec<String> = sides
         .into_iter()
-        .filter_map(|side| {
-            let missing = list.min_comments.saturating_sub(have(side));
+        .filter_map(|(side, have)| {
+            let missing = list.min_comments.saturating_sub(have);
             (missing > 0).then(|| format!("{missing} more from {side}"))
         })
         .collect();
@@ -193,7 +192,8 @@ pub(super) async fn term(
 fn marked(mention: &Mention) -> Markup {
     let mut pieces = Vec::new();
     let mut at = 0;
-    for span in &mention.spans {
+    for occurrence in &mention.occurrences {
+        let span = occurrence.span.clone();
         pieces.push((&mention.comment[at..span.start], false));
         pieces.push((&mention.comment[span.clone()], true));
         at = span.end;
@@ -206,27 +206,26 @@ fn marked(mention: &Mention) -> Markup {
     }
 }
 
-/// The form the comments use most, as the dashboard shows the term.
+/// The form the comments use most (each counted by its first use), as the dashboard shows
+/// the term.
 fn shown_as(term: &TermKey, mentions: &[Mention]) -> String {
-    let mut forms: std::collections::BTreeMap<String, usize> = Default::default();
+    let mut forms: std::collections::BTreeMap<&str, usize> = Default::default();
     for mention in mentions {
-        if let Some(found) = text::terms(&term.lang, &mention.comment)
-            .into_iter()
-            .find(|t| t.key == term.key)
-        {
-            *forms.entry(found.form).or_default() += 1;
+        if let Some(first) = mention.occurrences.first() {
+            *forms.entry(first.form.as_str()).or_default() += 1;
         }
     }
     forms
         .into_iter()
         .rev()
         .max_by_key(|(_, n)| *n)
-        .map_or_else(|| term.key.clone(), |(form, _)| form)
+        .map_or_else(|| term.key.clone(), |(form, _)| form.to_owned())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::themes::text;
 
     #[test]
     fn markup_in_a_comment_stays_text_and_the_term_is_marked() {
@@ -236,7 +235,7 @@ mod tests {
             score: 2,
             comment: comment.into(),
             created_at_ms: 0,
-            spans: text::spans("en", comment, "deliveri"),
+            occurrences: text::occurrences("en", comment, "deliveri"),
         };
         assert_eq!(
             marked(&mention).into_string(),

@@ -74,6 +74,15 @@ pub const FILTERED: &str = " AND ($2 IS NULL OR r.created_at_ms >= $2) \
      AND ($8 IS NULL OR COALESCE(r.source, 'widget') = $8)";
 
 impl ResponseFilter {
+    /// Whether its dates, if any, are whole UTC days (the console's and the API's always are):
+    /// only then can a figure come from per-day rollups.
+    pub fn whole_days(&self) -> bool {
+        [self.from_ms, self.until_ms]
+            .into_iter()
+            .flatten()
+            .all(|ms| ms % DAY_MS == 0)
+    }
+
     /// `$1` to `$8` of a query using [`FILTERED`].
     pub fn site_and_values(&self, site: &SiteId) -> [Value; 8] {
         [

@@ -234,11 +234,7 @@ static SELECT_EFFORT_COUNTS: LazyLock<String> = LazyLock::new(|| {
 /// rollups do not keep sources apart: imports are rare and a source is asked for rarely);
 /// `None` uses the rollups.
 fn cutoff_override(filter: &ResponseFilter) -> Option<i64> {
-    let whole_days = [filter.from_ms, filter.until_ms]
-        .into_iter()
-        .flatten()
-        .all(|ms| ms % 86_400_000 == 0);
-    (!whole_days || filter.source.is_some()).then_some(0)
+    (!filter.whole_days() || filter.source.is_some()).then_some(0)
 }
 
 /// The rollups of a site's days `[$2, $3)`.

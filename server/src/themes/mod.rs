@@ -96,25 +96,6 @@ impl Tally {
         }
     }
 
-    /// Adds another tally's counts to this one's.
-    pub fn merge(&mut self, other: Tally) {
-        for (lang, counts) in other.comments {
-            add(self.comments.entry(lang).or_default(), counts);
-        }
-        for (lang, counts) in other.uses {
-            add(self.uses.entry(lang).or_default(), counts);
-        }
-        for (key, counts) in other.terms {
-            add(self.terms.entry(key).or_default(), counts);
-        }
-        for (key, forms) in other.forms {
-            let mine = self.forms.entry(key).or_default();
-            for (form, n) in forms {
-                *mine.entry(form).or_default() += n;
-            }
-        }
-    }
-
     fn group_comments(&self) -> GroupComments {
         let mut total = [0; 3];
         for counts in self.comments.values() {
@@ -169,8 +150,8 @@ fn side(counts: &ByCategory, members: [bool; 3]) -> u64 {
         .sum()
 }
 
-/// The three lists of a selection's tally. Each term is shown by its most frequent form in the
-/// selection: `forms` has them for the terms listed, from the rollups and the other comments.
+/// The three lists of a selection's tally, each term shown by its most frequent form in the
+/// tally.
 pub fn themes(tally: &Tally) -> Themes {
     let comments = tally.group_comments();
     let per_group = [comments.detractors, comments.passives, comments.promoters];
@@ -256,23 +237,33 @@ pub async fn of_site<S: ThemeStore + ?Sized>(
     filter: &crate::responses::filter::ResponseFilter,
 ) -> Result<Themes, crate::db::StoreError> {
     let mut tally = store.theme_tally(site, filter).await?;
-    let listed: Vec<TermKey> = {
-        let themes = themes(&tally);
-        [themes.detractors, themes.promoters, themes.passives]
-            .into_iter()
-            .flat_map(|list| list.terms)
-            .map(|theme| TermKey {
-                lang: theme.lang,
-                key: theme.key,
-            })
-            .collect()
-    };
-    let forms = store.term_forms(site, filter, &listed).await?;
-    tally.merge(Tally {
-        forms,
-        ..Tally::default()
-    });
-    Ok(themes(&tally))
+    let mut themes = themes(&tally);
+    let mut listed: Vec<&mut Theme> = [
+        &mut themes.detractors,
+        &mut themes.promoters,
+        &mut themes.passives,
+    ]
+    .into_iter()
+    .flat_map(|list| list.terms.iter_mut())
+    .collect();
+    let keys: Vec<TermKey> = listed
+        .iter()
+        .map(|theme| TermKey {
+            lang: theme.lang.clone(),
+            key: theme.key.clone(),
+        })
+        .collect();
+    // The tally has the forms of the comments read; the rollups add those of the other days.
+    for (key, forms) in store.term_forms(site, filter, &keys).await? {
+        let known = tally.forms.entry(key).or_default();
+        for (form, n) in forms {
+            *known.entry(form).or_default() += n;
+        }
+    }
+    for (theme, key) in listed.iter_mut().zip(&keys) {
+        theme.term = most_frequent_form(&tally, key);
+    }
+    Ok(themes)
 }
 
 #[cfg(test)]

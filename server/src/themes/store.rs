@@ -7,7 +7,6 @@
 //! which is slower but rare (a 20th of a big site's comments takes a fraction of a second).
 
 use std::collections::HashMap;
-use std::ops::Range;
 
 use async_trait::async_trait;
 
@@ -48,8 +47,8 @@ pub struct Mention {
     pub score: u8,
     pub comment: String,
     pub created_at_ms: i64,
-    /// The term's occurrences, as bytes of `comment`.
-    pub spans: Vec<Range<usize>>,
+    /// Where the term stands in `comment`, and how it is written there.
+    pub occurrences: Vec<text::Occurrence>,
 }
 
 /// The themes' rollups of a site's days `[$2, $3)`.
@@ -177,11 +176,7 @@ const CUTOFF: &str = "COALESCE($9, (SELECT s.rolled_until_day FROM sites s WHERE
 
 /// Whether the rollups can answer for `filter`: they keep only days and languages apart.
 fn rollups_serve(filter: &ResponseFilter) -> bool {
-    let whole_days = [filter.from_ms, filter.until_ms]
-        .into_iter()
-        .flatten()
-        .all(|ms| ms % 86_400_000 == 0);
-    whole_days
+    filter.whole_days()
         && filter.page_path.is_none()
         && filter.device.is_none()
         && filter.survey_version.is_none()
@@ -417,8 +412,8 @@ impl ThemeStore for Db {
         let mut mentions = Vec::new();
         for row in self.fetch_all(query).await? {
             let comment: String = row.get("comment")?;
-            let spans = text::spans(&term.lang, &comment, &term.key);
-            if spans.is_empty() {
+            let occurrences = text::occurrences(&term.lang, &comment, &term.key);
+            if occurrences.is_empty() {
                 continue;
             }
             mentions.push(Mention {
@@ -426,7 +421,7 @@ impl ThemeStore for Db {
                 score: row.narrow("score")?,
                 comment,
                 created_at_ms: row.get("created_at_ms")?,
-                spans,
+                occurrences,
             });
         }
         Ok(mentions)

@@ -193,20 +193,35 @@ pub fn terms(lang: &str, comment: &str) -> Vec<Term> {
     terms
 }
 
-/// Where a term stands in a comment: the bytes of each occurrence, a phrase as one range.
-pub fn spans(lang: &str, comment: &str, key: &str) -> Vec<Range<usize>> {
+/// A term where it stands in a comment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Occurrence {
+    /// Its bytes in the comment as written, a phrase as one range.
+    pub span: Range<usize>,
+    /// Normalised, as [`Term::form`].
+    pub form: String,
+}
+
+/// Every occurrence of a term in a comment.
+pub fn occurrences(lang: &str, comment: &str, key: &str) -> Vec<Occurrence> {
     let words = words(lang, comment);
-    let mut spans = Vec::new();
+    let mut found = Vec::new();
     for (i, word) in words.iter().enumerate() {
         if word.stem == key {
-            spans.push(word.span.clone());
+            found.push(Occurrence {
+                span: word.span.clone(),
+                form: word.form.clone(),
+            });
         } else if let Some(before) = i.checked_sub(1).map(|b| &words[b]).filter(|_| word.joined) {
             if key.split_once(' ') == Some((before.stem.as_str(), word.stem.as_str())) {
-                spans.push(before.span.start..word.span.end);
+                found.push(Occurrence {
+                    span: before.span.start..word.span.end,
+                    form: format!("{} {}", before.form, word.form),
+                });
             }
         }
     }
-    spans
+    found
 }
 
 #[cfg(test)]
@@ -251,9 +266,10 @@ mod tests {
         let found = terms("en", comment);
         assert_eq!(found[0].form, "fast");
         assert_eq!(found[1].form, "fine");
-        let spans = spans("en", comment, "fine deliveri");
-        assert_eq!(spans.len(), 1);
-        assert_eq!(&comment[spans[0].clone()], "ﬁne Delivery");
+        let found = occurrences("en", comment, "fine deliveri");
+        assert_eq!(found.len(), 1);
+        assert_eq!(&comment[found[0].span.clone()], "ﬁne Delivery");
+        assert_eq!(found[0].form, "fine delivery");
         // Arabic vowel marks and elongation do not make another word.
         assert_eq!(keys("ar", "مُمتاز"), keys("ar", "ممتـاز"));
         // Latvian is counted as written; an unknown language too, with no stop words.
