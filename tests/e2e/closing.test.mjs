@@ -11,7 +11,9 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { axePageViolations, createDatabase, eventually, launchBrowser, startServer, tearDown } from './harness.mjs';
+import {
+  assertPageAccessible, axePageViolations, createDatabase, eventually, launchBrowser, signIn, startServer, tearDown,
+} from './harness.mjs';
 
 const PYTHON = '/usr/bin/python3';
 
@@ -74,16 +76,9 @@ describe('closing the loop', { skip }, () => {
     const context = await browser.newContext({ bypassCSP: true });
     const page = await context.newPage();
     page.setDefaultTimeout(15_000);
-    const check = async (name) => {
-      const { passed, violations } = await axePageViolations(page);
-      assert.ok(passed > 10, `axe checked the ${name} page`);
-      assert.deepEqual(violations, [], `${name}: ${JSON.stringify(violations, null, 2)}`);
-    };
+    const check = (name) => assertPageAccessible(page, name);
 
-    await page.goto(`${server.url}/console/sign-in`);
-    await page.getByLabel('Email').fill(owner.email);
-    await page.getByLabel('Password').fill(owner.password);
-    await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Sign in' }).click()]);
+    await signIn(page, server.url, owner);
     await page.goto(`${server.url}/console/sites/${site.site_id}/inbox`);
     await page.getByText(/left to first contact/).waitFor();
     await check('inbox, with a case due');

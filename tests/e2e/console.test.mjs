@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { createHmac } from 'node:crypto';
 import { createServer } from 'node:http';
 import {
-  artifacts, axePageViolations, createDatabase, eventually, exportResponses, hostPage, launchBrowser, startHostPages,
+  artifacts, assertPageAccessible, axePageViolations, createDatabase, eventually, exportResponses, hostPage, launchBrowser, startHostPages,
   startServer, tearDown,
 } from './harness.mjs';
 
@@ -383,9 +383,7 @@ describe('the console', () => {
     page.setDefaultTimeout(15_000);
     const checked = [];
     const check = async (name) => {
-      const { passed, violations } = await axePageViolations(page);
-      assert.ok(passed > 10, `axe checked the ${name} page`);
-      assert.deepEqual(violations, [], `${name}: ${JSON.stringify(violations, null, 2)}`);
+      await assertPageAccessible(page, name);
       checked.push(name);
     };
     await signIn(page, 'not the password');

@@ -1,5 +1,6 @@
 // Starts the real pieces for a browser test: the soovita binary on a random port with its own
 // SQLite file, host pages on another origin, and Debian's Chromium driven by playwright-core.
+import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -145,6 +146,21 @@ async function runAxe(page, context) {
  *  checked and passed, so a run that looked at nothing cannot pass for a clean one. The page's
  *  context must bypass its Content-Security-Policy, which allows no script at all. */
 export const axePageViolations = (page) => runAxe(page, null);
+
+/** Fails unless axe-core checked more than 10 rules of the whole page and found no violation. */
+export async function assertPageAccessible(page, name) {
+  const { passed, violations } = await axePageViolations(page);
+  assert.ok(passed > 10, `axe checked the ${name} page`);
+  assert.deepEqual(violations, [], `${name}: ${JSON.stringify(violations, null, 2)}`);
+}
+
+/** Signs `owner` ({email, password}) in through the console's form. */
+export async function signIn(page, serverUrl, owner) {
+  await page.goto(`${serverUrl}/console/sign-in`);
+  await page.getByLabel('Email').fill(owner.email);
+  await page.getByLabel('Password').fill(owner.password);
+  await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Sign in' }).click()]);
+}
 
 export async function axeViolations(page) {
   return (await runAxe(page, { fromShadowDom: ['soovita-widget', 'section.card'] })).violations;

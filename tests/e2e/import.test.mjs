@@ -4,7 +4,7 @@
 // axe-core finds nothing on the form, the preview and the outcome.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { axePageViolations, createDatabase, launchBrowser, startServer, tearDown } from './harness.mjs';
+import { assertPageAccessible, createDatabase, launchBrowser, signIn, startServer, tearDown } from './harness.mjs';
 
 describe('importing history', () => {
   let db, server, browser, site;
@@ -29,15 +29,8 @@ describe('importing history', () => {
     const context = await browser.newContext({ bypassCSP: true });
     const page = await context.newPage();
     page.setDefaultTimeout(20_000);
-    const check = async (name) => {
-      const { passed, violations } = await axePageViolations(page);
-      assert.ok(passed > 10, `axe checked the ${name} page`);
-      assert.deepEqual(violations, [], `${name}: ${JSON.stringify(violations, null, 2)}`);
-    };
-    await page.goto(`${server.url}/console/sign-in`);
-    await page.getByLabel('Email').fill(owner.email);
-    await page.getByLabel('Password').fill(owner.password);
-    await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Sign in' }).click()]);
+    const check = (name) => assertPageAccessible(page, name);
+    await signIn(page, server.url, owner);
     await page.goto(`${server.url}/console/sites/${site.site_id}`);
     await Promise.all([page.waitForNavigation(), page.getByRole('link', { name: 'Import', exact: true }).click()]);
     await check('import form');

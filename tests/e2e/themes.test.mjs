@@ -8,7 +8,9 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { artifacts, axePageViolations, binary, createDatabase, launchBrowser, startServer, tearDown } from './harness.mjs';
+import {
+  artifacts, assertPageAccessible, binary, createDatabase, launchBrowser, signIn, startServer, tearDown,
+} from './harness.mjs';
 
 describe('comment themes', () => {
   let db, server, browser, site;
@@ -51,15 +53,8 @@ describe('comment themes', () => {
     page.setDefaultTimeout(15_000);
     const dialogs = [];
     page.on('dialog', (dialog) => { dialogs.push(dialog.message()); dialog.dismiss(); });
-    const check = async (name) => {
-      const { passed, violations } = await axePageViolations(page);
-      assert.ok(passed > 10, `axe checked the ${name}`);
-      assert.deepEqual(violations, [], `${name}: ${JSON.stringify(violations, null, 2)}`);
-    };
-    await page.goto(`${server.url}/console/sign-in`);
-    await page.getByLabel('Email').fill(owner.email);
-    await page.getByLabel('Password').fill(owner.password);
-    await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Sign in' }).click()]);
+    const check = (name) => assertPageAccessible(page, name);
+    await signIn(page, server.url, owner);
     const dashboard = await page.goto(`${server.url}/console/sites/${site.site_id}`);
     assert.doesNotMatch(dashboard.headers()['content-security-policy'], /script-src|unsafe-inline/);
 
