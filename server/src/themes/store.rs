@@ -107,12 +107,7 @@ pub async fn roll_up(tx: &mut Tx, site: &str, from: i64, to: i64) -> Result<(), 
             comments.push([head, counts_of(counts), counts_of(uses)].concat());
         }
         for (key, counts) in tally.terms {
-            let head = vec![
-                site.into(),
-                key.lang.clone().into(),
-                key.key.clone().into(),
-                day.into(),
-            ];
+            let head = vec![site.into(), key.lang.into(), key.key.into(), day.into()];
             terms.push([head, counts_of(counts)].concat());
         }
         for (key, by_form) in tally.forms {
@@ -123,7 +118,7 @@ pub async fn roll_up(tx: &mut Tx, site: &str, from: i64, to: i64) -> Result<(), 
                     key.key.clone().into(),
                     day.into(),
                     form.into(),
-                    i64::try_from(n).unwrap_or(i64::MAX).into(),
+                    count(n),
                 ]);
             }
         }
@@ -149,11 +144,13 @@ pub async fn roll_up(tx: &mut Tx, site: &str, from: i64, to: i64) -> Result<(), 
     Ok(())
 }
 
+/// A count as the database keeps it.
+fn count(n: u64) -> Value {
+    i64::try_from(n).unwrap_or(i64::MAX).into()
+}
+
 fn counts_of(counts: ByCategory) -> Vec<Value> {
-    counts
-        .into_iter()
-        .map(|n| i64::try_from(n).unwrap_or(i64::MAX).into())
-        .collect()
+    counts.into_iter().map(count).collect()
 }
 
 async fn insert(
